@@ -1,0 +1,84 @@
+//! Everything that touches files: reading any vector source (GDAL, or our own reader for CSV so
+//! that every problem can name its line), reprojection to SWEREF 99 TM, and writing tables.
+
+mod csvread;
+mod source;
+mod write;
+
+pub use csvread::{parse_number, read_csv};
+pub use source::{read_source, Record, SourceData, SourceOptions};
+pub use write::{format_number_sv as format_number_sv_pub, write_table, write_table_as, Column, ColumnKind, Table, TableRow, Value};
+
+use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
+use std::path::PathBuf;
+
+/// Errors that stop a whole file from being read.
+#[derive(Debug, thiserror::Error)]
+pub enum IoError {
+    #[error("{path}: cannot read: {reason}")]
+    Unreadable { path: PathBuf, reason: String },
+    #[error("{path}: the file is empty")]
+    Empty { path: PathBuf },
+    #[error("{path}: {reason}")]
+    Format { path: PathBuf, reason: String },
+    #[error("{path}: no layer named '{layer}' (layers: {available})")]
+    NoSuchLayer { path: PathBuf, layer: String, available: String },
+    #[error("{path}: cannot write: {reason}")]
+    Write { path: PathBuf, reason: String },
+    #[error("unknown CRS '{0}' (use the form EPSG:3006)")]
+    UnknownCrs(String),
+}
+
+/// A spatial reference with the traditional GIS axis order (x = easting/longitude), which is
+/// what every file and every formula in lagesbild assumes.
+pub fn srs_from_epsg(epsg: u32) -> Result<SpatialRef, IoError> {
+    let mut srs = SpatialRef::from_epsg(epsg).map_err(|_| IoError::UnknownCrs(format!("EPSG:{epsg}")))?;
+    srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    Ok(srs)
+}
+
+/// Parses `EPSG:3006`, `epsg:4326`, `3006` or `CRS84`.
+pub fn parse_epsg(s: &str) -> Result<u32, IoError> {
+    let t = s.trim();
+    let up = t.to_ascii_uppercase();
+    if up == "CRS84" || up.ends_with("OGC/1.3/CRS84") || up == "WGS84" {
+        return Ok(4326);
+    }
+    let code = up
+        .strip_prefix("EPSG:")
+        .or_else(|| up.rsplit_once("/EPSG/0/").map(|(_, c)| c))
+        .unwrap_or(&up);
+    let n: u32 = code.parse().map_err(|_| IoError::UnknownCrs(t.to_string()))?;
+    srs_from_epsg(n)?;
+    Ok(n)
+}
+
+/// Coordinate transform between two EPSG codes, both in traditional GIS axis order.
+pub fn transform_between(from: u32, to: u32) -> Result<CoordTransform, IoError> {
+    let a = srs_from_epsg(from)?;
+    let b = srs_from_epsg(to)?;
+    CoordTransform::new(&a, &b).map_err(|e| IoError::UnknownCrs(format!("EPSG:{from} -> EPSG:{to}: {e}")))
+}
+
+/// Transforms a batch of coordinates in place (x and y slices of equal length).
+pub fn transform_coords(t: &CoordTransform, xs: &mut [f64], ys: &mut [f64]) -> Result<(), String> {
+    let mut zs = vec![0.0; xs.len()];
+    t.transform_coords(xs, ys, &mut zs).map_err(|e| e.to_string())
+}
+
+/// Rough extent of Sweden in SWEREF 99 TM with a margin of a few kilometres (EPSG:3006's area
+/// of use is E 181 896–1 086 312, N 6 090 353–7 689 478; the territory lies within
+/// E 260 000–930 000, N 6 120 000–7 680 000).
+pub const SWEDEN_EXTENT_3006: [f64; 4] = [200_000.0, 6_080_000.0, 1_000_000.0, 7_700_000.0];
+
+pub fn inside_sweden(x: f64, y: f64) -> bool {
+    let [x0, y0, x1, y1] = SWEDEN_EXTENT_3006;
+    x >= x0 && x <= x1 && y >= y0 && y <= y1
+}
+
+/// Hex SHA-256 of a file, recorded with every import.
+pub fn sha256_file(path: &std::path::Path) -> Result<String, IoError> {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path).map_err(|e| IoError::Unreadable { path: path.into(), reason: e.to_string() })?;
+    Ok(format!("{:x}", Sha256::digest(&bytes)))
+}

@@ -1,0 +1,5 @@
+//! Spatial indexes and joins in SWEREF 99 TM.
+
+mod join;
+
+pub use join::{AreaIndex, JoinResult};

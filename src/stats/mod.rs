@@ -1,0 +1,1 @@
+//! Spatial statistics (issue 3).

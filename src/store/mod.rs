@@ -1,0 +1,46 @@
+//! The store: areas, indicators, incidents and import provenance behind one small trait, so a
+//! PostGIS store can be added without touching the analysis. The default is one GeoPackage file.
+
+mod gpkg;
+
+pub use gpkg::GpkgStore;
+
+use crate::model::{Area, ImportRecord, Incident, IndicatorValue};
+use std::collections::HashSet;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store {path}: {reason}")]
+    Gdal { path: String, reason: String },
+    #[error("store {path} does not exist; import areas first (lagesbild import areas FILE)")]
+    Missing { path: String },
+    #[error("store {path}: {reason}")]
+    Corrupt { path: String, reason: String },
+}
+
+/// What one import writes. Written in one transaction, together with its provenance record.
+#[derive(Debug, Clone)]
+pub enum ImportBatch {
+    Areas(Vec<Area>),
+    Indicators(Vec<IndicatorValue>),
+    Incidents(Vec<Incident>),
+}
+
+pub trait Store: Send + Sync {
+    fn areas(&self) -> Result<Vec<Area>, StoreError>;
+    fn indicators(&self) -> Result<Vec<IndicatorValue>, StoreError>;
+    fn incidents(&self) -> Result<Vec<Incident>, StoreError>;
+    fn imports(&self) -> Result<Vec<ImportRecord>, StoreError>;
+    /// Ids already stored, for duplicate checks before a write.
+    fn incident_ids(&self) -> Result<HashSet<String>, StoreError> {
+        Ok(self.incidents()?.into_iter().map(|i| i.id).collect())
+    }
+    /// `(deso, version)` pairs already stored.
+    fn area_keys(&self) -> Result<HashSet<(String, String)>, StoreError> {
+        Ok(self.areas()?.into_iter().map(|a| (a.deso, a.version)).collect())
+    }
+    /// Writes a batch and its provenance atomically: all of it or nothing.
+    fn write_import(&self, batch: &ImportBatch, record: &ImportRecord) -> Result<(), StoreError>;
+    /// A human-readable location (file path, connection string without password).
+    fn describe(&self) -> String;
+}
