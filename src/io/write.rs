@@ -134,12 +134,24 @@ fn write_ogr(path: &Path, table: &Table, driver: &str, layer_opts: &[&str]) -> R
     let werr = |e: gdal::errors::GdalError| IoError::Write { path: path.into(), reason: e.to_string() };
     let drv = DriverManager::get_driver_by_name(driver).map_err(werr)?;
     let mut ds = drv.create_vector_only(path).map_err(werr)?;
+    if driver == "GPKG" {
+        // Thousands of inserts in one SQLite transaction instead of one each.
+        let mut txn = ds.start_transaction().map_err(werr)?;
+        fill_layer(&mut txn, path, table, layer_opts)?;
+        txn.commit().map_err(werr)?;
+    } else {
+        fill_layer(&mut ds, path, table, layer_opts)?;
+    }
+    Ok(())
+}
+
+fn fill_layer(ds: &mut gdal::Dataset, path: &Path, table: &Table, layer_opts: &[&str]) -> Result<(), IoError> {
+    let werr = |e: gdal::errors::GdalError| IoError::Write { path: path.into(), reason: e.to_string() };
     let srs = table.epsg.map(srs_from_epsg).transpose()?;
     let gtype = geometry_type(table);
     let multipolygon = gtype == OGRwkbGeometryType::wkbMultiPolygon;
-    let mut txn = ds.start_transaction().map_err(werr)?;
     {
-        let layer = txn
+        let layer = ds
             .create_layer(LayerOptions {
                 name: &table.name,
                 srs: srs.as_ref(),
@@ -176,7 +188,6 @@ fn write_ogr(path: &Path, table: &Table, driver: &str, layer_opts: &[&str]) -> R
             f.create(&layer).map_err(werr)?;
         }
     }
-    txn.commit().map_err(werr)?;
     Ok(())
 }
 
