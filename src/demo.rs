@@ -167,7 +167,7 @@ pub fn generate(areas: &[Area], clusters: &[Cluster], seed: u64, weeks: u32, end
     for w in 0..weeks {
         let week_start = start + Duration::weeks(w as i64);
         let frac = if weeks > 1 { w as f64 / (weeks - 1) as f64 } else { 0.0 };
-        let mut emit = |rng: &mut ChaCha8Rng, e: f64, n: f64, cat: Category, label: &str, out: &mut Vec<SyntheticIncident>| {
+        let emit = |rng: &mut ChaCha8Rng, e: f64, n: f64, cat: Category, label: &str, out: &mut Vec<SyntheticIncident>| {
             let day = rng.gen_range(0..7);
             // Evenings and nights dominate the EST reports.
             let hour = pick(rng, &[(8u32, 0.1), (12, 0.15), (16, 0.2), (19, 0.25), (22, 0.2), (1, 0.1)]) + rng.gen_range(0..3);
