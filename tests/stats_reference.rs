@@ -293,3 +293,85 @@ fn degenerate_input_gets_an_error_not_a_nan() {
     y[3] = f64::NAN;
     assert_eq!(moran(&y, &w, Transform::R, 0, 0).unwrap_err(), StatsError::NonFinite(3));
 }
+
+#[test]
+fn rates_equal_esda_smoothing_on_columbus() {
+    // columbus.json "rates": esda.smoothing calls recorded under rates.calls.
+    let r = load("columbus.json");
+    let c = &r["rates"];
+    let e = f64s(&c["e_events"]);
+    let b = f64s(&c["b_population"]);
+    let x = lagesbild::stats::smoothing::rates(&e, &b).unwrap();
+    assert_all_close("crude", &x.crude, &f64s(&c["crude_rate"]), 1e-12);
+    assert!(close(x.m, c["global_mean_rate_m"].as_f64().unwrap(), 1e-12));
+    assert!(close(x.s2, c["s2_weighted"].as_f64().unwrap(), 1e-9));
+    assert!(close(x.a, c["a_prior_variance"].as_f64().unwrap(), 1e-9));
+    assert_all_close("Empirical_Bayes", &x.eb, &f64s(&c["empirical_bayes_esda"]), 1e-9);
+    assert_all_close("EB clipped", &x.eb_clipped, &f64s(&c["empirical_bayes_clipped"]), 1e-9);
+    assert_all_close("Excess_Risk", &x.excess_risk, &f64s(&c["excess_risk"]), 1e-9);
+    assert_all_close("assuncao_rate", &x.assuncao_reis, &f64s(&c["assuncao_reis_standardised_rate"]), 1e-9);
+    let w = weights_from(&r, "queen");
+    let s = lagesbild::stats::smoothing::spatial_rates(&e, &b, &w).unwrap();
+    assert_all_close("Spatial_Rate", &s.spatial_rate, &f64s(&c["spatial_rate_queen"]), 1e-9);
+    assert_all_close("Spatial_Empirical_Bayes", &s.spatial_eb, &f64s(&c["spatial_empirical_bayes_queen"]), 1e-9);
+    // Moran_Rate(adjusted=True) is Moran's I on the Assunção–Reis rates.
+    let m = moran(&x.assuncao_reis, &w, Transform::R, 0, 0).unwrap();
+    let mr = &c["moran_rate_adjusted_queen_R"];
+    assert!(close(m.I, mr["I"].as_f64().unwrap(), 1e-9), "Moran_Rate I {}", m.I);
+    assert!(close(m.z_norm, mr["z_norm"].as_f64().unwrap(), 1e-9));
+    // The negative prior variance case: esda does not clip, the clipped variant returns m.
+    let n = &c["eb_negative_prior_variance_case"];
+    let e2 = f64s(&n["e_events"]);
+    let y = lagesbild::stats::smoothing::rates(&e2, &b).unwrap();
+    assert!(close(y.a, n["a_prior_variance"].as_f64().unwrap(), 1e-9));
+    assert_all_close("EB negative a (esda)", &y.eb, &f64s(&n["empirical_bayes_esda"]), 1e-9);
+    assert_all_close("EB negative a (clipped)", &y.eb_clipped, &f64s(&n["empirical_bayes_clipped"]), 1e-9);
+}
+
+#[test]
+fn quartic_kernel_density_and_default_radius_follow_arcgis_formulas() {
+    // kde_public.json: formulas of ArcGIS "How Kernel Density works" evaluated at cell centres.
+    use lagesbild::stats::kde;
+    let r = load("kde_public.json");
+    let xy: Vec<[f64; 2]> = r["inputs"]["xy"].as_array().unwrap().iter().map(|p| [p[0].as_f64().unwrap(), p[1].as_f64().unwrap()]).collect();
+    let pop = f64s(&r["inputs"]["population_field"]);
+    for (key, weights) in [("unweighted", None), ("weighted", Some(pop.as_slice()))] {
+        let want = &r["default_bandwidth"][key];
+        let bw = kde::default_bandwidth(&xy, weights).unwrap();
+        assert!(close(bw.search_radius, want["search_radius"].as_f64().unwrap(), 1e-9), "{key} radius {}", bw.search_radius);
+        assert!(close(bw.standard_distance, want["standard_distance"].as_f64().unwrap(), 1e-9));
+        assert!(close(bw.median_distance_to_mean_center, want["median_distance_to_mean_center"].as_f64().unwrap(), 1e-9), "{key} Dm");
+    }
+    let g = &r["grid"];
+    let (xmin, ymax, cell) = (g["xmin"].as_f64().unwrap(), g["ymax"].as_f64().unwrap(), g["cell"].as_f64().unwrap());
+    let (nrow, ncol) = (g["nrow"].as_u64().unwrap() as usize, g["ncol"].as_u64().unwrap() as usize);
+    let default_r = r["default_bandwidth"]["unweighted"]["search_radius"].as_f64().unwrap();
+    for (key, radius, weights) in [
+        ("arcgis_density_fixed_r400_unweighted", 400.0, None),
+        ("arcgis_density_default_r_unweighted", default_r, None),
+        ("arcgis_density_fixed_r400_weighted", 400.0, Some(pop.as_slice())),
+    ] {
+        let d = kde::quartic_density(&xy, weights, radius, xmin, ymax, cell, nrow, ncol);
+        let want = f64s(&r[key]);
+        for (i, (got, w)) in d.values.iter().zip(&want).enumerate() {
+            // The reference writes 0 where no point is within r; we write NoData there.
+            let got = if got.is_nan() { 0.0 } else { *got };
+            assert!(close(got, *w, 1e-9), "{key}[{i}]: got {got}, want {w}");
+        }
+    }
+}
+
+#[test]
+fn mann_kendall_equals_pymannkendall() {
+    // mk_public.json: pymannkendall.original_test(x, alpha=0.05), pymannkendall 1.4.3.
+    let r = load("mk_public.json");
+    for (name, s) in r["series"].as_object().unwrap() {
+        let x = f64s(&s["x"]);
+        let mk = lagesbild::stats::emerging::mann_kendall(&x);
+        assert!(close(mk.s, s["s"].as_f64().unwrap(), 1e-12), "{name} S");
+        assert!(close(mk.var_s, s["var_s"].as_f64().unwrap(), 1e-12), "{name} var_s");
+        assert!(close(mk.z, s["z"].as_f64().unwrap(), 1e-9), "{name} z {}", mk.z);
+        assert!(close(mk.p, s["p"].as_f64().unwrap(), 1e-7), "{name} p {}", mk.p);
+        assert!(close(mk.tau, s["Tau"].as_f64().unwrap(), 1e-12), "{name} tau");
+    }
+}

@@ -4,7 +4,10 @@
 //! Every statistic takes `&[f64]` and `&Weights` and returns a struct of named fields that also
 //! records the parameters that produced it.
 
+pub mod emerging;
 pub mod fdr;
+pub mod kde;
+pub mod smoothing;
 pub mod getis_ord;
 pub mod moran;
 pub mod permutation;
