@@ -4,6 +4,7 @@
 //! classifications; map layers for a web map and for QGIS. Every distance and area is computed
 //! in SWEREF 99 TM (EPSG:3006); GeoJSON leaves the service in WGS84 lon/lat (RFC 7946).
 
+pub mod analysis;
 pub mod api;
 pub mod demo;
 pub mod export;

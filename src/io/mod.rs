@@ -141,3 +141,8 @@ mod sweden {
 pub fn in_sweden(x: f64, y: f64) -> bool {
     inside_sweden(x, y) && sweden::near_sweden(x, y)
 }
+
+/// EPSG code of a dataset's CRS (raster or vector), for checks.
+pub fn read_source_epsg_of(ds: &gdal::Dataset) -> Option<u32> {
+    ds.spatial_ref().ok().and_then(|s| source::epsg_of(&s))
+}

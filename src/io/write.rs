@@ -66,7 +66,8 @@ pub struct TableRow {
     pub geometry: Option<geo::Geometry<f64>>,
 }
 
-/// A layer to write. Geometries are in `epsg` (None: no geometry column).
+/// A layer to write. Geometries are in `epsg` (None: no geometry column; `Some(0)`: geometry
+/// in a CRS the source did not declare).
 #[derive(Debug, Clone)]
 pub struct Table {
     pub name: String,
@@ -88,7 +89,9 @@ pub fn write_table(path: &Path, table: &Table) -> Result<(), IoError> {
 /// Writes in a named format (`gpkg`, `geojson`, `csv`) whatever the file is called.
 pub fn write_table_as(path: &Path, table: &Table, format: &str) -> Result<(), IoError> {
     let ext = format.to_ascii_lowercase();
-    let tmp = path.with_extension(format!("{ext}.partial"));
+    // The temporary name keeps the extension: GDAL's GPKG driver warns about any other.
+    let stem = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{stem}.partial.{ext}"));
     let _ = std::fs::remove_file(&tmp);
     let result = match ext.as_str() {
         "gpkg" => write_ogr(&tmp, table, "GPKG", &[]),
@@ -147,7 +150,7 @@ fn write_ogr(path: &Path, table: &Table, driver: &str, layer_opts: &[&str]) -> R
 
 fn fill_layer(ds: &mut gdal::Dataset, path: &Path, table: &Table, layer_opts: &[&str]) -> Result<(), IoError> {
     let werr = |e: gdal::errors::GdalError| IoError::Write { path: path.into(), reason: e.to_string() };
-    let srs = table.epsg.map(srs_from_epsg).transpose()?;
+    let srs = table.epsg.filter(|e| *e != 0).map(srs_from_epsg).transpose()?;
     let gtype = geometry_type(table);
     let multipolygon = gtype == OGRwkbGeometryType::wkbMultiPolygon;
     {
@@ -199,7 +202,7 @@ fn write_csv(path: &Path, table: &Table) -> Result<(), IoError> {
     let mut w = csv::WriterBuilder::new().delimiter(b';').from_writer(out);
     let mut header: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
     if let Some(epsg) = table.epsg {
-        header.push(format!("wkt_epsg{epsg}"));
+        header.push(if epsg == 0 { "wkt".to_string() } else { format!("wkt_epsg{epsg}") });
     }
     w.write_record(&header).map_err(|e| IoError::Write { path: path.into(), reason: e.to_string() })?;
     for row in &table.rows {

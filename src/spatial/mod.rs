@@ -1,5 +1,6 @@
 //! Spatial indexes and joins in SWEREF 99 TM.
 
+pub mod grid;
 mod join;
 
 pub use join::{AreaIndex, JoinResult};

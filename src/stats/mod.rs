@@ -10,6 +10,7 @@ pub mod kde;
 pub mod smoothing;
 pub mod getis_ord;
 pub mod moran;
+pub mod optimized;
 pub mod permutation;
 pub mod weights;
 
