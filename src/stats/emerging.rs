@@ -6,7 +6,9 @@
 //! a bin a hot/cold spot (here `alpha`, default 0.05, on FDR-corrected bins as in ArcGIS) and the
 //! Mann–Kendall significance level (here the same `alpha`); the precedence between overlapping
 //! categories (here sfdep's order: new, consecutive, intensifying, persistent, diminishing,
-//! oscillating, historical, sporadic).
+//! oscillating, historical, sporadic), with one deviation: persistent requires the last step to
+//! be significant, otherwise a location hot in ≥ 90 % of steps but not the last could never be
+//! "historical".
 
 use super::fdr::benjamini_hochberg_bins;
 use super::getis_ord::{getis_ord, GiParams};
@@ -154,7 +156,8 @@ fn classify_side(sig: &[i8], side: i8, trend: &MannKendall, alpha: f64) -> Optio
     if share >= 0.9 && last && up {
         return Some(pick(IntensifyingHot, IntensifyingCold));
     }
-    if share >= 0.9 && !trend_sig {
+    // Persistent also needs the last step: with it missing, Esri's "historical" describes it.
+    if share >= 0.9 && last && !trend_sig {
         return Some(pick(PersistentHot, PersistentCold));
     }
     if share >= 0.9 && last && down {
