@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod api;
+pub mod classify;
 pub mod demo;
 pub mod export;
 pub mod import;
