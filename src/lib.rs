@@ -12,6 +12,7 @@ pub mod export;
 pub mod import;
 pub mod io;
 pub mod model;
+pub mod profile;
 pub mod spatial;
 pub mod stats;
 pub mod store;

@@ -87,8 +87,8 @@ impl EstRule {
     pub fn describe_sv(&self) -> String {
         format!(
             "Poäng = summan av kategorivikter för veckans händelser (t.ex. skjutning {}, klotter {}). Grön: under {}; gul: {} till under {}; röd: {} eller mer.",
-            self.weight(Category::Skjutning),
-            self.weight(Category::Klotter),
+            fmt(self.weight(Category::Skjutning)),
+            fmt(self.weight(Category::Klotter)),
             fmt(self.yellow_from),
             fmt(self.yellow_from),
             fmt(self.red_from),

@@ -36,7 +36,7 @@ pub fn classify_housing(hyresratt: Option<f64>, bostadsratt: Option<f64>, agande
         let best = shares.iter().copied().fold(("", -1.0), |a, b| if b.1 > a.1 { b } else { a });
         let dom = if best.1 >= 0.5 { best.0.to_string() } else { "blandad".to_string() };
         let h: f64 = -shares.iter().filter(|s| s.1 > 0.0).map(|s| s.1 * s.1.ln()).sum::<f64>();
-        (dom, Some(100.0 * shares[0].1), Some(h / 3f64.ln()))
+        (dom, Some(100.0 * shares[0].1), Some(h / 3f64.ln() + 0.0))
     } else {
         ("okand".to_string(), None, None)
     };
