@@ -51,7 +51,27 @@ enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         bind: String,
+        /// Polisen's utsatta områden (GeoJSON), published as `police_areas`.
+        #[arg(long)]
+        uso: Option<PathBuf>,
+        /// Municipality boundaries (GeoJSON) for the map background.
+        #[arg(long)]
+        boundaries: Option<PathBuf>,
+        /// Token file: lines of `role:sha256:HEX`. `LAGESBILD_TOKENS` adds plain ones.
+        #[arg(long)]
+        tokens: Option<PathBuf>,
+        /// Audit log of raw incident access (default: STORE.audit.log).
+        #[arg(long)]
+        audit_log: Option<PathBuf>,
+        /// Allowed CORS origins, comma-separated (`*` for any).
+        #[arg(long, value_delimiter = ',')]
+        cors: Vec<String>,
+        /// Smallest count shown to public and partner roles.
+        #[arg(long, default_value_t = 5)]
+        min_count: u64,
     },
+    /// Print the SHA-256 of a token, for the token file (`role:sha256:HEX`).
+    HashToken { token: String },
     /// Spatial statistics on any vector file (or, for point methods, the store's incidents).
     Stats {
         #[command(subcommand)]
@@ -375,7 +395,22 @@ fn run() -> Result<()> {
             println!("wrote {} features of layer {layer} to {}", table.rows.len(), output.display());
             Ok(())
         }
-        Command::Serve { bind } => serve(&store, &bind),
+        Command::Serve { bind, uso, boundaries, tokens, audit_log, cors, min_count } => {
+            let mut t = match &tokens {
+                Some(p) => lagesbild::api::auth::Tokens::from_file(p)?,
+                None => Default::default(),
+            };
+            if let Ok(v) = std::env::var("LAGESBILD_TOKENS") {
+                t = t.merge(lagesbild::api::auth::Tokens::from_env_value(&v)?);
+            }
+            let audit_log = audit_log.unwrap_or_else(|| cli.store.with_extension("audit.log"));
+            let config = lagesbild::api::ServiceConfig { min_public_count: min_count, police_areas: uso, boundaries, audit_log: Some(audit_log), cors_origins: cors };
+            serve(&store, &bind, config, t)
+        }
+        Command::HashToken { token } => {
+            println!("sha256:{}", lagesbild::api::auth::hash_token(&token));
+            Ok(())
+        }
         Command::Stats { cmd } => stats_cmd(&store, cmd),
         Command::Classify { cmd } => classify_cmd(&store, cmd),
         Command::Profile { area, format, output, uso, goals, index_config, est_rule } => {
@@ -553,12 +588,12 @@ fn summary(store: &GpkgStore, csv: Option<PathBuf>, version: Option<String>) -> 
     Ok(())
 }
 
-fn serve(store: &GpkgStore, bind: &str) -> Result<()> {
-    let state = lagesbild::AppState::from_store(store, Default::default())?;
+fn serve(store: &GpkgStore, bind: &str, config: lagesbild::api::ServiceConfig, tokens: lagesbild::api::auth::Tokens) -> Result<()> {
+    let state = lagesbild::AppState::new(store, config, tokens)?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot bind {bind}"))?;
-        tracing::info!("lagesbild listening on http://{}", listener.local_addr()?);
+        tracing::info!("lagesbild listening on http://{} (map: http://{}/map/)", listener.local_addr()?, listener.local_addr()?);
         axum::serve(listener, lagesbild::app(state))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;

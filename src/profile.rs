@@ -49,7 +49,8 @@ pub struct IndicatorLine {
 pub struct CategoryCount {
     pub category: Category,
     pub label_sv: &'static str,
-    pub count: u64,
+    /// None when suppressed (a small count in a public view).
+    pub count: Option<u64>,
     pub per_1000: Option<f64>,
 }
 
@@ -316,7 +317,7 @@ pub fn build(store: &dyn Store, query: &str, opts: &ProfileOptions) -> Result<Pr
     }
     let mut incidents_by_category: Vec<CategoryCount> = by_cat
         .into_iter()
-        .map(|(c, n)| CategoryCount { category: c, label_sv: c.label_sv(), count: n, per_1000: area_pop.filter(|p| *p > 0.0).map(|p| 1000.0 * n as f64 / p) })
+        .map(|(c, n)| CategoryCount { category: c, label_sv: c.label_sv(), count: Some(n), per_1000: area_pop.filter(|p| *p > 0.0).map(|p| 1000.0 * n as f64 / p) })
         .collect();
     incidents_by_category.sort_by(|a, b| b.count.cmp(&a.count));
     if incidents.iter().any(|i| i.description.starts_with("Syntetisk")) {
@@ -443,7 +444,7 @@ pub fn to_csv(p: &Profile) -> String {
     }
     row("händelser", "totalt", p.incidents_total.to_string(), String::new(), String::new(), String::new(), "");
     for c in &p.incidents_by_category {
-        row("händelser", c.label_sv, c.count.to_string(), String::new(), String::new(), String::new(), &format!("per 1 000 inv: {}", on(c.per_1000)));
+        row("händelser", c.label_sv, c.count.map(|n| n.to_string()).unwrap_or_else(|| "<5".into()), String::new(), String::new(), String::new(), &format!("per 1 000 inv: {}", on(c.per_1000)));
     }
     for (q, c) in &p.incidents_by_quarter {
         row("händelser per kvartal", q, c.to_string(), String::new(), String::new(), String::new(), "");
@@ -551,7 +552,7 @@ pub fn to_html(p: &Profile) -> String {
     h += &format!("<h2>Händelser</h2><p>Totalt {} händelser med punktläge i området.</p>", p.incidents_total);
     h += "<table><tr><th>Kategori</th><th>Antal</th><th>Per 1 000 invånare</th></tr>";
     for c in &p.incidents_by_category {
-        h += &format!("<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td></tr>", esc(c.label_sv), c.count, on(c.per_1000));
+        h += &format!("<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td></tr>", esc(c.label_sv), c.count.map(|n| n.to_string()).unwrap_or_else(|| "–".into()), on(c.per_1000));
     }
     h += "</table>";
     if !p.incidents_by_quarter.is_empty() {
@@ -637,4 +638,34 @@ pub fn read_police_areas(path: &std::path::Path) -> Result<Vec<PoliceArea>, Stri
 /// Values of one indicator for the store, used by `classify` to write områdestyp.
 pub fn omradestyp_values(inh: &crate::classify::omradestyp::Inheritance, year: i32, source: &str) -> Vec<IndicatorValue> {
     inh.per_deso.values().map(|i| IndicatorValue { deso: i.deso.clone(), year, indicator: "omradestyp".into(), value: i.typ as f64, source: format!("{source}; ärvd från RegSO {} ({})", i.regso_name, i.regso) }).collect()
+}
+
+/// Hides small incident counts (1 to `min − 1`) for public and cross-organisation views: by
+/// category, by quarter and per DeSO in the hotspot table. Zero stays zero.
+pub fn suppress_small_counts(p: &mut Profile, min: u64) {
+    let small = |n: u64| n > 0 && n < min;
+    let mut hidden = false;
+    for c in p.incidents_by_category.iter_mut() {
+        if c.count.is_some_and(small) {
+            c.count = None;
+            c.per_1000 = None;
+            hidden = true;
+        }
+    }
+    let before = p.incidents_by_quarter.len();
+    p.incidents_by_quarter.retain(|(_, n)| !small(*n));
+    hidden |= before != p.incidents_by_quarter.len();
+    if small(p.incidents_total) {
+        p.incidents_total = 0;
+        hidden = true;
+    }
+    for h in p.hotspots.iter_mut() {
+        if small(h.incidents) {
+            h.incidents = 0;
+            hidden = true;
+        }
+    }
+    if hidden {
+        p.notes.push(format!("Antal under {min} visas inte i den öppna vyn."));
+    }
 }

@@ -1,18 +1,30 @@
 //! The HTTP layer. Modules below `api/` know nothing of HTTP; errors become responses only in
 //! [`error::ApiError`].
 
-pub mod error;
+mod analysis;
 mod areas;
+pub mod audit;
+pub mod auth;
+pub mod error;
+pub mod features;
+pub mod layers;
+pub mod openapi;
+pub mod tiles;
+mod web;
 
 use crate::model::{Area, Incident, IndicatorValue};
 use crate::store::{Store, StoreError};
 use crate::summary;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Everything the server answers from, loaded once from the store.
+/// Everything `/api/areas` answers from, loaded once from the store.
 pub struct Snapshot {
     pub areas: Vec<Area>,
     /// Area outlines in WGS84 lon/lat, same order as `areas`.
@@ -31,7 +43,7 @@ impl Snapshot {
         let areas: Vec<Area> = summary::select_edition(&all_areas, None).into_iter().cloned().collect();
         let indicators = store.indicators()?;
         let incidents = store.incidents()?;
-        let population = summary::population_by_area(&areas, &indicators);
+        let population = summary::population_by_area(&all_areas, &indicators);
         let refs: Vec<&Area> = areas.iter().collect();
         let summary = summary::summarise(&refs, &incidents, &population);
         let mut latest_indicators: HashMap<String, BTreeMap<String, (i32, f64)>> = HashMap::new();
@@ -49,39 +61,149 @@ impl Snapshot {
 /// Server configuration that is not data.
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
-    /// Public aggregates below this count are suppressed (privacy).
+    /// Public and partner aggregates below this count are suppressed (privacy).
     pub min_public_count: u64,
+    /// Polisen's utsatta områden (GeoJSON), published as `police_areas` and used in profiles.
+    pub police_areas: Option<PathBuf>,
+    /// Municipality boundaries (GeoJSON with `kommun_kod`/`kommun`), the map's background.
+    pub boundaries: Option<PathBuf>,
+    /// Where raw-point accesses are logged (JSON lines).
+    pub audit_log: Option<PathBuf>,
+    /// Allowed CORS origins (`*` for any); none: same origin only.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ServiceConfig {
     fn default() -> Self {
-        ServiceConfig { min_public_count: 5 }
+        ServiceConfig { min_public_count: 5, police_areas: None, boundaries: None, audit_log: None, cors_origins: vec![] }
     }
 }
 
 #[derive(Clone)]
 pub struct AppState {
     pub snapshot: Arc<Snapshot>,
+    pub layers: Arc<layers::LayerSet>,
     pub config: Arc<ServiceConfig>,
+    pub tokens: Arc<auth::Tokens>,
+    pub audit: Arc<audit::AuditLog>,
+    pub tiles: Arc<tiles::TileCache>,
+    analysis: Arc<analysis::AnalysisCache>,
+    police: Arc<Vec<crate::classify::goals::PoliceArea>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Input(String),
+    #[error(transparent)]
+    Tokens(#[from] auth::TokenError),
+}
+
+fn read_boundaries(path: &std::path::Path) -> Result<Vec<(String, String, geo::MultiPolygon<f64>)>, String> {
+    let data = crate::io::read_source(path, &Default::default()).map_err(|e| e.to_string())?;
+    let t = crate::io::transform_between(data.epsg.unwrap_or(4326), 3006).map_err(|e| e.to_string())?;
+    data.records
+        .iter()
+        .map(|r| {
+            let g = crate::analysis::reproject(r.geometry.as_ref().ok_or_else(|| format!("{}: no geometry", r.location))?, &t)?;
+            let mp = match g {
+                geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
+                geo::Geometry::MultiPolygon(m) => m,
+                _ => return Err(format!("{}: not a polygon", r.location)),
+            };
+            let code = r.get("kommun_kod").or_else(|| r.get("kommun")).unwrap_or("").to_string();
+            let name = r.get("kommun").or_else(|| r.get("name")).unwrap_or("").to_string();
+            Ok((code, name, mp))
+        })
+        .collect()
 }
 
 impl AppState {
-    pub fn from_store(store: &dyn Store, config: ServiceConfig) -> Result<AppState, StoreError> {
-        Ok(AppState { snapshot: Arc::new(Snapshot::load(store)?), config: Arc::new(config) })
+    /// Loads the store and builds the layers. Tokens come from `tokens` (a file's or the
+    /// environment's, merged by the caller).
+    pub fn new(store: &dyn Store, config: ServiceConfig, tokens: auth::Tokens) -> Result<AppState, StartError> {
+        let snapshot = Snapshot::load(store)?;
+        let police = match &config.police_areas {
+            Some(p) => crate::profile::read_police_areas(p).map_err(StartError::Input)?,
+            None => vec![],
+        };
+        let boundaries = match &config.boundaries {
+            Some(p) => read_boundaries(p).map_err(StartError::Input)?,
+            None => vec![],
+        };
+        let all_areas = store.areas()?;
+        let layers = layers::build(&all_areas, &snapshot.indicators, snapshot.incidents.clone(), &police, &boundaries);
+        Ok(AppState {
+            snapshot: Arc::new(snapshot),
+            layers: Arc::new(layers),
+            audit: Arc::new(audit::AuditLog::new(config.audit_log.clone())),
+            config: Arc::new(config),
+            tokens: Arc::new(tokens),
+            tiles: Default::default(),
+            analysis: Default::default(),
+            police: Arc::new(police),
+        })
+    }
+
+    /// With default configuration and tokens from `LAGESBILD_TOKENS`.
+    pub fn from_store(store: &dyn Store, config: ServiceConfig) -> Result<AppState, StartError> {
+        let tokens = match std::env::var("LAGESBILD_TOKENS") {
+            Ok(v) => auth::Tokens::from_env_value(&v)?,
+            Err(_) => auth::Tokens::default(),
+        };
+        AppState::new(store, config, tokens)
+    }
+
+    pub fn store_for_profiles(&self) -> &Snapshot {
+        &self.snapshot
     }
 }
 
 /// The whole HTTP service as a plain router: tests call it without binding a port.
 pub fn app(state: AppState) -> Router {
+    let cors = {
+        use tower_http::cors::{AllowOrigin, CorsLayer};
+        let origins = &state.config.cors_origins;
+        let layer = CorsLayer::new().allow_methods([axum::http::Method::GET, axum::http::Method::POST, axum::http::Method::PUT, axum::http::Method::DELETE]).allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH]);
+        if origins.iter().any(|o| o == "*") {
+            layer.allow_origin(AllowOrigin::any())
+        } else {
+            layer.allow_origin(AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok())))
+        }
+    };
     Router::new()
-        .route("/health", get(health))
+        .route("/", get(features::landing))
+        .route("/conformance", get(features::conformance))
+        .route("/api", get(openapi_doc))
+        .route("/collections", get(features::collections))
+        .route("/collections/{id}", get(features::collection))
+        .route("/collections/{id}/items", get(features::items))
+        .route("/collections/{id}/items/{fid}", get(features::item))
+        .route("/collections/{id}/download", get(features::download))
+        .route("/tiles/{id}/tilejson.json", get(tiles::tilejson))
+        .route("/tiles/{id}/{z}/{x}/{y}", get(tiles::tile))
+        .route("/analysis/{kind}", get(analysis::run))
+        .route("/api/profile/{area}", get(profile))
         .route("/api/areas", get(areas::areas))
+        .route("/health", get(health))
+        .route("/map", get(web::redirect))
+        .route("/map/", get(web::index))
+        .route("/map/{*path}", get(web::asset))
         .fallback(error::not_found)
+        .layer(cors)
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }
 
-async fn health(axum::extract::State(s): axum::extract::State<AppState>) -> Json<serde_json::Value> {
+async fn openapi_doc(RawQuery(q): RawQuery) -> Result<Response, error::ApiError> {
+    error::check_params(q.as_deref(), &["f"])?;
+    let body = openapi::document().to_json().map_err(|e| error::ApiError::Internal(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/vnd.oai.openapi+json;version=3.0")], body).into_response())
+}
+
+async fn health(State(s): State<AppState>) -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
@@ -89,4 +211,66 @@ async fn health(axum::extract::State(s): axum::extract::State<AppState>) -> Json
         "incidents": s.snapshot.incidents.len(),
         "deso_version": s.snapshot.summary.deso_version,
     }))
+}
+
+/// In-memory store view for profiles: the snapshot answers the `Store` reads.
+struct SnapshotStore<'a>(&'a Snapshot, Vec<Area>);
+
+impl Store for SnapshotStore<'_> {
+    fn areas(&self) -> Result<Vec<Area>, StoreError> {
+        Ok(self.1.clone())
+    }
+    fn indicators(&self) -> Result<Vec<IndicatorValue>, StoreError> {
+        Ok(self.0.indicators.clone())
+    }
+    fn incidents(&self) -> Result<Vec<Incident>, StoreError> {
+        Ok(self.0.incidents.clone())
+    }
+    fn imports(&self) -> Result<Vec<crate::model::ImportRecord>, StoreError> {
+        Ok(vec![])
+    }
+    fn write_import(&self, _: &crate::store::ImportBatch, _: &crate::model::ImportRecord) -> Result<(), StoreError> {
+        Err(StoreError::Corrupt { path: "snapshot".into(), reason: "read-only".into() })
+    }
+    fn describe(&self) -> String {
+        "in-memory snapshot".into()
+    }
+}
+
+/// `GET /api/profile/{area}?format=json|html|csv`. Small incident counts are suppressed for
+/// roles without raw access.
+async fn profile(State(s): State<AppState>, caller: auth::Caller, Path(area): Path<String>, RawQuery(q): RawQuery) -> Result<Response, error::ApiError> {
+    let pairs = error::check_params(q.as_deref(), &["format"])?;
+    let format = pairs.iter().find(|(k, _)| k == "format").map(|(_, v)| v.clone()).unwrap_or_else(|| "json".into());
+    if !["json", "html", "csv"].contains(&format.as_str()) {
+        return Err(error::ApiError::BadRequest(format!("format '{format}' is not one of json, html, csv")));
+    }
+    let st = s.clone();
+    let role = caller.role;
+    let result = tokio::task::spawn_blocking(move || {
+        let store = SnapshotStore(&st.snapshot, st.snapshot.areas.clone());
+        let opts = crate::profile::ProfileOptions { police: st.police.as_ref().clone(), ..Default::default() };
+        crate::profile::build(&store, &area, &opts).map(|mut p| {
+            if role.suppresses_small_counts() {
+                crate::profile::suppress_small_counts(&mut p, st.config.min_public_count);
+            }
+            p
+        })
+    })
+    .await
+    .map_err(|e| error::ApiError::Internal(e.to_string()))?;
+    let p = match result {
+        Ok(p) => p,
+        Err(crate::profile::ProfileError::UnknownArea(a)) => return Err(error::ApiError::NotFound(format!("no DeSO or RegSO matches '{a}'"))),
+        Err(e) => return Err(error::ApiError::Internal(e.to_string())),
+    };
+    let mut resp = match format.as_str() {
+        "html" => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], crate::profile::to_html(&p)).into_response(),
+        "csv" => ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], crate::profile::to_csv(&p)).into_response(),
+        _ => Json(p).into_response(),
+    };
+    let cc = if role.suppresses_small_counts() { "public, max-age=60" } else { "private, max-age=0" };
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cc));
+    resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Authorization"));
+    Ok(resp)
 }

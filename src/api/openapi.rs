@@ -1,0 +1,48 @@
+//! The OpenAPI 3 document, generated from the route table below with utoipa's builders, so the
+//! document and the router list the same endpoints and parameters.
+
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem, PathsBuilder};
+use utoipa::openapi::{InfoBuilder, OpenApi, OpenApiBuilder, Required, ResponseBuilder, ResponsesBuilder};
+
+/// (path, summary in Swedish, path parameters, query parameters)
+pub const ROUTES: &[(&str, &str, &[&str], &[&str])] = &[
+    ("/", "Startsida (OGC API)", &[], &["f"]),
+    ("/conformance", "Konformitetsklasser", &[], &["f"]),
+    ("/collections", "Samlingar", &[], &["f"]),
+    ("/collections/{collectionId}", "En samling", &["collectionId"], &["f"]),
+    ("/collections/{collectionId}/items", "Objekt i en samling (GeoJSON)", &["collectionId"], &["limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "f"]),
+    ("/collections/{collectionId}/items/{featureId}", "Ett objekt", &["collectionId", "featureId"], &["crs", "f"]),
+    ("/collections/{collectionId}/download", "Hela samlingen som GeoPackage, GeoJSON eller CSV", &["collectionId"], &["format"]),
+    ("/tiles/{collectionId}/tilejson.json", "TileJSON 3.0", &["collectionId"], &[]),
+    ("/tiles/{collectionId}/{z}/{x}/{y}.mvt", "Vektortiler (MVT)", &["collectionId", "z", "x", "y"], &[]),
+    ("/analysis/{kind}", "Analys på begäran: hotspots, density, emerging, lisa", &["kind"], &["from", "to", "categories", "cell", "band", "radius", "step_days", "indicator", "tolerance", "permutations", "seed", "alpha"]),
+    ("/api/profile/{area}", "Områdesprofil (social lägesbild)", &["area"], &["format"]),
+    ("/api/areas", "DeSO med indikatorer (GeoJSON)", &[], &["kommun"]),
+    ("/health", "Hälsa", &[], &[]),
+];
+
+pub fn document() -> OpenApi {
+    let mut paths = PathsBuilder::new();
+    for (path, summary, pparams, qparams) in ROUTES {
+        let mut op = OperationBuilder::new().summary(Some(*summary)).responses(
+            ResponsesBuilder::new()
+                .response("200", ResponseBuilder::new().description("OK"))
+                .response("400", ResponseBuilder::new().description("Felaktig parameter (JSON: code, description)"))
+                .response("401", ResponseBuilder::new().description("Token krävs"))
+                .response("403", ResponseBuilder::new().description("Rollen räcker inte"))
+                .response("404", ResponseBuilder::new().description("Finns inte"))
+                .build(),
+        );
+        for p in *pparams {
+            op = op.parameter(ParameterBuilder::new().name(*p).parameter_in(ParameterIn::Path).required(Required::True));
+        }
+        for q in *qparams {
+            op = op.parameter(ParameterBuilder::new().name(*q).parameter_in(ParameterIn::Query).required(Required::False));
+        }
+        paths = paths.path(*path, PathItem::new(HttpMethod::Get, op.build()));
+    }
+    OpenApiBuilder::new()
+        .info(InfoBuilder::new().title("lagesbild").version(env!("CARGO_PKG_VERSION")).description(Some("Lägesbild för kommuner: OGC API – Features (del 1 och 2), vektortiler, analyser. Skicka 'Authorization: Bearer TOKEN' för begränsade data.")).build())
+        .paths(paths.build())
+        .build()
+}

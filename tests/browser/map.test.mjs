@@ -1,0 +1,141 @@
+// The web map in a real headless Chromium (Debian's package), driven by playwright-core.
+// Starts the real server on a fresh demo store, opens the map, checks that layers render and
+// the legend shows, clicks an area and reads its DeSO code in the profile, switches the theme,
+// signs in and saves screenshots. A missing browser fails the suite: it does not skip.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+import { chromium } from 'playwright-core';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bin = process.env.LAGESBILD_BIN || join(root, 'target', 'debug', 'lagesbild');
+const shots = join(root, 'target', 'screenshots');
+let server; let browser; let base;
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+function run(store, args) {
+  execFileSync(bin, ['--store', store, ...args], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+before(async () => {
+  assert.ok(existsSync(bin), `build the binary first: ${bin}`);
+  assert.ok(existsSync('/usr/bin/chromium'), 'Debian chromium must be installed (apt-get install chromium)');
+  mkdirSync(shots, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), 'lagesbild-web-'));
+  const store = join(dir, 'demo.gpkg');
+  run(store, ['import', 'areas', 'geodata/sollentuna_deso2025.geojson']);
+  run(store, ['import', 'indicators', 'geodata/sollentuna_deso2025_indicators.csv', '--year', '2024', '--column-year', 'pop=2025,young=2025,foreign=2025,higher_ed=2025', '--source', 'SCB']);
+  run(store, ['import', 'indicators', 'geodata/sollentuna_crowding_ILLUSTRATIVE.csv', '--source', 'ILLUSTRATIV, ej SCB-data']);
+  run(store, ['import', 'incidents', 'geodata/incidents_synthetic_sollentuna.csv', '--crs', 'EPSG:3006']);
+  run(store, ['classify', 'omradestyp', '--key', 'geodata/koppling-deso2018-regso2020.csv', '--types', 'geodata/regso_socioekonomisk_index_2023.csv']);
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  server = spawn(bin, ['--store', store, 'serve', '--bind', `127.0.0.1:${port}`, '--uso', 'geodata/uso2025_sollentuna_jarva_subset.geojson', '--boundaries', 'geodata/kommun_stockholms_lan.geojson'], { cwd: root, env: { ...process.env, LAGESBILD_TOKENS: 'analyst:webtest-analyst' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; i < 200; i++) {
+    try { if ((await fetch(base + '/health')).ok) break; } catch (e) { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) server.kill();
+});
+
+async function openMap() {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const external = [];
+  page.on('request', (r) => { const u = r.url(); if (!u.startsWith(base) && !u.startsWith('blob:' + base) && !u.startsWith('data:')) external.push(u); });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(base + '/map/');
+  await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 60000 });
+  return { page, external, errors };
+}
+
+test('the map renders DeSO areas and hotspots from our own server with a Swedish legend', async () => {
+  const { page, external, errors } = await openMap();
+  const n = await page.evaluate(() => window.lagesbildMap.queryRenderedFeatures({ layers: ['deso-fill'] }).length);
+  assert.ok(n >= 20, `DeSO features rendered: ${n}`);
+  const hot = await page.evaluate(() => window.lagesbildMap.queryRenderedFeatures({ layers: ['hotspots-fill'] }).length);
+  assert.ok(hot > 0, 'hotspot cells rendered');
+  const legend = await page.textContent('#legend');
+  assert.match(legend, /Områdestyp/);
+  assert.match(legend, /Het punkt, 99 %/);
+  assert.deepEqual(external, [], 'nothing loaded from outside our server');
+  assert.deepEqual(errors, []);
+  await page.screenshot({ path: join(shots, 'map-start.png') });
+  await page.close();
+});
+
+test('clicking an area opens its profile with the DeSO code', async () => {
+  const { page } = await openMap();
+  // Click the centre of Sollentuna centrum's DeSO (0163C1150) as the map draws it.
+  const pt = await page.evaluate(() => {
+    const m = window.lagesbildMap;
+    const f = m.queryRenderedFeatures({ layers: ['deso-fill'] }).find((x) => x.properties.deso === '0163C1150');
+    const ring = f.geometry.type === 'Polygon' ? f.geometry.coordinates[0] : f.geometry.coordinates[0][0];
+    // A vertex-average point can fall outside a concave polygon; probe candidates until one hits.
+    const cands = [];
+    const cx = ring.reduce((s, c) => s + c[0], 0) / ring.length; const cy = ring.reduce((s, c) => s + c[1], 0) / ring.length;
+    cands.push([cx, cy]);
+    for (let i = 0; i < ring.length - 2; i++) cands.push([(ring[i][0] + ring[i + 1][0] + cx) / 3, (ring[i][1] + ring[i + 1][1] + cy) / 3]);
+    for (const c of cands) {
+      const p = m.project(c);
+      const hit = m.queryRenderedFeatures([p.x, p.y], { layers: ['deso-fill'] })[0];
+      if (hit && hit.properties.deso === '0163C1150') return { x: p.x, y: p.y };
+    }
+    return null;
+  });
+  assert.ok(pt, 'found a point inside 0163C1150');
+  const box = await page.locator('#map canvas').boundingBox();
+  await page.mouse.click(box.x + pt.x, box.y + pt.y);
+  await page.waitForSelector('#profile-code', { timeout: 30000 });
+  assert.equal(await page.textContent('#profile-code'), '0163C1150');
+  const body = await page.textContent('#profile-body');
+  assert.match(body, /Områdestyp/);
+  assert.match(body, /EST-veckor/);
+  await page.screenshot({ path: join(shots, 'map-profile.png') });
+  await page.close();
+});
+
+test('switching the theme recolours the areas and updates the legend', async () => {
+  const { page } = await openMap();
+  await page.selectOption('#theme', 'share_hyresratt');
+  const legend = await page.textContent('#legend');
+  assert.match(legend, /Andel hyresrätt/);
+  const paint = await page.evaluate(() => JSON.stringify(window.lagesbildMap.getPaintProperty('deso-fill', 'fill-color')));
+  assert.match(paint, /share_hyresratt/);
+  await page.check('#lyr-density');
+  await page.waitForFunction(() => window.lagesbildMap.queryRenderedFeatures({ layers: ['density-fill'] }).length > 0, null, { timeout: 30000 });
+  await page.screenshot({ path: join(shots, 'map-theme.png') });
+  await page.close();
+});
+
+test('signing in as analyst shows raw incidents; the public view does not', async () => {
+  const { page } = await openMap();
+  assert.match(await page.textContent('#role'), /Öppen vy/);
+  await page.fill('#token', 'webtest-analyst');
+  await page.click('#login-btn');
+  await page.waitForFunction(() => /Analytiker/.test(document.getElementById('role').textContent), null, { timeout: 30000 });
+  await page.check('#lyr-incidents');
+  await page.evaluate(() => window.lagesbildMap.jumpTo({ center: [17.955, 59.428], zoom: 15 }));
+  await page.waitForFunction(() => window.lagesbildMap.queryRenderedFeatures({ layers: ['incidents-points'] }).length > 0, null, { timeout: 30000 });
+  await page.screenshot({ path: join(shots, 'map-analyst.png') });
+  await page.close();
+});

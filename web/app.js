@@ -1,0 +1,304 @@
+// Lägesbild web map. Everything is loaded from this server; no internet is needed.
+'use strict';
+
+const origin = window.location.origin;
+const state = { token: sessionStorage.getItem('lagesbild-token') || '', access: 'denied', theme: 'omradestyp', selected: null };
+
+const CATEGORIES = [
+  ['skjutning', 'Skjutning'], ['sprangning', 'Sprängning'], ['upplopp', 'Upplopp'], ['inbrott', 'Inbrott'],
+  ['anlagd_brand', 'Anlagd brand'], ['klotter', 'Klotter'], ['skadegorelse', 'Skadegörelse'], ['nedskrapning', 'Nedskräpning'],
+  ['oppen_drogscen', 'Öppen drogscen'], ['narkotika', 'Narkotika'], ['otrygghetsskapande_samling', 'Otrygghetsskapande samling'],
+  ['stok_i_lokaler', 'Stök i lokaler'], ['storningsarende', 'Störningsärende'], ['kriminell_paverkan', 'Kriminell påverkan'],
+  ['vald', 'Våld'], ['ran', 'Rån'], ['stold', 'Stöld'],
+];
+
+// Esri's Gi_Bin colours (cold spot 99 % … hot spot 99 %).
+const GI_COLOURS = { '-3': '#4575b5', '-2': '#849eba', '-1': '#c0ccbe', '0': '#ffffbf', '1': '#fab984', '2': '#ed7551', '3': '#d62f27' };
+const GI_LABELS = { '-3': 'Kall punkt, 99 %', '-2': 'Kall punkt, 95 %', '-1': 'Kall punkt, 90 %', '0': 'Inte signifikant', '1': 'Het punkt, 90 %', '2': 'Het punkt, 95 %', '3': 'Het punkt, 99 %' };
+const TYPE_COLOURS = ['#b2182b', '#ef8a62', '#fddbc7', '#92c5de', '#2166ac'];
+const TYPE_LABELS = ['1 Stora socioekonomiska utmaningar', '2 Socioekonomiska utmaningar', '3 Socioekonomiskt blandade', '4 Goda förutsättningar', '5 Mycket goda förutsättningar'];
+const EMERGING = {
+  new_hot: ['#ffdcd2', 'Ny het punkt'], consecutive_hot: ['#ffb4a0', 'Sammanhängande het punkt'], intensifying_hot: ['#e6321e', 'Intensifierande het punkt'],
+  persistent_hot: ['#c8281e', 'Ihållande het punkt'], diminishing_hot: ['#ff8c78', 'Avtagande het punkt'], sporadic_hot: ['#fac8b4', 'Sporadisk het punkt'],
+  oscillating_hot: ['#d7a096', 'Oscillerande het punkt'], historical_hot: ['#a0645a', 'Historisk het punkt'],
+  new_cold: ['#d2e6ff', 'Ny kall punkt'], persistent_cold: ['#1e50c8', 'Ihållande kall punkt'], sporadic_cold: ['#b4c8fa', 'Sporadisk kall punkt'],
+};
+const SEQ = ['#fff5eb', '#fdd0a2', '#fd8d3c', '#d94801', '#7f2704'];
+const THEMES = {
+  share_hyresratt: { label: 'Andel hyresrätt (%)', stops: [10, 25, 40, 55, 70] },
+  crowding_pct: { label: 'Trångbodda hushåll (%) – illustrativt', stops: [4, 8, 12, 16, 20] },
+  incidents_per_1000: { label: 'Händelser per 1 000 invånare', stops: [5, 15, 30, 50, 80] },
+  index_score: { label: 'Levnadsvillkorsindex (högre = bättre)', stops: [-8, -3, 0, 3, 6], colours: ['#b2182b', '#ef8a62', '#f7f7f7', '#67a9cf', '#2166ac'] },
+};
+
+function authHeaders(url) {
+  return state.token && url.startsWith(origin) ? { Authorization: 'Bearer ' + state.token } : {};
+}
+
+async function api(path) {
+  const url = origin + path;
+  const r = await fetch(url, { headers: authHeaders(url) });
+  if (!r.ok) {
+    let msg = r.status + '';
+    try { msg = (await r.json()).description || msg; } catch (e) { /* not JSON */ }
+    throw new Error(msg);
+  }
+  return r.json();
+}
+
+const map = new maplibregl.Map({
+  container: 'map',
+  center: [17.93, 59.445],
+  zoom: 11.3,
+  attributionControl: { compact: true, customAttribution: 'Källa: SCB, Polisen' },
+  transformRequest: (url) => ({ url, headers: authHeaders(url) }),
+  style: { version: 8, sources: {}, layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#eef0ea' } }] },
+});
+map.addControl(new maplibregl.NavigationControl(), 'top-right');
+map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
+window.lagesbildMap = map;
+window.lagesbild = state;
+
+function empty() { return { type: 'FeatureCollection', features: [] }; }
+
+function themePaint() {
+  const t = state.theme;
+  if (t === 'omradestyp') {
+    return ['match', ['to-number', ['get', 'omradestyp'], 0], 1, TYPE_COLOURS[0], 2, TYPE_COLOURS[1], 3, TYPE_COLOURS[2], 4, TYPE_COLOURS[3], 5, TYPE_COLOURS[4], '#cccccc'];
+  }
+  if (t === 'gi_bin') {
+    return ['match', ['to-string', ['get', 'gi_bin']], ...Object.entries(GI_COLOURS).flat(), '#cccccc'];
+  }
+  const th = THEMES[t];
+  const colours = th.colours || SEQ;
+  const expr = ['step', ['to-number', ['get', t], -9999], '#cccccc', -9998, colours[0]];
+  th.stops.slice(1).forEach((s, i) => expr.push(s, colours[i + 1]));
+  return ['case', ['has', t], expr, '#cccccc'];
+}
+
+function swatch(colour, label) {
+  return `<div class="legend-item"><span class="swatch" style="background:${colour}"></span><span>${label}</span></div>`;
+}
+
+function renderLegend() {
+  let h = '';
+  if (document.getElementById('lyr-deso').checked) {
+    const t = state.theme;
+    h += `<div class="legend-title">DeSO: ${document.querySelector('#theme option:checked').textContent}</div>`;
+    if (t === 'omradestyp') TYPE_LABELS.forEach((l, i) => { h += swatch(TYPE_COLOURS[i], l); });
+    else if (t === 'gi_bin') Object.keys(GI_COLOURS).sort((a, b) => b - a).forEach((k) => { h += swatch(GI_COLOURS[k], GI_LABELS[k]); });
+    else {
+      const th = THEMES[t];
+      const colours = th.colours || SEQ;
+      th.stops.forEach((s, i) => { h += swatch(colours[i], (i === 0 ? 'under ' + th.stops[1] : s + (i < th.stops.length - 1 ? '–' + th.stops[i + 1] : ' och mer'))); });
+    }
+    h += swatch('#cccccc', 'Uppgift saknas');
+  }
+  if (document.getElementById('lyr-hotspots').checked) {
+    h += '<div class="legend-title">Hotspots (Gi*, FDR)</div>';
+    Object.keys(GI_COLOURS).filter((k) => k !== '0').sort((a, b) => b - a).forEach((k) => { h += swatch(GI_COLOURS[k], GI_LABELS[k]); });
+  }
+  if (document.getElementById('lyr-density').checked) {
+    h += '<div class="legend-title">Händelsetäthet (kvintiler)</div>';
+    SEQ.forEach((c, i) => { h += swatch(c, 'Klass ' + (i + 1) + (i === 4 ? ' (högst)' : '')); });
+  }
+  if (document.getElementById('lyr-emerging').checked) {
+    h += '<div class="legend-title">Framväxande hotspots</div>';
+    Object.values(EMERGING).forEach(([c, l]) => { h += swatch(c, l); });
+  }
+  if (document.getElementById('lyr-incidents').checked) {
+    h += '<div class="legend-title">Händelser</div>' + swatch('#6a51a3', 'Antal per ruta (små tal döljs i öppen vy)');
+    if (state.access !== 'denied') h += swatch('#111111', state.access === 'raw' ? 'Händelse (exakt läge)' : 'Händelse (flyttad till 250 m-ruta)');
+  }
+  if (document.getElementById('lyr-police').checked) h += '<div class="legend-title">Polisen</div>' + swatch('rgba(0,0,0,0)', '<span style="border-bottom:2px dashed #000">Utsatt område</span>');
+  document.getElementById('legend').innerHTML = h;
+}
+
+function setVisible(ids, on) {
+  ids.forEach((id) => { if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', on ? 'visible' : 'none'); });
+}
+
+function applyVisibility() {
+  setVisible(['deso-fill', 'deso-line'], document.getElementById('lyr-deso').checked);
+  setVisible(['hotspots-fill'], document.getElementById('lyr-hotspots').checked);
+  setVisible(['density-fill'], document.getElementById('lyr-density').checked);
+  setVisible(['emerging-fill'], document.getElementById('lyr-emerging').checked);
+  setVisible(['incidents-cells', 'incidents-points'], document.getElementById('lyr-incidents').checked);
+  setVisible(['police-line'], document.getElementById('lyr-police').checked);
+  renderLegend();
+}
+
+function analysisQuery() {
+  const q = new URLSearchParams();
+  const from = document.getElementById('from').value.trim();
+  const to = document.getElementById('to').value.trim();
+  if (from) q.set('from', from);
+  if (to) q.set('to', to);
+  const cats = [...document.querySelectorAll('#categories input:checked')].map((c) => c.value);
+  if (cats.length && cats.length < CATEGORIES.length) q.set('categories', cats.join(','));
+  return q.toString();
+}
+
+async function refreshAnalysis() {
+  const q = analysisQuery();
+  const info = document.getElementById('analysis-info');
+  info.textContent = 'Beräknar …';
+  try {
+    const [hot, dens] = await Promise.all([api('/analysis/hotspots?' + q), api('/analysis/density?' + q)]);
+    map.getSource('hotspots').setData(hot);
+    map.getSource('density').setData(dens);
+    const ch = hot.parameters.choices || {};
+    info.textContent = `Hotspots: ${ch.incidents ?? '?'} händelser, cell ${ch.cell_size_m ?? '?'} m, avståndsband ${Math.round(ch.distance_band_m ?? 0)} m. Täthet: radie ${Math.round(dens.parameters.radius_m || 0)} m.`;
+  } catch (e) {
+    info.textContent = 'Analysen kunde inte göras: ' + e.message;
+  }
+}
+
+async function refreshRole() {
+  const cols = await api('/collections');
+  const inc = cols.collections.find((c) => c.id === 'incidents');
+  state.access = inc ? inc.access : 'denied';
+  const text = { denied: 'Öppen vy: endast aggregerade uppgifter.', snapped_250m: 'Partner: händelser visas i 250 m-rutor.', raw: 'Analytiker: exakta händelser (åtkomst loggas).' };
+  document.getElementById('role').textContent = text[state.access] || state.access;
+  renderLegend();
+}
+
+function barChart(items, colour) {
+  const max = Math.max(1, ...items.map((i) => i[1]));
+  const w = 320; const h = 90; const bw = Math.max(2, Math.floor(w / Math.max(1, items.length)) - 2);
+  let s = `<svg width="${w}" height="${h + 16}" role="img">`;
+  items.forEach(([label, v], k) => {
+    const bh = Math.round(h * v / max);
+    s += `<rect x="${k * (bw + 2)}" y="${h - bh}" width="${bw}" height="${bh}" fill="${colour}"><title>${label}: ${v}</title></rect>`;
+  });
+  if (items.length) s += `<text x="0" y="${h + 12}" font-size="10">${items[0][0]}</text><text x="${w}" y="${h + 12}" font-size="10" text-anchor="end">${items[items.length - 1][0]}</text>`;
+  return s + '</svg>';
+}
+
+function fmt(v) {
+  if (v === null || v === undefined) return '–';
+  const r = Math.abs(v) >= 100 ? Math.round(v) : Math.round(v * 10) / 10;
+  return String(r).replace('.', ',');
+}
+
+async function openProfile(code) {
+  const panel = document.getElementById('profile');
+  const body = document.getElementById('profile-body');
+  panel.hidden = false;
+  body.innerHTML = '<p>Hämtar profil …</p>';
+  try {
+    const p = await api('/api/profile/' + encodeURIComponent(code) + '?format=json');
+    const keep = ['Folkmängd', 'Låg ekonomisk standard (%)', 'Eftergymnasial utbildning (%)', 'Sysselsättningsgrad (%)', 'Andel hyresrätt av bostäderna (%)', 'Trångbodda hushåll (%)', 'Medelinkomst (tkr)'];
+    const rows = p.indicators.filter((l) => keep.includes(l.label_sv)).map((l) => `<tr><td>${l.label_sv}</td><td class="n">${fmt(l.value)}</td><td class="n">${fmt(l.municipality)}</td></tr>`).join('');
+    const est = p.est_periods.map((e) => `<tr><td>${e.period}</td><td class="n status-green">${e.green}</td><td class="n status-yellow">${e.yellow}</td><td class="n status-red">${e.red}</td></tr>`).join('');
+    const last = p.est_last_week ? `<p>Senaste vecka ${p.est_last_week.iso_week}: <b class="status-${p.est_last_week.status}">${{ green: 'grön', yellow: 'gul', red: 'röd' }[p.est_last_week.status]}</b></p>` : '';
+    const hs = p.hotspots.map((h) => `${h.deso}: ${GI_LABELS[String(h.gi_bin)] || h.gi_bin}`).join('<br>');
+    body.innerHTML = `
+      <h2 id="profile-title">${p.area.name}</h2>
+      <p class="muted">${p.area.level === 'deso' ? 'DeSO' : 'RegSO'} <span id="profile-code">${p.area.code}</span> · kommun ${p.area.kommun}</p>
+      <p>Områdestyp: <b>${p.omradestyp ? p.omradestyp + ' – ' + p.omradestyp_label : 'uppgift saknas'}</b></p>
+      <table class="ind"><tr><th>Indikator</th><th>Området</th><th>Kommunen</th></tr>${rows}</table>
+      <h2>Händelser per kvartal</h2>${barChart(p.incidents_by_quarter, '#4a6fa5')}
+      <h2>EST-veckor</h2><table class="ind"><tr><th>Period</th><th>Gröna</th><th>Gula</th><th>Röda</th></tr>${est}</table>${last}
+      <h2>Hotspotstatus</h2><p>${hs || '–'}</p>
+      ${p.police_areas.map((o) => `<p>Överlappar polisens ${o.class} område ${o.name} (${fmt(o.share_pct)} %, sedan ${o.since}).</p>`).join('')}
+      ${p.notes.map((n) => `<p class="muted small">${n}</p>`).join('')}
+      <p><a href="${origin}/api/profile/${encodeURIComponent(code)}?format=html" target="_blank">Utskriftsvänlig profil</a> ·
+         <a href="${origin}/api/profile/${encodeURIComponent(code)}?format=csv">CSV</a></p>`;
+  } catch (e) {
+    body.innerHTML = '<p>Profilen kunde inte hämtas: ' + e.message + '</p>';
+  }
+}
+
+async function download(format) {
+  const id = document.getElementById('dl-layer').value;
+  const status = document.getElementById('dl-status');
+  status.textContent = 'Hämtar …';
+  const url = `${origin}/collections/${id}/download?format=${format}`;
+  const r = await fetch(url, { headers: authHeaders(url) });
+  if (!r.ok) {
+    let msg = r.status;
+    try { msg = (await r.json()).description; } catch (e) { /* not JSON */ }
+    status.textContent = 'Nedladdningen misslyckades: ' + msg;
+    return;
+  }
+  const blob = await r.blob();
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = `lagesbild-${id}.${format}`;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  status.textContent = `Hämtade ${id}.${format} (${Math.round(blob.size / 1024)} kB).`;
+}
+
+map.on('load', async () => {
+  map.addSource('municipalities', { type: 'geojson', data: empty() });
+  map.addSource('deso', { type: 'vector', tiles: [origin + '/tiles/deso/{z}/{x}/{y}.mvt'], minzoom: 0, maxzoom: 16, promoteId: 'deso' });
+  map.addSource('hotspots', { type: 'geojson', data: empty() });
+  map.addSource('density', { type: 'geojson', data: empty() });
+  map.addSource('emerging', { type: 'geojson', data: empty() });
+  map.addSource('police', { type: 'geojson', data: empty() });
+  map.addSource('incidents', { type: 'vector', tiles: [origin + '/tiles/incidents/{z}/{x}/{y}.mvt'], minzoom: 0, maxzoom: 16 });
+  map.addLayer({ id: 'municipalities-fill', type: 'fill', source: 'municipalities', paint: { 'fill-color': '#f7f7f2' } });
+  map.addLayer({ id: 'deso-fill', type: 'fill', source: 'deso', 'source-layer': 'deso', paint: { 'fill-color': themePaint(), 'fill-opacity': 0.75 } });
+  map.addLayer({ id: 'deso-line', type: 'line', source: 'deso', 'source-layer': 'deso', paint: { 'line-color': '#555', 'line-width': ['case', ['boolean', ['feature-state', 'selected'], false], 3, 0.6] } });
+  map.addLayer({ id: 'density-fill', type: 'fill', source: 'density', layout: { visibility: 'none' }, paint: { 'fill-color': ['match', ['get', 'class'], 1, SEQ[0], 2, SEQ[1], 3, SEQ[2], 4, SEQ[3], 5, SEQ[4], '#fff'], 'fill-opacity': 0.7 } });
+  map.addLayer({ id: 'hotspots-fill', type: 'fill', source: 'hotspots', filter: ['!=', ['get', 'gi_bin'], 0], paint: { 'fill-color': ['match', ['to-string', ['get', 'gi_bin']], ...Object.entries(GI_COLOURS).flat(), '#fff'], 'fill-opacity': 0.8 } });
+  map.addLayer({ id: 'emerging-fill', type: 'fill', source: 'emerging', layout: { visibility: 'none' }, filter: ['!=', ['get', 'pattern'], 'no_pattern'], paint: { 'fill-color': ['match', ['get', 'pattern'], ...Object.entries(EMERGING).flatMap(([k, v]) => [k, v[0]]), '#ccc'], 'fill-opacity': 0.85 } });
+  map.addLayer({ id: 'incidents-cells', type: 'fill', source: 'incidents', 'source-layer': 'incidents', layout: { visibility: 'none' }, filter: ['has', 'count'], paint: { 'fill-color': '#6a51a3', 'fill-opacity': ['interpolate', ['linear'], ['get', 'count'], 5, 0.2, 50, 0.8] } });
+  map.addLayer({ id: 'incidents-points', type: 'circle', source: 'incidents', 'source-layer': 'incidents', layout: { visibility: 'none' }, filter: ['!', ['has', 'count']], paint: { 'circle-radius': 3, 'circle-color': '#111', 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } });
+  map.addLayer({ id: 'municipalities-line', type: 'line', source: 'municipalities', paint: { 'line-color': '#333', 'line-width': 1.2 } });
+  map.addLayer({ id: 'police-line', type: 'line', source: 'police', paint: { 'line-color': '#000', 'line-width': 2, 'line-dasharray': [2, 2] } });
+
+  map.on('click', 'deso-fill', (e) => {
+    const f = e.features[0];
+    if (!f) return;
+    if (state.selected) map.setFeatureState({ source: 'deso', sourceLayer: 'deso', id: state.selected }, { selected: false });
+    state.selected = f.properties.deso;
+    map.setFeatureState({ source: 'deso', sourceLayer: 'deso', id: state.selected }, { selected: true });
+    openProfile(f.properties.deso);
+  });
+  map.on('mouseenter', 'deso-fill', () => { map.getCanvas().style.cursor = 'pointer'; });
+  map.on('mouseleave', 'deso-fill', () => { map.getCanvas().style.cursor = ''; });
+
+  const [mun, pol, emerg] = await Promise.all([
+    api('/collections/municipalities/items?limit=1000').catch(() => empty()),
+    api('/collections/police_areas/items?limit=1000').catch(() => empty()),
+    api('/collections/emerging/items?limit=10000').catch(() => empty()),
+  ]);
+  map.getSource('municipalities').setData(mun);
+  map.getSource('police').setData(pol);
+  map.getSource('emerging').setData(emerg);
+  await refreshRole().catch(() => {});
+  await refreshAnalysis();
+  applyVisibility();
+  map.once('idle', () => { document.body.dataset.ready = '1'; });
+});
+
+document.getElementById('categories').innerHTML = CATEGORIES.map(([v, l]) => `<label><input type="checkbox" value="${v}" checked> ${l}</label>`).join('');
+document.getElementById('token').value = state.token;
+document.getElementById('theme').addEventListener('change', (e) => {
+  state.theme = e.target.value;
+  map.setPaintProperty('deso-fill', 'fill-color', themePaint());
+  renderLegend();
+});
+['lyr-deso', 'lyr-hotspots', 'lyr-density', 'lyr-emerging', 'lyr-incidents', 'lyr-police'].forEach((id) => document.getElementById(id).addEventListener('change', applyVisibility));
+document.getElementById('apply').addEventListener('click', refreshAnalysis);
+document.getElementById('profile-close').addEventListener('click', () => { document.getElementById('profile').hidden = true; });
+document.querySelectorAll('button.dl').forEach((b) => b.addEventListener('click', () => download(b.dataset.format)));
+document.getElementById('login-btn').addEventListener('click', async () => {
+  state.token = document.getElementById('token').value.trim();
+  sessionStorage.setItem('lagesbild-token', state.token);
+  try {
+    await refreshRole();
+  } catch (e) {
+    document.getElementById('role').textContent = 'Inloggningen misslyckades: ' + e.message;
+    state.token = '';
+    sessionStorage.removeItem('lagesbild-token');
+    return;
+  }
+  // Tiles depend on the role: reload them.
+  ['deso', 'incidents'].forEach((id) => { const s = map.getSource(id); if (s && s.setTiles) s.setTiles(s.tiles); });
+  refreshAnalysis();
+});
