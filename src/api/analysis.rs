@@ -149,7 +149,7 @@ fn compute(s: &AppState, kind: &str, pairs: &[(String, String)]) -> Result<Colle
                         p.insert("gi_bin".into(), r.fdr_bin[k].into());
                         let g: geo::Geometry<f64> = cell.polygon.clone().into();
                         let gwgs = layers::to_wgs84(&g).unwrap_or(g.clone());
-                        layers::Feat { id: cell.id.clone(), props: p, g3006: g, gwgs, bbox_wgs: [0.0; 4], time: None }
+                        layers::feat_from(cell.id.clone(), p, g, gwgs, [0.0; 4])
                     })
                     .collect();
                 c.parameters = json!({"method": "optimized hot spots (Gi*, FDR)", "choices": r.choices});
@@ -208,7 +208,7 @@ fn compute(s: &AppState, kind: &str, pairs: &[(String, String)]) -> Result<Colle
                     p.insert("lisa_q".into(), r.q[k].into());
                     p.insert("lisa_p_sim".into(), r.p_sim[k].into());
                     p.insert("lisa_cluster".into(), r.cluster[k].into());
-                    layers::Feat { id: f.id.clone(), props: p, g3006: f.g3006.clone(), gwgs: f.gwgs.clone(), bbox_wgs: f.bbox_wgs, time: None }
+                    layers::feat_from(f.id.clone(), p, f.g3006.clone(), f.gwgs.clone(), f.bbox_wgs)
                 })
                 .collect();
             Ok(Collection {

@@ -255,8 +255,42 @@ pub fn geometry_json(g3006: &geo::Geometry<f64>, gwgs: &geo::Geometry<f64>, crs:
     }
 }
 
-/// Selected features as (id, props, geometry JSON), after role view, filters, bbox and time.
-pub fn select(s: &AppState, c: &Collection, caller: &Caller, q: &Query) -> Result<Vec<(String, Map<String, Value>, geo::Geometry<f64>, geo::Geometry<f64>)>, ApiError> {
+/// A selected feature: the feature and, when the role changes it, its viewed form.
+pub struct Selected<'a> {
+    pub feat: &'a super::layers::Feat,
+    pub viewed: Option<(Map<String, Value>, geo::Geometry<f64>, geo::Geometry<f64>, String)>,
+}
+
+impl Selected<'_> {
+    pub fn parts(&self) -> (&str, &Map<String, Value>, &geo::Geometry<f64>, &geo::Geometry<f64>) {
+        match &self.viewed {
+            Some((p, g, w, id)) => (id, p, g, w),
+            None => (&self.feat.id, &self.feat.props, &self.feat.g3006, &self.feat.gwgs),
+        }
+    }
+    /// Geometry JSON in the CRS, reusing the pre-serialised WGS84 text when nothing changed.
+    pub fn geometry_text(&self, crs: Crs) -> std::borrow::Cow<'_, str> {
+        match (&self.viewed, crs) {
+            (None, Crs::Crs84) => std::borrow::Cow::Borrowed(&self.feat.gwgs_json),
+            _ => {
+                let (_, _, g, w) = self.parts();
+                std::borrow::Cow::Owned(geometry_json(g, w, crs).to_string())
+            }
+        }
+    }
+}
+
+/// Whether a role sees a collection's features unchanged (no suppression or snapping to apply).
+fn unchanged(c: &Collection, f: &super::layers::Feat, role: Role, min: u64) -> bool {
+    match c.access {
+        Access::Open => !role.suppresses_small_counts() || c.count_fields.iter().all(|k| f.props.get(*k).and_then(|v| v.as_f64()).is_none_or(|v| v == 0.0 || v >= min as f64)),
+        Access::Incidents => role.raw_points(),
+    }
+}
+
+/// Selected features after bbox, time, role view and filters; `page` = (offset, limit) applied
+/// before the (costlier) role view when no property filter needs the viewed values.
+pub fn select_page<'a>(s: &AppState, c: &'a Collection, caller: &Caller, q: &Query, page: Option<(usize, usize)>) -> Result<(usize, Vec<Selected<'a>>), ApiError> {
     authorise(c, caller)?;
     let bbox_wgs = match (q.bbox, q.bbox_crs) {
         (Some(b), Crs::Crs84) => Some(b),
@@ -268,25 +302,48 @@ pub fn select(s: &AppState, c: &Collection, caller: &Caller, q: &Query) -> Resul
         }
         (None, _) => None,
     };
-    let mut out = Vec::new();
-    for f in &c.features {
+    let min = s.config.min_public_count;
+    let candidates = c.features.iter().filter(|f| {
         if let Some(b) = bbox_wgs {
             if f.bbox_wgs[2] < b[0] || f.bbox_wgs[0] > b[2] || f.bbox_wgs[3] < b[1] || f.bbox_wgs[1] > b[3] {
-                continue;
+                return false;
             }
         }
         if let (Some((a, z)), Some(t)) = (q.time, f.time) {
             if a.is_some_and(|a| t < a) || z.is_some_and(|z| t > z) {
-                continue;
+                return false;
             }
         }
-        let Some((props, g3006, gwgs, id)) = view(c, f, caller.role, s.config.min_public_count) else { continue };
-        if !q.filters.iter().all(|(k, v)| value_matches(props.get(k), v)) {
-            continue;
+        true
+    });
+    let make = |f: &'a super::layers::Feat| -> Option<Selected<'a>> {
+        if unchanged(c, f, caller.role, min) {
+            Some(Selected { feat: f, viewed: None })
+        } else {
+            view(c, f, caller.role, min).map(|v| Selected { feat: f, viewed: Some(v) })
         }
-        out.push((id, props, g3006, gwgs));
+    };
+    if q.filters.is_empty() {
+        let all: Vec<&super::layers::Feat> = candidates.collect();
+        let total = all.len();
+        let (off, lim) = page.unwrap_or((0, usize::MAX));
+        return Ok((total, all.into_iter().skip(off).take(lim).filter_map(make).collect()));
     }
-    Ok(out)
+    let mut out: Vec<Selected<'a>> = candidates.filter_map(make).filter(|sel| q.filters.iter().all(|(k, v)| value_matches(sel.parts().1.get(k), v))).collect();
+    let total = out.len();
+    if let Some((off, lim)) = page {
+        out = out.into_iter().skip(off).take(lim).collect();
+    }
+    Ok((total, out))
+}
+
+/// All selected features, owned (downloads).
+pub fn select(s: &AppState, c: &Collection, caller: &Caller, q: &Query) -> Result<Vec<(String, Map<String, Value>, geo::Geometry<f64>, geo::Geometry<f64>)>, ApiError> {
+    let (_, v) = select_page(s, c, caller, q, None)?;
+    Ok(v.iter().map(|sel| {
+        let (id, p, g, w) = sel.parts();
+        (id.to_string(), p.clone(), g.clone(), w.clone())
+    }).collect())
 }
 
 pub fn audit(s: &AppState, caller: &Caller, c: &Collection, what: &str, n: usize) {
@@ -321,15 +378,25 @@ fn restricted_headers(resp: &mut Response, c: &Collection, role: Role, crs: Crs)
 pub async fn items(State(s): State<AppState>, caller: Caller, headers: HeaderMap, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
     let c = find(&s, &id)?;
     let query = parse_query(q.as_deref(), &c)?;
-    let all = select(&s, &c, &caller, &query)?;
-    let matched = all.len();
-    let page: Vec<_> = all.into_iter().skip(query.offset).take(query.limit).collect();
+    let (matched, page) = select_page(&s, &c, &caller, &query, Some((query.offset, query.limit)))?;
     audit(&s, &caller, &c, &format!("items offset={} limit={}", query.offset, query.limit), page.len());
     let b = base_url(&headers);
-    let features: Vec<Value> = page
-        .iter()
-        .map(|(id, props, g3006, gwgs)| json!({"type": "Feature", "id": id, "geometry": geometry_json(g3006, gwgs, query.crs), "properties": props}))
-        .collect();
+    // Written by hand around pre-serialised geometries: the hot path of every map and QGIS client.
+    let mut body = String::with_capacity(256 + page.len() * 512);
+    body.push_str(r#"{"type":"FeatureCollection","features":["#);
+    for (k, sel) in page.iter().enumerate() {
+        let (fid, props, _, _) = sel.parts();
+        if k > 0 {
+            body.push(',');
+        }
+        body.push_str(r#"{"type":"Feature","id":"#);
+        body.push_str(&serde_json::to_string(fid).unwrap_or_default());
+        body.push_str(r#","geometry":"#);
+        body.push_str(&sel.geometry_text(query.crs));
+        body.push_str(r#","properties":"#);
+        body.push_str(&serde_json::to_string(props).unwrap_or_else(|_| "{}".into()));
+        body.push('}');
+    }
     let mut links = vec![json!({"href": link(&b, &c.id, &query.passthrough, query.offset), "rel": "self", "type": "application/geo+json"})];
     if query.offset + page.len() < matched {
         links.push(json!({"href": link(&b, &c.id, &query.passthrough, query.offset + query.limit), "rel": "next", "type": "application/geo+json"}));
@@ -338,15 +405,13 @@ pub async fn items(State(s): State<AppState>, caller: Caller, headers: HeaderMap
         links.push(json!({"href": link(&b, &c.id, &query.passthrough, query.offset.saturating_sub(query.limit)), "rel": "prev", "type": "application/geo+json"}));
     }
     links.push(json!({"href": format!("{b}/collections/{}", c.id), "rel": "collection", "type": "application/json"}));
-    let body = json!({
-        "type": "FeatureCollection",
-        "features": features,
-        "numberMatched": matched,
-        "numberReturned": page.len(),
-        "timeStamp": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        "links": links
-    });
-    let mut resp = ([(header::CONTENT_TYPE, "application/geo+json")], body.to_string()).into_response();
+    body.push_str(&format!(
+        r#"],"numberMatched":{matched},"numberReturned":{},"timeStamp":"{}","links":{}}}"#,
+        page.len(),
+        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"),
+        Value::Array(links)
+    ));
+    let mut resp = ([(header::CONTENT_TYPE, "application/geo+json")], body).into_response();
     restricted_headers(&mut resp, &c, caller.role, query.crs);
     Ok(resp)
 }

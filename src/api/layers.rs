@@ -34,6 +34,13 @@ pub struct Feat {
     pub gwgs: geo::Geometry<f64>,
     pub bbox_wgs: [f64; 4],
     pub time: Option<NaiveDateTime>,
+    /// The WGS84 geometry serialised once, since most requests want exactly this.
+    pub gwgs_json: Arc<str>,
+}
+
+/// GeoJSON text of a geometry.
+pub fn geometry_text(g: &geo::Geometry<f64>) -> Arc<str> {
+    serde_json::to_string(&geojson::Geometry::new(geojson::Value::from(g))).unwrap_or_else(|_| "null".into()).into()
 }
 
 #[derive(Debug, Clone)]
@@ -139,7 +146,14 @@ pub fn to_wgs84(g: &geo::Geometry<f64>) -> Result<geo::Geometry<f64>, String> {
 fn feat(id: String, props: Map<String, Value>, g3006: geo::Geometry<f64>, time: Option<NaiveDateTime>) -> Feat {
     let gwgs = to_wgs84(&g3006).unwrap_or_else(|_| g3006.clone());
     let bbox_wgs = gwgs.bounding_rect().map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]).unwrap_or([0.0; 4]);
-    Feat { id, props, g3006, gwgs, bbox_wgs, time }
+    let gwgs_json = geometry_text(&gwgs);
+    Feat { id, props, g3006, gwgs, bbox_wgs, time, gwgs_json }
+}
+
+/// A feature from parts already in both CRSs (analysis results).
+pub fn feat_from(id: String, props: Map<String, Value>, g3006: geo::Geometry<f64>, gwgs: geo::Geometry<f64>, bbox_wgs: [f64; 4]) -> Feat {
+    let gwgs_json = geometry_text(&gwgs);
+    Feat { id, props, g3006, gwgs, bbox_wgs, time: None, gwgs_json }
 }
 
 /// Everything the layer service publishes.
