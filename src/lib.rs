@@ -17,5 +17,6 @@ pub mod spatial;
 pub mod stats;
 pub mod store;
 pub mod summary;
+pub mod walks;
 
 pub use api::{app, AppState};

@@ -589,7 +589,7 @@ fn summary(store: &GpkgStore, csv: Option<PathBuf>, version: Option<String>) -> 
 }
 
 fn serve(store: &GpkgStore, bind: &str, config: lagesbild::api::ServiceConfig, tokens: lagesbild::api::auth::Tokens) -> Result<()> {
-    let state = lagesbild::AppState::new(store, config, tokens)?;
+    let state = lagesbild::AppState::new(store, config, tokens)?.with_walks(std::sync::Arc::new(store.clone()));
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot bind {bind}"))?;

@@ -11,6 +11,7 @@ pub mod layers;
 pub mod openapi;
 pub mod tiles;
 mod web;
+pub mod walks;
 
 use crate::model::{Area, Incident, IndicatorValue};
 use crate::store::{Store, StoreError};
@@ -89,6 +90,7 @@ pub struct AppState {
     pub tiles: Arc<tiles::TileCache>,
     analysis: Arc<analysis::AnalysisCache>,
     police: Arc<Vec<crate::classify::goals::PoliceArea>>,
+    pub walks: Option<walks::WalkService>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -144,7 +146,28 @@ impl AppState {
             tiles: Default::default(),
             analysis: Default::default(),
             police: Arc::new(police),
+            walks: None,
         })
+    }
+
+    /// Enables the walk endpoints on a store; routes and observations must lie in the
+    /// municipality's extent (the areas' bounding box padded by 1 km).
+    pub fn with_walks(mut self, store: Arc<dyn crate::store::WalkStore>) -> AppState {
+        use geo::BoundingRect;
+        let mut rules = crate::walks::WalkRules::default();
+        let boxes: Vec<geo::Rect<f64>> = self.layers.areas.iter().filter_map(|a| a.geometry.bounding_rect()).collect();
+        if let Some(first) = boxes.first() {
+            let (mut x0, mut y0, mut x1, mut y1) = (first.min().x, first.min().y, first.max().x, first.max().y);
+            for r in &boxes {
+                x0 = x0.min(r.min().x);
+                y0 = y0.min(r.min().y);
+                x1 = x1.max(r.max().x);
+                y1 = y1.max(r.max().y);
+            }
+            rules.extent = [x0 - 1000.0, y0 - 1000.0, x1 + 1000.0, y1 + 1000.0];
+        }
+        self.walks = Some(walks::WalkService { store, rules: Arc::new(rules), write_lock: Default::default() });
+        self
     }
 
     /// With default configuration and tokens from `LAGESBILD_TOKENS`.
@@ -186,6 +209,15 @@ pub fn app(state: AppState) -> Router {
         .route("/tiles/{id}/{z}/{x}/{y}", get(tiles::tile))
         .route("/analysis/{kind}", get(analysis::run))
         .route("/api/profile/{area}", get(profile))
+        .route("/walks", get(walks::list_walks).post(walks::create_walk))
+        .route("/walks/suggest", get(walks::suggest))
+        .route("/walks/{id}", get(walks::get_walk).put(walks::update_walk).delete(walks::delete_walk))
+        .route("/walks/{id}/observations", get(walks::list_observations).post(walks::create_observation))
+        .route("/walks/{id}/report", get(walks::route_report))
+        .route("/observations", get(walks::all_observations))
+        .route("/observations/{id}", get(walks::get_observation).put(walks::update_observation).delete(walks::delete_observation))
+        .route("/observations/{id}/history", get(walks::history))
+        .route("/observations/{id}/photo", get(walks::get_photo).put(walks::put_photo))
         .route("/api/areas", get(areas::areas))
         .route("/health", get(health))
         .route("/map", get(web::redirect))
@@ -193,6 +225,7 @@ pub fn app(state: AppState) -> Router {
         .route("/map/{*path}", get(web::asset))
         .fallback(error::not_found)
         .layer(cors)
+        .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }

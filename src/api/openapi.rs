@@ -19,6 +19,24 @@ pub const ROUTES: &[(&str, &str, &[&str], &[&str])] = &[
     ("/api/profile/{area}", "Områdesprofil (social lägesbild)", &["area"], &["format"]),
     ("/api/areas", "DeSO med indikatorer (GeoJSON)", &[], &["kommun"]),
     ("/health", "Hälsa", &[], &[]),
+    ("/walks", "Trygghetsvandringar (GET lista, POST ny: editor)", &[], &["status", "area", "from", "to"]),
+    ("/walks/suggest", "Föreslagna stopp för en vandring", &[], &["area", "start", "from", "to"]),
+    ("/walks/{walkId}", "En vandring (GET; PUT/DELETE med If-Match: editor)", &["walkId"], &[]),
+    ("/walks/{walkId}/observations", "Observationer längs en vandring (GET; POST: editor)", &["walkId"], &[]),
+    ("/walks/{walkId}/report", "Rapport för en vandring", &["walkId"], &["format", "buffer", "from", "to"]),
+    ("/observations", "Observationer att följa upp", &[], &["status", "responsible", "open"]),
+    ("/observations/{observationId}", "En observation (GET; PUT/DELETE med If-Match: editor)", &["observationId"], &[]),
+    ("/observations/{observationId}/history", "Ändringslogg för en observation", &["observationId"], &[]),
+    ("/observations/{observationId}/photo", "Foto (GET: partner; PUT JPEG/PNG med If-Match: editor)", &["observationId"], &[]),
+];
+
+/// Write methods besides GET, by path (the router has the same).
+const WRITES: &[(&str, &[HttpMethod])] = &[
+    ("/walks", &[HttpMethod::Post]),
+    ("/walks/{walkId}", &[HttpMethod::Put, HttpMethod::Delete]),
+    ("/walks/{walkId}/observations", &[HttpMethod::Post]),
+    ("/observations/{observationId}", &[HttpMethod::Put, HttpMethod::Delete]),
+    ("/observations/{observationId}/photo", &[HttpMethod::Put]),
 ];
 
 pub fn document() -> OpenApi {
@@ -39,7 +57,26 @@ pub fn document() -> OpenApi {
         for q in *qparams {
             op = op.parameter(ParameterBuilder::new().name(*q).parameter_in(ParameterIn::Query).required(Required::False));
         }
-        paths = paths.path(*path, PathItem::new(HttpMethod::Get, op.build()));
+        let op = op.build();
+        let mut item = PathItem::new(HttpMethod::Get, op.clone());
+        for (p, methods) in WRITES {
+            if p == path {
+                for m in methods.iter() {
+                    let mut w = op.clone();
+                    let name = match m {
+                        HttpMethod::Post => "POST",
+                        HttpMethod::Put => "PUT",
+                        HttpMethod::Delete => "DELETE",
+                        _ => "GET",
+                    };
+                    w.summary = Some(format!("{summary} – {name}"));
+                    w.parameters.get_or_insert_with(Vec::new).push(ParameterBuilder::new().name("If-Match").parameter_in(ParameterIn::Header).required(if matches!(m, HttpMethod::Post) { Required::False } else { Required::True }).build());
+                    let extra = PathItem::new(m.clone(), w);
+                    item.merge_operations(extra);
+                }
+            }
+        }
+        paths = paths.path(*path, item);
     }
     OpenApiBuilder::new()
         .info(InfoBuilder::new().title("lagesbild").version(env!("CARGO_PKG_VERSION")).description(Some("Lägesbild för kommuner: OGC API – Features (del 1 och 2), vektortiler, analyser. Skicka 'Authorization: Bearer TOKEN' för begränsade data.")).build())

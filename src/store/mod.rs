@@ -2,8 +2,10 @@
 //! PostGIS store can be added without touching the analysis. The default is one GeoPackage file.
 
 mod gpkg;
+pub mod walks;
 
 pub use gpkg::GpkgStore;
+pub use walks::{WalkStore, WriteError};
 
 use crate::model::{Area, ImportRecord, Incident, IndicatorValue};
 use std::collections::HashSet;

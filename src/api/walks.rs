@@ -1,0 +1,616 @@
+//! Trygghetsvandring over HTTP: walks and observations (create, read, update, delete) with
+//! optimistic concurrency (ETag / If-Match: missing → 428, stale → 412), photos, history, the
+//! route report and suggested stops. Writes need the `editor` role.
+
+use super::auth::{Caller, Role};
+use super::error::{check_params, ApiError};
+use super::AppState;
+use crate::store::{WalkStore, WriteError};
+use crate::walks::{self, photo, report, HistoryEntry, Invalid, Observation, ObservationStatus, Walk, WalkStatus};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// What the walk endpoints need besides the layer service.
+#[derive(Clone)]
+pub struct WalkService {
+    pub store: Arc<dyn WalkStore>,
+    pub rules: Arc<walks::WalkRules>,
+    /// Serialises writes from this process, so two updates of one version cannot both pass.
+    pub write_lock: Arc<std::sync::Mutex<()>>,
+}
+
+fn service(s: &AppState) -> Result<&WalkService, ApiError> {
+    s.walks.as_ref().ok_or_else(|| ApiError::NotFound("walks need a GeoPackage store (lagesbild serve)".into()))
+}
+
+fn require_editor(c: &Caller) -> Result<(), ApiError> {
+    match c.role {
+        Role::Editor | Role::Admin => Ok(()),
+        Role::Public if c.fingerprint.is_none() => Err(ApiError::Unauthorized("writing needs a token with the editor role".into())),
+        _ => Err(ApiError::Forbidden("writing needs the editor role".into())),
+    }
+}
+
+fn who(c: &Caller) -> String {
+    format!("{}:{}", c.role.as_str(), c.fingerprint.clone().unwrap_or_default())
+}
+
+fn etag(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"v{version}\"")).expect("ASCII")
+}
+
+/// The version in `If-Match`: missing → 428.
+fn if_match(h: &HeaderMap) -> Result<i64, ApiError> {
+    let v = h.get(header::IF_MATCH).ok_or(ApiError::PreconditionRequired("send If-Match with the ETag you read (e.g. \"v3\")".into()))?;
+    let t = v.to_str().map_err(|_| ApiError::BadRequest("If-Match is not text".into()))?.trim().trim_start_matches("W/").trim_matches('"');
+    t.trim_start_matches('v').parse().map_err(|_| ApiError::BadRequest(format!("If-Match '{t}' is not an ETag of this service (\"v3\")")))
+}
+
+fn write_err(e: WriteError, what: &str) -> ApiError {
+    match e {
+        WriteError::Conflict { expected, current } => ApiError::PreconditionFailed(format!("{what} changed: you sent version {expected}, the current version is {current}; read it again")),
+        WriteError::NotFound => ApiError::NotFound(format!("no such {what}")),
+        WriteError::Store(s) => ApiError::Internal(s.to_string()),
+    }
+}
+
+fn unprocessable(e: Invalid) -> ApiError {
+    ApiError::Unprocessable(e.to_string())
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+fn to_3006(lonlat: &[[f64; 2]]) -> Result<Vec<[f64; 2]>, ApiError> {
+    let t = crate::io::transform_between(4326, 3006).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut xs: Vec<f64> = lonlat.iter().map(|p| p[0]).collect();
+    let mut ys: Vec<f64> = lonlat.iter().map(|p| p[1]).collect();
+    if lonlat.iter().any(|p| !(-180.0..=180.0).contains(&p[0]) || !(-90.0..=90.0).contains(&p[1])) {
+        return Err(ApiError::Unprocessable("coordinates must be longitude, latitude in degrees (WGS84)".into()));
+    }
+    crate::io::transform_coords(&t, &mut xs, &mut ys).map_err(ApiError::Internal)?;
+    Ok(xs.into_iter().zip(ys).map(|(x, y)| [x, y]).collect())
+}
+
+fn to_wgs(g: &geo::Geometry<f64>) -> geo::Geometry<f64> {
+    super::layers::to_wgs84(g).unwrap_or_else(|_| g.clone())
+}
+
+fn coords_of(g: &geo::Geometry<f64>) -> Vec<[f64; 2]> {
+    use geo::CoordsIter;
+    g.coords_iter().map(|c| [c.x, c.y]).collect()
+}
+
+fn route_from(v: &Value) -> Result<geo::LineString<f64>, ApiError> {
+    let bad = || ApiError::Unprocessable("route must be a GeoJSON LineString in WGS84: {\"type\":\"LineString\",\"coordinates\":[[lon,lat],…]}".into());
+    if v.get("type").and_then(|t| t.as_str()) != Some("LineString") {
+        return Err(bad());
+    }
+    let pts: Vec<[f64; 2]> = v
+        .get("coordinates")
+        .and_then(|c| c.as_array())
+        .ok_or_else(bad)?
+        .iter()
+        .map(|p| Some([p.get(0)?.as_f64()?, p.get(1)?.as_f64()?]))
+        .collect::<Option<_>>()
+        .ok_or_else(bad)?;
+    Ok(geo::LineString::from(to_3006(&pts)?.into_iter().map(|p| (p[0], p[1])).collect::<Vec<_>>()))
+}
+
+fn point_from(v: &Value) -> Result<geo::Point<f64>, ApiError> {
+    let bad = || ApiError::Unprocessable("point must be a GeoJSON Point in WGS84: {\"type\":\"Point\",\"coordinates\":[lon,lat]}".into());
+    if v.get("type").and_then(|t| t.as_str()) != Some("Point") {
+        return Err(bad());
+    }
+    let c = v.get("coordinates").and_then(|c| c.as_array()).ok_or_else(bad)?;
+    let p = [c.first().and_then(|x| x.as_f64()).ok_or_else(bad)?, c.get(1).and_then(|x| x.as_f64()).ok_or_else(bad)?];
+    let q = to_3006(&[p])?[0];
+    Ok(geo::Point::new(q[0], q[1]))
+}
+
+fn parse_when(s: &str) -> Result<chrono::NaiveDateTime, ApiError> {
+    crate::import::parse_datetime(s).ok_or_else(|| ApiError::Unprocessable(format!("planned_at '{s}' is not a date and time (2025-11-20T18:00)")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WalkInput {
+    title: String,
+    planned_at: String,
+    #[serde(default)]
+    area: String,
+    #[serde(default)]
+    organiser: String,
+    #[serde(default)]
+    organisations: Vec<String>,
+    route: Value,
+    #[serde(default)]
+    status: Option<WalkStatus>,
+    #[serde(default)]
+    notes: String,
+}
+
+fn walk_json(w: &Walk) -> Value {
+    let g = to_wgs(&w.route.clone().into());
+    json!({"type": "Feature", "id": w.id, "geometry": {"type": "LineString", "coordinates": coords_of(&g)}, "properties": w})
+}
+
+fn with_etag(mut r: Response, v: i64) -> Response {
+    r.headers_mut().insert(header::ETAG, etag(v));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    r
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Internal(e.to_string()))?
+}
+
+fn find_walk(ws: &WalkService, id: &str) -> Result<Walk, ApiError> {
+    ws.store.walks().map_err(|e| ApiError::Internal(e.to_string()))?.into_iter().find(|w| w.id == id).ok_or_else(|| ApiError::NotFound(format!("no walk '{id}'")))
+}
+
+fn find_obs(ws: &WalkService, id: &str) -> Result<Observation, ApiError> {
+    ws.store.observations(None).map_err(|e| ApiError::Internal(e.to_string()))?.into_iter().find(|o| o.id == id).ok_or_else(|| ApiError::NotFound(format!("no observation '{id}'")))
+}
+
+pub async fn list_walks(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    let pairs = check_params(q.as_deref(), &["status", "area", "from", "to"])?;
+    let ws = service(&s)?.clone();
+    let get = |k: &str| pairs.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
+    let (status, area) = (get("status"), get("area"));
+    let from = get("from").map(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| ApiError::BadRequest(format!("from '{d}' is not a date")))).transpose()?;
+    let to = get("to").map(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| ApiError::BadRequest(format!("to '{d}' is not a date")))).transpose()?;
+    let walks = blocking(move || ws.store.walks().map_err(|e| ApiError::Internal(e.to_string()))).await?;
+    let feats: Vec<Value> = walks
+        .iter()
+        .filter(|w| status.as_deref().is_none_or(|st| crate::store::walks::status_str(w.status) == st))
+        .filter(|w| area.as_deref().is_none_or(|a| crate::model::fold(&w.area).contains(&crate::model::fold(a))))
+        .filter(|w| from.is_none_or(|d| w.planned_at.date() >= d) && to.is_none_or(|d| w.planned_at.date() <= d))
+        .map(walk_json)
+        .collect();
+    Ok(([(header::CONTENT_TYPE, "application/geo+json")], json!({"type": "FeatureCollection", "features": feats}).to_string()).into_response())
+}
+
+pub async fn create_walk(State(s): State<AppState>, caller: Caller, body: Bytes) -> Result<Response, ApiError> {
+    require_editor(&caller)?;
+    let ws = service(&s)?.clone();
+    let input: WalkInput = parse_json(&body)?;
+    if input.title.trim().is_empty() {
+        return Err(ApiError::Unprocessable("title: a walk needs a title".into()));
+    }
+    let route = route_from(&input.route)?;
+    walks::validate_route(&route, &ws.rules).map_err(unprocessable)?;
+    let now = chrono::Local::now().naive_local();
+    let w = Walk {
+        id: walks::new_id("w"),
+        title: input.title.trim().into(),
+        planned_at: parse_when(&input.planned_at)?,
+        area: input.area,
+        organiser: input.organiser,
+        organisations: input.organisations,
+        route,
+        status: input.status.unwrap_or(WalkStatus::Planerad),
+        notes: input.notes,
+        created_by: who(&caller),
+        created_at: now,
+        updated_by: who(&caller),
+        updated_at: now,
+        version: 1,
+    };
+    let w2 = w.clone();
+    blocking(move || {
+        let _g = ws.write_lock.lock();
+        ws.store.insert_walk(&w2).map_err(|e| ApiError::Internal(e.to_string()))
+    })
+    .await?;
+    let mut r = (StatusCode::CREATED, [(header::CONTENT_TYPE, "application/geo+json")], walk_json(&w).to_string()).into_response();
+    r.headers_mut().insert(header::LOCATION, HeaderValue::from_str(&format!("/walks/{}", w.id)).expect("ASCII"));
+    Ok(with_etag(r, w.version))
+}
+
+pub async fn get_walk(State(s): State<AppState>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    check_params(q.as_deref(), &[])?;
+    let ws = service(&s)?.clone();
+    let w = blocking(move || find_walk(&ws, &id)).await?;
+    Ok(with_etag(([(header::CONTENT_TYPE, "application/geo+json")], walk_json(&w).to_string()).into_response(), w.version))
+}
+
+pub async fn update_walk(State(s): State<AppState>, caller: Caller, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+    require_editor(&caller)?;
+    let expected = if_match(&headers)?;
+    let ws = service(&s)?.clone();
+    let input: WalkInput = parse_json(&body)?;
+    let route = route_from(&input.route)?;
+    walks::validate_route(&route, &ws.rules).map_err(unprocessable)?;
+    let planned_at = parse_when(&input.planned_at)?;
+    let by = who(&caller);
+    let w = blocking(move || {
+        let _g = ws.write_lock.lock();
+        let old = find_walk(&ws, &id)?;
+        let w = Walk {
+            title: input.title,
+            planned_at,
+            area: input.area,
+            organiser: input.organiser,
+            organisations: input.organisations,
+            route,
+            status: input.status.unwrap_or(old.status),
+            notes: input.notes,
+            updated_by: by,
+            updated_at: chrono::Local::now().naive_local(),
+            version: expected + 1,
+            ..old
+        };
+        ws.store.replace_walk(&w, expected).map_err(|e| write_err(e, "walk"))?;
+        Ok(w)
+    })
+    .await?;
+    Ok(with_etag(([(header::CONTENT_TYPE, "application/geo+json")], walk_json(&w).to_string()).into_response(), w.version))
+}
+
+pub async fn delete_walk(State(s): State<AppState>, caller: Caller, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+    require_editor(&caller)?;
+    let expected = if_match(&headers)?;
+    let ws = service(&s)?.clone();
+    blocking(move || {
+        let _g = ws.write_lock.lock();
+        ws.store.delete_walk(&id, expected).map_err(|e| write_err(e, "walk"))
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ObservationInput {
+    point: Value,
+    category: String,
+    #[serde(default)]
+    ratings: BTreeMap<String, u8>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    responsible: String,
+    #[serde(default)]
+    status: Option<ObservationStatus>,
+    #[serde(default)]
+    off_route: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ObservationPatch {
+    point: Option<Value>,
+    category: Option<String>,
+    ratings: Option<BTreeMap<String, u8>>,
+    description: Option<String>,
+    responsible: Option<String>,
+    status: Option<ObservationStatus>,
+    off_route: Option<bool>,
+}
+
+fn obs_json(o: &Observation) -> Value {
+    let g = to_wgs(&o.point.into());
+    let c = coords_of(&g);
+    let mut props = serde_json::to_value(o).unwrap_or(Value::Null);
+    props["category_sv"] = walks::category_label(&o.category).into();
+    json!({"type": "Feature", "id": o.id, "geometry": {"type": "Point", "coordinates": c.first().copied().unwrap_or([0.0, 0.0])}, "properties": props})
+}
+
+pub async fn list_observations(State(s): State<AppState>, Path(walk): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    check_params(q.as_deref(), &[])?;
+    let ws = service(&s)?.clone();
+    let obs = blocking(move || {
+        find_walk(&ws, &walk)?;
+        ws.store.observations(Some(&walk)).map_err(|e| ApiError::Internal(e.to_string()))
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "application/geo+json")], json!({"type": "FeatureCollection", "features": obs.iter().map(obs_json).collect::<Vec<_>>()}).to_string()).into_response())
+}
+
+/// `GET /observations?status=ny&responsible=…&open=true`: the follow-up list.
+pub async fn all_observations(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    let pairs = check_params(q.as_deref(), &["status", "responsible", "open"])?;
+    let ws = service(&s)?.clone();
+    let get = |k: &str| pairs.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
+    let (status, responsible, open) = (get("status"), get("responsible"), get("open"));
+    if let Some(o) = &open {
+        if o != "true" && o != "false" {
+            return Err(ApiError::BadRequest(format!("open must be true or false, got '{o}'")));
+        }
+    }
+    let obs = blocking(move || ws.store.observations(None).map_err(|e| ApiError::Internal(e.to_string()))).await?;
+    let feats: Vec<Value> = obs
+        .iter()
+        .filter(|o| status.as_deref().is_none_or(|st| serde_json::to_value(o.status).ok().and_then(|v| v.as_str().map(|x| x == st)).unwrap_or(false)))
+        .filter(|o| responsible.as_deref().is_none_or(|r| crate::model::fold(&o.responsible) == crate::model::fold(r)))
+        .filter(|o| open.as_deref().is_none_or(|x| (x == "true") == o.status.is_open()))
+        .map(obs_json)
+        .collect();
+    Ok(([(header::CONTENT_TYPE, "application/geo+json")], json!({"type": "FeatureCollection", "features": feats}).to_string()).into_response())
+}
+
+pub async fn create_observation(State(s): State<AppState>, caller: Caller, Path(walk): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+    require_editor(&caller)?;
+    let ws = service(&s)?.clone();
+    let input: ObservationInput = parse_json(&body)?;
+    let point = point_from(&input.point)?;
+    let by = who(&caller);
+    let o = blocking(move || {
+        let w = find_walk(&ws, &walk)?;
+        let now = chrono::Local::now().naive_local();
+        let o = Observation {
+            id: walks::new_id("o"),
+            walk_id: w.id.clone(),
+            point,
+            category: input.category,
+            ratings: input.ratings,
+            description: input.description,
+            responsible: input.responsible,
+            status: input.status.unwrap_or(ObservationStatus::Ny),
+            off_route: input.off_route,
+            has_photo: false,
+            created_by: by.clone(),
+            created_at: now,
+            updated_by: by.clone(),
+            updated_at: now,
+            version: 1,
+        };
+        walks::validate_observation(&o, &w.route, &ws.rules).map_err(unprocessable)?;
+        let h = HistoryEntry { observation_id: o.id.clone(), version: 1, changed_by: by, changed_at: now, changes: json!({"created": {"status": o.status, "category": o.category}}).to_string() };
+        let _g = ws.write_lock.lock();
+        ws.store.insert_observation(&o, &h).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(o)
+    })
+    .await?;
+    let mut r = (StatusCode::CREATED, [(header::CONTENT_TYPE, "application/geo+json")], obs_json(&o).to_string()).into_response();
+    r.headers_mut().insert(header::LOCATION, HeaderValue::from_str(&format!("/observations/{}", o.id)).expect("ASCII"));
+    Ok(with_etag(r, o.version))
+}
+
+pub async fn get_observation(State(s): State<AppState>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    check_params(q.as_deref(), &[])?;
+    let ws = service(&s)?.clone();
+    let o = blocking(move || find_obs(&ws, &id)).await?;
+    Ok(with_etag(([(header::CONTENT_TYPE, "application/geo+json")], obs_json(&o).to_string()).into_response(), o.version))
+}
+
+pub async fn update_observation(State(s): State<AppState>, caller: Caller, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+    require_editor(&caller)?;
+    let expected = if_match(&headers)?;
+    let ws = service(&s)?.clone();
+    let patch: ObservationPatch = parse_json(&body)?;
+    let point = patch.point.as_ref().map(point_from).transpose()?;
+    let by = who(&caller);
+    let o = blocking(move || {
+        let _g = ws.write_lock.lock();
+        let old = find_obs(&ws, &id)?;
+        let walk = find_walk(&ws, &old.walk_id)?;
+        let mut o = old.clone();
+        let mut changes = serde_json::Map::new();
+        macro_rules! set {
+            ($field:ident, $v:expr) => {
+                if let Some(v) = $v {
+                    if o.$field != v {
+                        changes.insert(stringify!($field).into(), json!([o.$field, v]));
+                        o.$field = v;
+                    }
+                }
+            };
+        }
+        set!(category, patch.category);
+        set!(ratings, patch.ratings);
+        set!(description, patch.description);
+        set!(responsible, patch.responsible);
+        set!(status, patch.status);
+        set!(off_route, patch.off_route);
+        if let Some(p) = point {
+            changes.insert("point".into(), json!("moved"));
+            o.point = p;
+        }
+        walks::validate_observation(&o, &walk.route, &ws.rules).map_err(unprocessable)?;
+        let now = chrono::Local::now().naive_local();
+        o.version = expected + 1;
+        o.updated_by = by.clone();
+        o.updated_at = now;
+        let h = HistoryEntry { observation_id: o.id.clone(), version: o.version, changed_by: by, changed_at: now, changes: Value::Object(changes).to_string() };
+        ws.store.replace_observation(&o, expected, &h, None).map_err(|e| write_err(e, "observation"))?;
+        Ok(o)
+    })
+    .await?;
+    Ok(with_etag(([(header::CONTENT_TYPE, "application/geo+json")], obs_json(&o).to_string()).into_response(), o.version))
+}
+
+pub async fn delete_observation(State(s): State<AppState>, caller: Caller, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+    require_editor(&caller)?;
+    let expected = if_match(&headers)?;
+    let ws = service(&s)?.clone();
+    blocking(move || {
+        let _g = ws.write_lock.lock();
+        ws.store.delete_observation(&id, expected).map_err(|e| write_err(e, "observation"))
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn history(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let ws = service(&s)?.clone();
+    let h = blocking(move || {
+        find_obs(&ws, &id)?;
+        ws.store.history(&id).map_err(|e| ApiError::Internal(e.to_string()))
+    })
+    .await?;
+    let items: Vec<Value> = h.iter().map(|e| json!({"version": e.version, "changed_by": e.changed_by, "changed_at": e.changed_at.format("%Y-%m-%dT%H:%M:%S").to_string(), "changes": serde_json::from_str::<Value>(&e.changes).unwrap_or(Value::Null)})).collect();
+    Ok(axum::Json(json!({"observation": h.first().map(|e| e.observation_id.clone()), "history": items})).into_response())
+}
+
+pub async fn put_photo(State(s): State<AppState>, caller: Caller, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+    require_editor(&caller)?;
+    let expected = if_match(&headers)?;
+    let ws = service(&s)?.clone();
+    let (mime, clean) = photo::sanitise(&body, ws.rules.max_photo_bytes).map_err(|e| ApiError::Unprocessable(format!("photo: {e}")))?;
+    let by = who(&caller);
+    let o = blocking(move || {
+        let _g = ws.write_lock.lock();
+        let mut o = find_obs(&ws, &id)?;
+        let now = chrono::Local::now().naive_local();
+        o.version = expected + 1;
+        o.has_photo = true;
+        o.updated_by = by.clone();
+        o.updated_at = now;
+        let h = HistoryEntry { observation_id: o.id.clone(), version: o.version, changed_by: by, changed_at: now, changes: json!({"photo": [mime, clean.len()]}).to_string() };
+        ws.store.replace_observation(&o, expected, &h, Some((mime, &clean))).map_err(|e| write_err(e, "observation"))?;
+        Ok(o)
+    })
+    .await?;
+    Ok(with_etag(([(header::CONTENT_TYPE, "application/geo+json")], obs_json(&o).to_string()).into_response(), o.version))
+}
+
+pub async fn get_photo(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    // Photos can show people: partner and up.
+    if caller.role < Role::Partner {
+        return Err(if caller.fingerprint.is_none() { ApiError::Unauthorized("photos need a token".into()) } else { ApiError::Forbidden("photos need role partner or higher".into()) });
+    }
+    let ws = service(&s)?.clone();
+    let p = blocking(move || ws.store.photo(&id).map_err(|e| ApiError::Internal(e.to_string()))).await?;
+    let (mime, bytes) = p.ok_or_else(|| ApiError::NotFound("no photo for this observation".into()))?;
+    let mut r = ([(header::CONTENT_TYPE, mime)], bytes).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=0"));
+    Ok(r)
+}
+
+fn date_param(pairs: &[(String, String)], k: &str) -> Result<Option<chrono::NaiveDate>, ApiError> {
+    pairs.iter().find(|(a, _)| a == k).map(|(_, v)| chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| ApiError::BadRequest(format!("{k} '{v}' is not a date (2025-03-14)")))).transpose()
+}
+
+/// `GET /walks/{id}/report?format=json|html|gpx|geojson&buffer=50&from=&to=`
+pub async fn route_report(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    let pairs = check_params(q.as_deref(), &["format", "buffer", "from", "to"])?;
+    let format = pairs.iter().find(|(k, _)| k == "format").map(|(_, v)| v.clone()).unwrap_or_else(|| "json".into());
+    if !["json", "html", "gpx", "geojson"].contains(&format.as_str()) {
+        return Err(ApiError::BadRequest(format!("format '{format}' is not one of json, html, gpx, geojson")));
+    }
+    let buffer = match pairs.iter().find(|(k, _)| k == "buffer") {
+        Some((_, v)) => v.parse::<f64>().ok().filter(|b| (1.0..=2000.0).contains(b)).ok_or_else(|| ApiError::BadRequest(format!("buffer '{v}' must be 1–2000 metres")))?,
+        None => 50.0,
+    };
+    let period = (date_param(&pairs, "from")?, date_param(&pairs, "to")?);
+    let ws = service(&s)?.clone();
+    let st = s.clone();
+    let role = caller.role;
+    let r = blocking(move || {
+        let w = find_walk(&ws, &id)?;
+        let obs = ws.store.observations(Some(&id)).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let obs: Vec<(Observation, [f64; 2])> = obs.into_iter().map(|o| { let c = coords_of(&to_wgs(&o.point.into()))[0]; (o, c) }).collect();
+        let route_wgs = coords_of(&to_wgs(&w.route.clone().into()));
+        let deso = st.layers.get("deso").ok_or_else(|| ApiError::Internal("no deso layer".into()))?;
+        let areas: Vec<report::AreaInput> = deso
+            .features
+            .iter()
+            .map(|f| (&f.g3006, f.id.clone(), f.props.get("regso_name").and_then(|v| v.as_str()).unwrap_or("").to_string(), f.props.get("omradestyp").and_then(|v| v.as_f64()).map(|v| v as u8), f.props.get("index_quintile").and_then(|v| v.as_u64()).map(|v| v as u8)))
+            .collect();
+        let inc: Vec<(&crate::model::Incident, [f64; 2])> = st.layers.incidents.iter().filter(|i| i.precision.is_point_statistic()).map(|i| (i, [0.0, 0.0])).collect();
+        let hot = st.layers.get("hotspots_grid").ok_or_else(|| ApiError::Internal("no hotspot layer".into()))?;
+        let cells: Vec<(&geo::Geometry<f64>, String, i8)> = hot.features.iter().map(|f| (&f.g3006, f.id.clone(), f.props.get("gi_bin").and_then(|v| v.as_i64()).unwrap_or(0) as i8)).collect();
+        let min = role.suppresses_small_counts().then_some(st.config.min_public_count);
+        let mut r = report::build(&w, route_wgs, obs, &areas, &inc, &cells, buffer, period, role.raw_points(), min);
+        if let Some(list) = r.incidents.as_mut() {
+            for i in list.iter_mut() {
+                if let Some(src) = st.layers.incidents.iter().find(|x| x.id == i.id) {
+                    let c = coords_of(&to_wgs(&src.location.into()))[0];
+                    (i.lon, i.lat) = (c[0], c[1]);
+                }
+            }
+        }
+        Ok(r)
+    })
+    .await?;
+    if let Some(list) = &r.incidents {
+        s.audit.record(&caller, "incidents", &format!("route report {}", r.walk.id), list.len());
+    }
+    let mut resp = match format.as_str() {
+        "html" => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], report::to_html(&r)).into_response(),
+        "gpx" => {
+            let mut x = ([(header::CONTENT_TYPE, "application/gpx+xml")], report::to_gpx(&r)).into_response();
+            x.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"trygghetsvandring.gpx\""));
+            x
+        }
+        "geojson" => ([(header::CONTENT_TYPE, "application/geo+json")], report::to_geojson(&r).to_string()).into_response(),
+        _ => axum::Json(&r).into_response(),
+    };
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(if role.raw_points() { "private, max-age=0" } else { "private, max-age=60" }));
+    Ok(resp)
+}
+
+/// `GET /walks/suggest?area=Bagarby&start=lon,lat&from=&to=`: significant hotspot cells and
+/// unresolved observations in the area, ordered as a short tour from the start.
+pub async fn suggest(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    let pairs = check_params(q.as_deref(), &["area", "start", "from", "to"])?;
+    let area = pairs.iter().find(|(k, _)| k == "area").map(|(_, v)| v.clone()).ok_or_else(|| ApiError::BadRequest("area=DeSO code, RegSO code or RegSO name is required".into()))?;
+    let start = pairs.iter().find(|(k, _)| k == "start").map(|(_, v)| v.clone());
+    let (from, to) = (date_param(&pairs, "from")?, date_param(&pairs, "to")?);
+    let ws = service(&s)?.clone();
+    let st = s.clone();
+    let body = blocking(move || {
+        let (aref, members) = crate::profile::resolve(&st.layers.areas, &area).ok_or_else(|| ApiError::NotFound(format!("no DeSO or RegSO matches '{area}'")))?;
+        let mut geom = geo::MultiPolygon(vec![]);
+        for a in &members {
+            geom.0.extend(a.geometry.0.iter().cloned());
+        }
+        use geo::{Centroid, Intersects};
+        let pts: Vec<[f64; 2]> = st
+            .layers
+            .incidents
+            .iter()
+            .filter(|i| i.precision.is_point_statistic() && from.is_none_or(|d| i.occurred_at.date() >= d) && to.is_none_or(|d| i.occurred_at.date() <= d))
+            .map(|i| [i.location.x(), i.location.y()])
+            .collect();
+        let hot = super::layers::hotspot_grid_collection(&pts);
+        let mut places: Vec<([f64; 2], String)> = hot
+            .features
+            .iter()
+            .filter(|f| f.props.get("gi_bin").and_then(|v| v.as_i64()).unwrap_or(0) >= 2 && f.g3006.intersects(&geom))
+            .filter_map(|f| f.g3006.centroid().map(|c| ([c.x(), c.y()], format!("Hotspot {} (konfidensklass {})", f.id, f.props["gi_bin"]))))
+            .collect();
+        for o in ws.store.observations(None).map_err(|e| ApiError::Internal(e.to_string()))? {
+            if o.status.is_open() && geom.intersects(&o.point) {
+                places.push(([o.point.x(), o.point.y()], format!("Öppen observation: {} – {}", walks::category_label(&o.category), o.description)));
+            }
+        }
+        // Thin out neighbouring hotspot cells: one stop per 150 m.
+        let mut thinned: Vec<([f64; 2], String)> = Vec::new();
+        for p in places {
+            if thinned.iter().all(|q| (q.0[0] - p.0[0]).hypot(q.0[1] - p.0[1]) > 150.0) {
+                thinned.push(p);
+            }
+        }
+        let start3006 = match start {
+            Some(sv) => {
+                let v: Vec<f64> = sv.split(',').map(|x| x.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| ApiError::BadRequest(format!("start '{sv}' must be lon,lat")))?;
+                if v.len() != 2 {
+                    return Err(ApiError::BadRequest(format!("start '{sv}' must be lon,lat")));
+                }
+                to_3006(&[[v[0], v[1]]])?[0]
+            }
+            None => geom.centroid().map(|c| [c.x(), c.y()]).unwrap_or([0.0, 0.0]),
+        };
+        let stops = report::order_tour(start3006, &thinned);
+        let line: Vec<[f64; 2]> = std::iter::once(start3006).chain(stops.iter().map(|s| [s.x, s.y])).collect();
+        let wgs = coords_of(&to_wgs(&geo::LineString::from(line.iter().map(|p| (p[0], p[1])).collect::<Vec<_>>()).into()));
+        let stops_json: Vec<Value> = stops
+            .iter()
+            .zip(wgs.iter().skip(1))
+            .map(|(s, c)| json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": c}, "properties": {"order": s.order, "reason": s.reason}}))
+            .collect();
+        Ok(json!({"area": aref.name, "start": wgs.first(), "stops": {"type": "FeatureCollection", "features": stops_json}, "proposed_route": {"type": "LineString", "coordinates": wgs}}))
+    })
+    .await?;
+    Ok(axum::Json(body).into_response())
+}

@@ -1,0 +1,371 @@
+//! Walks, observations, their history and photos in the GeoPackage store. Every write is one
+//! SQLite transaction (a crash leaves the store as before the write); updates carry the version
+//! the client read, and a stale one changes nothing.
+
+use super::gpkg::GpkgStore;
+use super::StoreError;
+use crate::io::srs_from_epsg;
+use crate::walks::{HistoryEntry, Observation, ObservationStatus, Walk, WalkStatus};
+use chrono::NaiveDateTime;
+use gdal::vector::sql::Dialect;
+use gdal::vector::{Feature, FieldDefn, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType, ToGdal};
+use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("version {expected} is stale; the current version is {current}")]
+    Conflict { expected: i64, current: i64 },
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub trait WalkStore: Send + Sync {
+    fn walks(&self) -> Result<Vec<Walk>, StoreError>;
+    fn observations(&self, walk: Option<&str>) -> Result<Vec<Observation>, StoreError>;
+    fn history(&self, observation: &str) -> Result<Vec<HistoryEntry>, StoreError>;
+    fn photo(&self, observation: &str) -> Result<Option<(String, Vec<u8>)>, StoreError>;
+    fn insert_walk(&self, w: &Walk) -> Result<(), StoreError>;
+    fn replace_walk(&self, w: &Walk, expected: i64) -> Result<(), WriteError>;
+    /// Deletes a walk with its observations, their history and photos.
+    fn delete_walk(&self, id: &str, expected: i64) -> Result<(), WriteError>;
+    fn insert_observation(&self, o: &Observation, h: &HistoryEntry) -> Result<(), StoreError>;
+    /// Replaces an observation, appends its history entry and, with `photo`, stores the photo.
+    fn replace_observation(&self, o: &Observation, expected: i64, h: &HistoryEntry, photo: Option<(&str, &[u8])>) -> Result<(), WriteError>;
+    fn delete_observation(&self, id: &str, expected: i64) -> Result<(), WriteError>;
+}
+
+type Spec = (&'static str, OGRFieldType::Type);
+const WALK_FIELDS: &[Spec] = &[
+    ("id", OGRFieldType::OFTString),
+    ("title", OGRFieldType::OFTString),
+    ("planned_at", OGRFieldType::OFTString),
+    ("area", OGRFieldType::OFTString),
+    ("organiser", OGRFieldType::OFTString),
+    ("organisations", OGRFieldType::OFTString),
+    ("status", OGRFieldType::OFTString),
+    ("notes", OGRFieldType::OFTString),
+    ("created_by", OGRFieldType::OFTString),
+    ("created_at", OGRFieldType::OFTString),
+    ("updated_by", OGRFieldType::OFTString),
+    ("updated_at", OGRFieldType::OFTString),
+    ("version", OGRFieldType::OFTInteger64),
+];
+const OBS_FIELDS: &[Spec] = &[
+    ("id", OGRFieldType::OFTString),
+    ("walk_id", OGRFieldType::OFTString),
+    ("category", OGRFieldType::OFTString),
+    ("ratings", OGRFieldType::OFTString),
+    ("description", OGRFieldType::OFTString),
+    ("responsible", OGRFieldType::OFTString),
+    ("status", OGRFieldType::OFTString),
+    ("off_route", OGRFieldType::OFTInteger),
+    ("has_photo", OGRFieldType::OFTInteger),
+    ("created_by", OGRFieldType::OFTString),
+    ("created_at", OGRFieldType::OFTString),
+    ("updated_by", OGRFieldType::OFTString),
+    ("updated_at", OGRFieldType::OFTString),
+    ("version", OGRFieldType::OFTInteger64),
+];
+const HISTORY_FIELDS: &[Spec] = &[
+    ("observation_id", OGRFieldType::OFTString),
+    ("version", OGRFieldType::OFTInteger64),
+    ("changed_by", OGRFieldType::OFTString),
+    ("changed_at", OGRFieldType::OFTString),
+    ("changes", OGRFieldType::OFTString),
+];
+const PHOTO_FIELDS: &[Spec] = &[("observation_id", OGRFieldType::OFTString), ("mime", OGRFieldType::OFTString), ("data_base64", OGRFieldType::OFTString), ("sha256", OGRFieldType::OFTString)];
+
+const LAYERS: &[(&str, OGRwkbGeometryType::Type, &[Spec])] = &[
+    ("walks", OGRwkbGeometryType::wkbLineString, WALK_FIELDS),
+    ("observations", OGRwkbGeometryType::wkbPoint, OBS_FIELDS),
+    ("observation_history", OGRwkbGeometryType::wkbNone, HISTORY_FIELDS),
+    ("photos", OGRwkbGeometryType::wkbNone, PHOTO_FIELDS),
+];
+
+fn ts(t: &NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+fn parse_ts(s: &str) -> NaiveDateTime {
+    crate::import::parse_datetime(s).unwrap_or_default()
+}
+fn q(s: &str) -> String {
+    s.replace('\'', "''")
+}
+fn s(f: &Feature, n: &str) -> String {
+    f.field_index(n).ok().and_then(|i| f.field_as_string(i).ok().flatten()).unwrap_or_default()
+}
+fn i(f: &Feature, n: &str) -> i64 {
+    f.field_index(n).ok().and_then(|i| f.field_as_integer64(i).ok().flatten()).unwrap_or(0)
+}
+
+impl GpkgStore {
+    fn open_update(&self) -> Result<Dataset, StoreError> {
+        if !self.path().exists() {
+            self.create()?;
+        }
+        let ds = Dataset::open_ex(self.path(), DatasetOptions { open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_UPDATE, allowed_drivers: Some(&["GPKG"]), ..Default::default() })
+            .map_err(|e| StoreError::Gdal { path: self.path().display().to_string(), reason: e.to_string() })?;
+        Ok(ds)
+    }
+
+    /// Creates the walk layers in a store made before walks existed (idempotent, one transaction).
+    fn ensure_walk_layers(&self, ds: &mut Dataset) -> Result<(), StoreError> {
+        let missing: Vec<_> = LAYERS.iter().filter(|(n, _, _)| ds.layer_by_name(n).is_err()).collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let err = |e: gdal::errors::GdalError| StoreError::Gdal { path: self.path().display().to_string(), reason: e.to_string() };
+        let srs = srs_from_epsg(3006).map_err(|e| StoreError::Corrupt { path: self.path().display().to_string(), reason: e.to_string() })?;
+        let mut txn = ds.start_transaction().map_err(err)?;
+        for (name, ty, fields) in missing {
+            let layer = txn
+                .create_layer(LayerOptions { name, srs: if *ty == OGRwkbGeometryType::wkbNone { None } else { Some(&srs) }, ty: *ty, options: Some(&["FID=fid"]) })
+                .map_err(err)?;
+            for (f, t) in fields.iter() {
+                FieldDefn::new(f, *t).and_then(|d| d.add_to_layer(&layer)).map_err(err)?;
+            }
+        }
+        txn.commit().map_err(err)
+    }
+
+    fn read<T>(&self, layer: &str, filter: Option<String>, mut f: impl FnMut(&Feature) -> T) -> Result<Vec<T>, StoreError> {
+        if !self.path().exists() {
+            return Ok(vec![]);
+        }
+        let ds = Dataset::open_ex(self.path(), DatasetOptions { open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY, allowed_drivers: Some(&["GPKG"]), ..Default::default() })
+            .map_err(|e| StoreError::Gdal { path: self.path().display().to_string(), reason: e.to_string() })?;
+        let Ok(mut l) = ds.layer_by_name(layer) else { return Ok(vec![]) };
+        if let Some(flt) = filter {
+            l.set_attribute_filter(&flt).map_err(|e| StoreError::Gdal { path: self.path().display().to_string(), reason: e.to_string() })?;
+        }
+        Ok(l.features().map(|x| f(&x)).collect())
+    }
+
+    /// Runs `body` inside one transaction of a freshly opened dataset.
+    fn write<T>(&self, body: impl FnOnce(&mut Dataset) -> Result<T, WriteError>) -> Result<T, WriteError> {
+        let mut ds = self.open_update()?;
+        self.ensure_walk_layers(&mut ds)?;
+        let err = |e: gdal::errors::GdalError| WriteError::Store(StoreError::Gdal { path: self.path().display().to_string(), reason: e.to_string() });
+        let mut txn = ds.start_transaction().map_err(err)?;
+        let out = body(&mut txn)?; // an error drops the transaction: rolled back
+        txn.commit().map_err(err)?;
+        Ok(out)
+    }
+}
+
+fn gerr(e: gdal::errors::GdalError) -> WriteError {
+    WriteError::Store(StoreError::Gdal { path: "store".into(), reason: e.to_string() })
+}
+
+fn current_version(ds: &Dataset, layer: &str, id: &str) -> Result<Option<i64>, WriteError> {
+    let mut l = ds.layer_by_name(layer).map_err(gerr)?;
+    l.set_attribute_filter(&format!("id = '{}'", q(id))).map_err(gerr)?;
+    let v = l.features().next().map(|f| i(&f, "version"));
+    l.clear_attribute_filter();
+    Ok(v)
+}
+
+fn check_version(ds: &Dataset, layer: &str, id: &str, expected: i64) -> Result<(), WriteError> {
+    match current_version(ds, layer, id)? {
+        None => Err(WriteError::NotFound),
+        Some(v) if v != expected => Err(WriteError::Conflict { expected, current: v }),
+        Some(_) => Ok(()),
+    }
+}
+
+fn exec(ds: &Dataset, sql: &str) -> Result<(), WriteError> {
+    ds.execute_sql(sql, None, Dialect::DEFAULT).map_err(gerr)?;
+    Ok(())
+}
+
+fn put_walk(ds: &Dataset, w: &Walk) -> Result<(), WriteError> {
+    let l = ds.layer_by_name("walks").map_err(gerr)?;
+    let mut f = Feature::new(l.defn()).map_err(gerr)?;
+    let vals = [&w.id, &w.title, &ts(&w.planned_at), &w.area, &w.organiser, &w.organisations.join(", "), &status_str(w.status).to_string(), &w.notes, &w.created_by, &ts(&w.created_at), &w.updated_by, &ts(&w.updated_at)];
+    for (k, v) in vals.iter().enumerate() {
+        f.set_field_string(k, v).map_err(gerr)?;
+    }
+    f.set_field_integer64(12, w.version).map_err(gerr)?;
+    f.set_geometry(w.route.to_gdal().map_err(gerr)?).map_err(gerr)?;
+    f.create(&l).map_err(gerr)
+}
+
+fn put_observation(ds: &Dataset, o: &Observation) -> Result<(), WriteError> {
+    let l = ds.layer_by_name("observations").map_err(gerr)?;
+    let mut f = Feature::new(l.defn()).map_err(gerr)?;
+    let ratings = serde_json::to_string(&o.ratings).unwrap_or_else(|_| "{}".into());
+    let status = serde_json::to_value(o.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+    let vals = [&o.id, &o.walk_id, &o.category, &ratings, &o.description, &o.responsible, &status];
+    for (k, v) in vals.iter().enumerate() {
+        f.set_field_string(k, v).map_err(gerr)?;
+    }
+    f.set_field_integer(7, i32::from(o.off_route)).map_err(gerr)?;
+    f.set_field_integer(8, i32::from(o.has_photo)).map_err(gerr)?;
+    for (k, v) in [(9, &o.created_by), (10, &ts(&o.created_at)), (11, &o.updated_by), (12, &ts(&o.updated_at))] {
+        f.set_field_string(k, v).map_err(gerr)?;
+    }
+    f.set_field_integer64(13, o.version).map_err(gerr)?;
+    f.set_geometry(o.point.to_gdal().map_err(gerr)?).map_err(gerr)?;
+    f.create(&l).map_err(gerr)
+}
+
+fn put_history(ds: &Dataset, h: &HistoryEntry) -> Result<(), WriteError> {
+    let l = ds.layer_by_name("observation_history").map_err(gerr)?;
+    let mut f = Feature::new(l.defn()).map_err(gerr)?;
+    f.set_field_string(0, &h.observation_id).map_err(gerr)?;
+    f.set_field_integer64(1, h.version).map_err(gerr)?;
+    f.set_field_string(2, &h.changed_by).map_err(gerr)?;
+    f.set_field_string(3, &ts(&h.changed_at)).map_err(gerr)?;
+    f.set_field_string(4, &h.changes).map_err(gerr)?;
+    f.create(&l).map_err(gerr)
+}
+
+pub fn status_str(s: WalkStatus) -> &'static str {
+    match s {
+        WalkStatus::Planerad => "planerad",
+        WalkStatus::Genomford => "genomford",
+        WalkStatus::Uppfoljd => "uppfoljd",
+    }
+}
+
+impl WalkStore for GpkgStore {
+    fn walks(&self) -> Result<Vec<Walk>, StoreError> {
+        self.read("walks", None, |f| Walk {
+            id: s(f, "id"),
+            title: s(f, "title"),
+            planned_at: parse_ts(&s(f, "planned_at")),
+            area: s(f, "area"),
+            organiser: s(f, "organiser"),
+            organisations: s(f, "organisations").split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(),
+            route: match f.geometry().and_then(|g| g.to_geo().ok()) {
+                Some(geo::Geometry::LineString(l)) => l,
+                _ => geo::LineString(vec![]),
+            },
+            status: serde_json::from_value(serde_json::Value::String(s(f, "status"))).unwrap_or(WalkStatus::Planerad),
+            notes: s(f, "notes"),
+            created_by: s(f, "created_by"),
+            created_at: parse_ts(&s(f, "created_at")),
+            updated_by: s(f, "updated_by"),
+            updated_at: parse_ts(&s(f, "updated_at")),
+            version: i(f, "version"),
+        })
+    }
+
+    fn observations(&self, walk: Option<&str>) -> Result<Vec<Observation>, StoreError> {
+        self.read("observations", walk.map(|w| format!("walk_id = '{}'", q(w))), |f| {
+            let p = f.geometry().map(|g| g.get_point(0)).unwrap_or((0.0, 0.0, 0.0));
+            Observation {
+                id: s(f, "id"),
+                walk_id: s(f, "walk_id"),
+                point: geo::Point::new(p.0, p.1),
+                category: s(f, "category"),
+                ratings: serde_json::from_str(&s(f, "ratings")).unwrap_or_default(),
+                description: s(f, "description"),
+                responsible: s(f, "responsible"),
+                status: serde_json::from_value(serde_json::Value::String(s(f, "status"))).unwrap_or(ObservationStatus::Ny),
+                off_route: i(f, "off_route") != 0,
+                has_photo: i(f, "has_photo") != 0,
+                created_by: s(f, "created_by"),
+                created_at: parse_ts(&s(f, "created_at")),
+                updated_by: s(f, "updated_by"),
+                updated_at: parse_ts(&s(f, "updated_at")),
+                version: i(f, "version"),
+            }
+        })
+    }
+
+    fn history(&self, observation: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+        let mut v = self.read("observation_history", Some(format!("observation_id = '{}'", q(observation))), |f| HistoryEntry {
+            observation_id: s(f, "observation_id"),
+            version: i(f, "version"),
+            changed_by: s(f, "changed_by"),
+            changed_at: parse_ts(&s(f, "changed_at")),
+            changes: s(f, "changes"),
+        })?;
+        v.sort_by_key(|h| h.version);
+        Ok(v)
+    }
+
+    fn photo(&self, observation: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        use base64::Engine;
+        Ok(self
+            .read("photos", Some(format!("observation_id = '{}'", q(observation))), |f| (s(f, "mime"), s(f, "data_base64")))?
+            .into_iter()
+            .next()
+            .and_then(|(m, d)| base64::engine::general_purpose::STANDARD.decode(d).ok().map(|b| (m, b))))
+    }
+
+    fn insert_walk(&self, w: &Walk) -> Result<(), StoreError> {
+        self.write(|ds| put_walk(ds, w)).map_err(|e| match e {
+            WriteError::Store(s) => s,
+            other => StoreError::Corrupt { path: self.path().display().to_string(), reason: other.to_string() },
+        })
+    }
+
+    fn replace_walk(&self, w: &Walk, expected: i64) -> Result<(), WriteError> {
+        self.write(|ds| {
+            check_version(ds, "walks", &w.id, expected)?;
+            exec(ds, &format!("DELETE FROM walks WHERE id = '{}'", q(&w.id)))?;
+            put_walk(ds, w)
+        })
+    }
+
+    fn delete_walk(&self, id: &str, expected: i64) -> Result<(), WriteError> {
+        self.write(|ds| {
+            check_version(ds, "walks", id, expected)?;
+            let id = q(id);
+            exec(ds, &format!("DELETE FROM photos WHERE observation_id IN (SELECT id FROM observations WHERE walk_id = '{id}')"))?;
+            exec(ds, &format!("DELETE FROM observation_history WHERE observation_id IN (SELECT id FROM observations WHERE walk_id = '{id}')"))?;
+            exec(ds, &format!("DELETE FROM observations WHERE walk_id = '{id}'"))?;
+            exec(ds, &format!("DELETE FROM walks WHERE id = '{id}'"))
+        })
+    }
+
+    fn insert_observation(&self, o: &Observation, h: &HistoryEntry) -> Result<(), StoreError> {
+        self.write(|ds| {
+            if current_version(ds, "walks", &o.walk_id)?.is_none() {
+                return Err(WriteError::NotFound);
+            }
+            put_observation(ds, o)?;
+            put_history(ds, h)
+        })
+        .map_err(|e| match e {
+            WriteError::Store(s) => s,
+            other => StoreError::Corrupt { path: self.path().display().to_string(), reason: other.to_string() },
+        })
+    }
+
+    fn replace_observation(&self, o: &Observation, expected: i64, h: &HistoryEntry, photo: Option<(&str, &[u8])>) -> Result<(), WriteError> {
+        use base64::Engine;
+        use sha2::Digest;
+        self.write(|ds| {
+            check_version(ds, "observations", &o.id, expected)?;
+            exec(ds, &format!("DELETE FROM observations WHERE id = '{}'", q(&o.id)))?;
+            put_observation(ds, o)?;
+            put_history(ds, h)?;
+            if let Some((mime, bytes)) = photo {
+                exec(ds, &format!("DELETE FROM photos WHERE observation_id = '{}'", q(&o.id)))?;
+                let l = ds.layer_by_name("photos").map_err(gerr)?;
+                let mut f = Feature::new(l.defn()).map_err(gerr)?;
+                f.set_field_string(0, &o.id).map_err(gerr)?;
+                f.set_field_string(1, mime).map_err(gerr)?;
+                f.set_field_string(2, &base64::engine::general_purpose::STANDARD.encode(bytes)).map_err(gerr)?;
+                f.set_field_string(3, &format!("{:x}", sha2::Sha256::digest(bytes))).map_err(gerr)?;
+                f.create(&l).map_err(gerr)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn delete_observation(&self, id: &str, expected: i64) -> Result<(), WriteError> {
+        self.write(|ds| {
+            check_version(ds, "observations", id, expected)?;
+            let id = q(id);
+            exec(ds, &format!("DELETE FROM photos WHERE observation_id = '{id}'"))?;
+            exec(ds, &format!("DELETE FROM observation_history WHERE observation_id = '{id}'"))?;
+            exec(ds, &format!("DELETE FROM observations WHERE id = '{id}'"))
+        })
+    }
+}
