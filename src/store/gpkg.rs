@@ -100,10 +100,27 @@ impl GpkgStore {
         std::fs::rename(&tmp, &self.path).map_err(|e| self.err(e))
     }
 
-    fn open_read(&self) -> Result<Dataset, StoreError> {
+    /// After a crash mid-write SQLite leaves a hot rollback journal; a read-only connection
+    /// cannot roll it back ("attempt to write a readonly database"). Opening once for update
+    /// rolls the interrupted transaction back, so the store is exactly as before that write.
+    pub fn recover_if_needed(&self) -> Result<(), StoreError> {
+        let mut journal = self.path.as_os_str().to_owned();
+        journal.push("-journal");
+        if std::path::Path::new(&journal).exists() {
+            tracing::warn!("{}: rolling back a write interrupted by a crash", self.path.display());
+            let ds = Dataset::open_ex(&self.path, DatasetOptions { open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_UPDATE, allowed_drivers: Some(&["GPKG"]), ..Default::default() }).map_err(|e| self.err(e))?;
+            // A read makes SQLite take the shared lock that triggers the rollback.
+            let _ = ds.layer_count();
+            let _ = ds.layers().map(|l| l.feature_count()).sum::<u64>();
+        }
+        Ok(())
+    }
+
+    pub(crate) fn open_read(&self) -> Result<Dataset, StoreError> {
         if !self.path.exists() {
             return Err(StoreError::Missing { path: self.path.display().to_string() });
         }
+        self.recover_if_needed()?;
         Dataset::open_ex(
             &self.path,
             DatasetOptions {

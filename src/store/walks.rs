@@ -134,8 +134,7 @@ impl GpkgStore {
         if !self.path().exists() {
             return Ok(vec![]);
         }
-        let ds = Dataset::open_ex(self.path(), DatasetOptions { open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY, allowed_drivers: Some(&["GPKG"]), ..Default::default() })
-            .map_err(|e| StoreError::Gdal { path: self.path().display().to_string(), reason: e.to_string() })?;
+        let ds = self.open_read()?;
         let Ok(mut l) = ds.layer_by_name(layer) else { return Ok(vec![]) };
         if let Some(flt) = filter {
             l.set_attribute_filter(&flt).map_err(|e| StoreError::Gdal { path: self.path().display().to_string(), reason: e.to_string() })?;
