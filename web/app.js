@@ -252,6 +252,7 @@ map.on('load', async () => {
   map.addLayer({ id: 'police-line', type: 'line', source: 'police', paint: { 'line-color': '#000', 'line-width': 2, 'line-dasharray': [2, 2] } });
 
   map.on('click', 'deso-fill', (e) => {
+    if (walkState.mode) return; // drawing a route or placing an observation
     const f = e.features[0];
     if (!f) return;
     if (state.selected) map.setFeatureState({ source: 'deso', sourceLayer: 'deso', id: state.selected }, { selected: false });
@@ -302,3 +303,208 @@ document.getElementById('login-btn').addEventListener('click', async () => {
   ['deso', 'incidents'].forEach((id) => { const s = map.getSource(id); if (s && s.setTiles) s.setTiles(s.tiles); });
   refreshAnalysis();
 });
+
+// ---- Trygghetsvandringar -------------------------------------------------------------------
+
+const OBS_CATEGORIES = [['belysning', 'Belysning'], ['skymd_sikt', 'Skymd sikt/gömställen'], ['vegetation', 'Vegetation/grönska'], ['overblick', 'Överblick och orienterbarhet'], ['klotter', 'Klotter'], ['nedskrapning', 'Nedskräpning'], ['skadegorelse', 'Skadegörelse'], ['underhall', 'Underhåll'], ['trafiksakerhet', 'Trafiksäkerhet'], ['tillganglighet', 'Tillgänglighet'], ['otrygg_plats', 'Otrygg plats'], ['ovrigt', 'Övrigt']];
+const OBS_STATUS = [['ny', 'Ny'], ['tilldelad', 'Tilldelad'], ['atgardad', 'Åtgärdad'], ['avslutad', 'Avslutad'], ['ej_atgardas', 'Ej åtgärdas']];
+const walkState = { mode: null, draft: [], editing: null, selected: null, walks: [], pendingPoint: null };
+window.lagesbildWalks = walkState;
+
+async function send(method, path, body, etag, contentType) {
+  const url = origin + path;
+  const headers = { ...authHeaders(url), 'Content-Type': contentType || 'application/json' };
+  if (etag) headers['If-Match'] = etag;
+  const r = await fetch(url, { method, headers, body });
+  let data = null;
+  try { data = await r.clone().json(); } catch (e) { /* no JSON */ }
+  if (!r.ok) throw new Error((data && data.description) || r.status);
+  return { data, etag: r.headers.get('ETag') };
+}
+
+function drawDraft() {
+  const src = map.getSource('walk-draft');
+  if (!src) return;
+  const pts = walkState.draft.map((c) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: c }, properties: {} }));
+  const line = walkState.draft.length > 1 ? [{ type: 'Feature', geometry: { type: 'LineString', coordinates: walkState.draft }, properties: {} }] : [];
+  src.setData({ type: 'FeatureCollection', features: [...line, ...pts] });
+}
+
+async function loadWalks() {
+  const q = new URLSearchParams();
+  const st = document.getElementById('walk-status-filter').value;
+  const area = document.getElementById('walk-area-filter').value.trim();
+  if (st) q.set('status', st);
+  if (area) q.set('area', area);
+  const fc = await api('/walks?' + q.toString());
+  walkState.walks = fc.features;
+  if (map.getSource('walks')) map.getSource('walks').setData(fc);
+  const list = document.getElementById('walk-list');
+  list.innerHTML = fc.features.map((f) => `<li data-id="${f.id}" class="${walkState.selected === f.id ? 'selected' : ''}">${f.properties.title} <span class="muted small">${f.properties.planned_at.slice(0, 16).replace('T', ' ')} · ${f.properties.status}</span></li>`).join('') || '<li class="muted">Inga vandringar</li>';
+  list.querySelectorAll('li[data-id]').forEach((li) => li.addEventListener('click', () => selectWalk(li.dataset.id)));
+}
+
+async function selectWalk(id) {
+  walkState.selected = id;
+  const w = walkState.walks.find((f) => f.id === id);
+  document.getElementById('walk-detail').hidden = false;
+  document.getElementById('walk-detail-title').textContent = w.properties.title;
+  document.getElementById('walk-detail-meta').textContent = `${w.properties.planned_at.slice(0, 16).replace('T', ' ')} · ${w.properties.area || ''} · ${(w.properties.organisations || []).join(', ')}`;
+  document.getElementById('walk-report').href = `${origin}/walks/${id}/report?format=html`;
+  document.getElementById('walk-gpx').href = `${origin}/walks/${id}/report?format=gpx`;
+  if (map.getLayer('walks-selected')) map.setFilter('walks-selected', ['==', ['get', 'id'], id]);
+  await loadObservations();
+  document.querySelectorAll('#walk-list li').forEach((li) => li.classList.toggle('selected', li.dataset.id === id));
+}
+
+async function loadObservations() {
+  if (!walkState.selected) return;
+  const fc = await api(`/walks/${walkState.selected}/observations`);
+  if (map.getSource('observations')) map.getSource('observations').setData(fc);
+  const list = document.getElementById('obs-list');
+  list.innerHTML = fc.features.map((f, k) => `<li data-id="${f.id}">${k + 1}. ${f.properties.category_sv}: ${f.properties.description || ''}
+     <select data-id="${f.id}" data-version="${f.properties.version}" aria-label="Status">${OBS_STATUS.map(([v, l]) => `<option value="${v}" ${v === f.properties.status ? 'selected' : ''}>${l}</option>`).join('')}</select></li>`).join('') || '<li class="muted">Inga observationer</li>';
+  list.querySelectorAll('select[data-id]').forEach((sel) => sel.addEventListener('change', async () => {
+    try {
+      await send('PUT', `/observations/${sel.dataset.id}`, JSON.stringify({ status: sel.value }), `"v${sel.dataset.version}"`);
+      await loadObservations();
+      loadOpen();
+    } catch (e) { document.getElementById('walk-status').textContent = 'Statusen kunde inte sparas: ' + e.message; }
+  }));
+}
+
+async function loadOpen() {
+  const q = new URLSearchParams({ open: 'true' });
+  const r = document.getElementById('open-responsible').value.trim();
+  if (r) q.set('responsible', r);
+  const fc = await api('/observations?' + q.toString());
+  document.getElementById('open-list').innerHTML = fc.features.map((f) => `<li>${f.properties.category_sv}: ${f.properties.description || ''} <span class="muted small">${f.properties.responsible || 'ingen ansvarig'} · ${f.properties.status}</span></li>`).join('') || '<li class="muted">Inga öppna observationer</li>';
+}
+
+function startDraw(existing) {
+  walkState.mode = 'draw';
+  walkState.draft = existing ? existing.slice() : [];
+  walkState.editing = existing ? walkState.selected : null;
+  document.getElementById('walk-form').hidden = false;
+  if (existing) {
+    const w = walkState.walks.find((f) => f.id === walkState.selected);
+    document.getElementById('walk-title').value = w.properties.title;
+    document.getElementById('walk-area').value = w.properties.area || '';
+    document.getElementById('walk-organiser').value = w.properties.organiser || '';
+    document.getElementById('walk-orgs').value = (w.properties.organisations || []).join(', ');
+    document.getElementById('walk-when').value = w.properties.planned_at.slice(0, 16);
+  }
+  map.getCanvas().style.cursor = 'crosshair';
+  drawDraft();
+}
+
+function stopDraw() {
+  walkState.mode = null;
+  walkState.draft = [];
+  walkState.editing = null;
+  document.getElementById('walk-form').hidden = true;
+  map.getCanvas().style.cursor = '';
+  drawDraft();
+}
+
+async function saveWalk() {
+  const status = document.getElementById('walk-status');
+  const body = {
+    title: document.getElementById('walk-title').value.trim(),
+    planned_at: document.getElementById('walk-when').value,
+    area: document.getElementById('walk-area').value.trim(),
+    organiser: document.getElementById('walk-organiser').value.trim(),
+    organisations: document.getElementById('walk-orgs').value.split(',').map((x) => x.trim()).filter(Boolean),
+    route: { type: 'LineString', coordinates: walkState.draft },
+  };
+  try {
+    let res;
+    if (walkState.editing) {
+      const cur = await fetch(`${origin}/walks/${walkState.editing}`, { headers: authHeaders(origin) });
+      res = await send('PUT', `/walks/${walkState.editing}`, JSON.stringify(body), cur.headers.get('ETag'));
+    } else {
+      res = await send('POST', '/walks', JSON.stringify(body));
+    }
+    status.textContent = `Sparad: ${res.data.properties.title}`;
+    const id = res.data.id;
+    stopDraw();
+    await loadWalks();
+    await selectWalk(id);
+  } catch (e) {
+    status.textContent = 'Vandringen kunde inte sparas: ' + e.message;
+  }
+}
+
+async function saveObservation() {
+  const status = document.getElementById('walk-status');
+  if (!walkState.pendingPoint) { status.textContent = 'Klicka i kartan för att placera observationen.'; return; }
+  const ratings = {};
+  ['lighting', 'feeling'].forEach((k) => { const v = document.getElementById('obs-' + k).value; if (v !== '') ratings[k] = Number(v); });
+  const body = {
+    point: { type: 'Point', coordinates: walkState.pendingPoint },
+    category: document.getElementById('obs-category').value,
+    description: document.getElementById('obs-description').value.trim(),
+    responsible: document.getElementById('obs-responsible').value.trim(),
+    ratings,
+    off_route: document.getElementById('obs-offroute').checked,
+  };
+  try {
+    const res = await send('POST', `/walks/${walkState.selected}/observations`, JSON.stringify(body));
+    const file = document.getElementById('obs-photo').files[0];
+    if (file) await send('PUT', `/observations/${res.data.id}/photo`, file, res.etag, file.type || 'application/octet-stream');
+    status.textContent = 'Observationen sparades.';
+    walkState.mode = null;
+    walkState.pendingPoint = null;
+    document.getElementById('obs-form').hidden = true;
+    map.getCanvas().style.cursor = '';
+    drawDraft();
+    await loadObservations();
+    loadOpen();
+  } catch (e) {
+    status.textContent = 'Observationen kunde inte sparas: ' + e.message;
+  }
+}
+
+map.on('load', () => {
+  map.addSource('walks', { type: 'geojson', data: empty() });
+  map.addSource('observations', { type: 'geojson', data: empty() });
+  map.addSource('walk-draft', { type: 'geojson', data: empty() });
+  map.addLayer({ id: 'walks-line', type: 'line', source: 'walks', paint: { 'line-color': '#1f5fa8', 'line-width': 3, 'line-opacity': 0.8 } });
+  map.addLayer({ id: 'walks-selected', type: 'line', source: 'walks', filter: ['==', ['get', 'id'], ''], paint: { 'line-color': '#0b3d91', 'line-width': 6 } });
+  map.addLayer({ id: 'observations-circle', type: 'circle', source: 'observations', paint: { 'circle-radius': 7, 'circle-color': ['match', ['get', 'status'], 'ny', '#f1c40f', 'tilldelad', '#e67e22', '#27ae60'], 'circle-stroke-color': '#333', 'circle-stroke-width': 1 } });
+  map.addLayer({ id: 'walk-draft-line', type: 'line', source: 'walk-draft', filter: ['==', ['geometry-type'], 'LineString'], paint: { 'line-color': '#e74c3c', 'line-width': 3, 'line-dasharray': [2, 1] } });
+  map.addLayer({ id: 'walk-draft-points', type: 'circle', source: 'walk-draft', filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-radius': 5, 'circle-color': '#e74c3c' } });
+  loadWalks().catch(() => {});
+  loadOpen().catch(() => {});
+});
+
+map.on('click', (e) => {
+  if (walkState.mode === 'draw') {
+    walkState.draft.push([e.lngLat.lng, e.lngLat.lat]);
+    drawDraft();
+    e.preventDefault();
+  } else if (walkState.mode === 'observation') {
+    walkState.pendingPoint = [e.lngLat.lng, e.lngLat.lat];
+    walkState.draft = [];
+    map.getSource('walk-draft').setData({ type: 'FeatureCollection', features: [{ type: 'Feature', geometry: { type: 'Point', coordinates: walkState.pendingPoint }, properties: {} }] });
+  }
+});
+
+document.getElementById('obs-category').innerHTML = OBS_CATEGORIES.map(([v, l]) => `<option value="${v}">${l}</option>`).join('');
+document.getElementById('walk-draw').addEventListener('click', () => startDraw(null));
+document.getElementById('walk-undo').addEventListener('click', () => { walkState.draft.pop(); drawDraft(); });
+document.getElementById('walk-cancel').addEventListener('click', stopDraw);
+document.getElementById('walk-save').addEventListener('click', saveWalk);
+document.getElementById('walk-refresh').addEventListener('click', loadWalks);
+document.getElementById('open-refresh').addEventListener('click', loadOpen);
+document.getElementById('walk-edit').addEventListener('click', () => {
+  const w = walkState.walks.find((f) => f.id === walkState.selected);
+  if (w) startDraw(w.geometry.coordinates);
+});
+document.getElementById('obs-add').addEventListener('click', () => {
+  walkState.mode = 'observation';
+  walkState.pendingPoint = null;
+  document.getElementById('obs-form').hidden = false;
+  map.getCanvas().style.cursor = 'crosshair';
+});
+document.getElementById('obs-save').addEventListener('click', saveObservation);

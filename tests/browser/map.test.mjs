@@ -41,7 +41,7 @@ before(async () => {
   run(store, ['classify', 'omradestyp', '--key', 'geodata/koppling-deso2018-regso2020.csv', '--types', 'geodata/regso_socioekonomisk_index_2023.csv']);
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  server = spawn(bin, ['--store', store, 'serve', '--bind', `127.0.0.1:${port}`, '--uso', 'geodata/uso2025_sollentuna_jarva_subset.geojson', '--boundaries', 'geodata/kommun_stockholms_lan.geojson'], { cwd: root, env: { ...process.env, LAGESBILD_TOKENS: 'analyst:webtest-analyst' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  server = spawn(bin, ['--store', store, 'serve', '--bind', `127.0.0.1:${port}`, '--uso', 'geodata/uso2025_sollentuna_jarva_subset.geojson', '--boundaries', 'geodata/kommun_stockholms_lan.geojson'], { cwd: root, env: { ...process.env, LAGESBILD_TOKENS: 'analyst:webtest-analyst,editor:webtest-editor' }, stdio: ['ignore', 'ignore', 'inherit'] });
   for (let i = 0; i < 200; i++) {
     try { if ((await fetch(base + '/health')).ok) break; } catch (e) { /* not up yet */ }
     await new Promise((r) => setTimeout(r, 100));
@@ -137,5 +137,52 @@ test('signing in as analyst shows raw incidents; the public view does not', asyn
   await page.evaluate(() => window.lagesbildMap.jumpTo({ center: [17.955, 59.428], zoom: 15 }));
   await page.waitForFunction(() => window.lagesbildMap.queryRenderedFeatures({ layers: ['incidents-points'] }).length > 0, null, { timeout: 30000 });
   await page.screenshot({ path: join(shots, 'map-analyst.png') });
+  await page.close();
+});
+
+test('a safety walk: draw a route with clicks, save, reload, add an observation, open the report', async () => {
+  const { page, errors } = await openMap();
+  await page.fill('#token', 'webtest-editor');
+  await page.click('#login-btn');
+  await page.waitForFunction(() => /Analytiker/.test(document.getElementById('role').textContent), null, { timeout: 30000 });
+  await page.evaluate(() => window.lagesbildMap.jumpTo({ center: [17.953, 59.4295], zoom: 15 }));
+  await page.waitForFunction(() => window.lagesbildMap.loaded(), null, { timeout: 30000 });
+  await page.click('#walk-draw');
+  const box = await page.locator('#map canvas').boundingBox();
+  const px = async (lon, lat) => page.evaluate(([a, b]) => { const p = window.lagesbildMap.project([a, b]); return [p.x, p.y]; }, [lon, lat]);
+  for (const [lon, lat] of [[17.950, 59.428], [17.956, 59.428], [17.956, 59.431]]) {
+    const [x, y] = await px(lon, lat);
+    await page.mouse.click(box.x + x, box.y + y);
+  }
+  assert.equal(await page.evaluate(() => window.lagesbildWalks.draft.length), 3);
+  await page.fill('#walk-title', 'Testvandring Tureberg');
+  await page.fill('#walk-orgs', 'kommunen, polisen');
+  await page.click('#walk-save');
+  await page.waitForFunction(() => /Testvandring Tureberg/.test(document.getElementById('walk-list').textContent), null, { timeout: 30000 });
+
+  await page.reload();
+  await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 60000 });
+  await page.waitForFunction(() => /Testvandring Tureberg/.test(document.getElementById('walk-list').textContent), null, { timeout: 30000 });
+  await page.evaluate(() => window.lagesbildMap.jumpTo({ center: [17.953, 59.4295], zoom: 15 }));
+  await page.waitForFunction(() => window.lagesbildMap.queryRenderedFeatures({ layers: ['walks-line'] }).length > 0, null, { timeout: 30000 });
+
+  await page.click('#walk-list li[data-id]');
+  await page.click('#obs-add');
+  const box2 = await page.locator('#map canvas').boundingBox();
+  const [ox, oy] = await px(17.953, 59.4281);
+  await page.mouse.click(box2.x + ox, box2.y + oy);
+  await page.selectOption('#obs-category', 'belysning');
+  await page.fill('#obs-description', 'Trasig belysning vid gångvägen');
+  await page.fill('#obs-responsible', 'Gatukontoret');
+  await page.click('#obs-save');
+  await page.waitForFunction(() => /Trasig belysning/.test(document.getElementById('obs-list').textContent), null, { timeout: 30000 });
+  await page.screenshot({ path: join(shots, 'map-walk.png') });
+
+  const [report] = await Promise.all([page.waitForEvent('popup'), page.click('#walk-report')]);
+  await report.waitForLoadState();
+  assert.match(await report.textContent('h1'), /Trygghetsvandring: Testvandring Tureberg/);
+  assert.match(await report.textContent('body'), /Trasig belysning vid gångvägen/);
+  await report.screenshot({ path: join(shots, 'walk-report.png'), fullPage: true });
+  assert.deepEqual(errors, []);
   await page.close();
 });
