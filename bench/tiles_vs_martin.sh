@@ -2,14 +2,15 @@
 # Vector tile throughput: lagesbild's /tiles/deso against martin serving the same tiles from an
 # MBTiles file (made from lagesbild's own tiles), in one run. wrk walks the same z10–15 tile list
 # on both (2 threads, 16 connections, 15 s), once without and once with Accept-Encoding: gzip.
-# martin comes from crates.io (`cargo install martin@1.14.0`; 1.16 needs a newer rustc than 1.95).
+# martin comes from crates.io (`cargo install martin@1.14.0 --no-default-features --features mbtiles`;
+# 1.16 needs a newer rustc than 1.95, and the default `rendering` feature downloads MapLibre Native).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=bench/out; mkdir -p "$OUT"
 command -v wrk >/dev/null || apt-get install -y -qq wrk
 MARTIN="${MARTIN:-$(command -v martin || echo "$OUT/martin/bin/martin")}"
-[ -x "$MARTIN" ] || cargo install martin@1.14.0 --locked --root "$OUT/martin"
-MARTIN="${MARTIN/#$OUT\/martin\/bin\/martin/$OUT/martin/bin/martin}"
+[ -x "$MARTIN" ] || cargo install martin@1.14.0 --locked --no-default-features --features mbtiles --root "$OUT/martin"
+
 cargo build --release --quiet
 B=target/release/lagesbild
 STORE="$OUT/bench.gpkg"

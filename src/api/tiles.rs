@@ -25,18 +25,36 @@ pub const MAX_ZOOM: u8 = 20;
 pub const POINT_ZOOM: u8 = 13;
 const HALF_WORLD: f64 = 20_037_508.342_789_244;
 
-/// Tile bytes by (collection, role bucket, z, x, y).
+/// A tile, plain and gzip-compressed once (most clients accept gzip; compressing per request
+/// would cost more than building the tile).
+#[derive(Clone)]
+pub struct CachedTile {
+    pub raw: bytes::Bytes,
+    pub gzip: bytes::Bytes,
+}
+
+impl CachedTile {
+    fn new(raw: Vec<u8>) -> CachedTile {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let _ = enc.write_all(&raw);
+        let gzip = enc.finish().unwrap_or_default();
+        CachedTile { raw: raw.into(), gzip: gzip.into() }
+    }
+}
+
+/// Tiles by (collection, role bucket, z, x, y).
 #[derive(Default)]
 pub struct TileCache {
-    map: Mutex<HashMap<(String, Role, u8, u32, u32), bytes::Bytes>>,
+    map: Mutex<HashMap<(String, Role, u8, u32, u32), CachedTile>>,
 }
 
 impl TileCache {
     const MAX: usize = 20_000;
-    fn get(&self, k: &(String, Role, u8, u32, u32)) -> Option<bytes::Bytes> {
+    fn get(&self, k: &(String, Role, u8, u32, u32)) -> Option<CachedTile> {
         self.map.lock().ok()?.get(k).cloned()
     }
-    fn put(&self, k: (String, Role, u8, u32, u32), v: bytes::Bytes) {
+    fn put(&self, k: (String, Role, u8, u32, u32), v: CachedTile) {
         if let Ok(mut m) = self.map.lock() {
             if m.len() >= Self::MAX {
                 m.clear(); // simple and bounded; tiles are cheap to rebuild
@@ -187,7 +205,7 @@ fn parse_zxy(z: &str, x: &str, y: &str) -> Result<(u8, u32, u32), ApiError> {
     Ok((z, x as u32, y as u32))
 }
 
-pub async fn tile(State(s): State<AppState>, caller: Caller, Path((id, z, x, y)): Path<(String, String, String, String)>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+pub async fn tile(State(s): State<AppState>, caller: Caller, headers: HeaderMap, Path((id, z, x, y)): Path<(String, String, String, String)>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
     check_params(q.as_deref(), &[])?;
     let c = find(&s, &id)?;
     let (z, x, y) = parse_zxy(&z, &x, &y)?;
@@ -201,19 +219,26 @@ pub async fn tile(State(s): State<AppState>, caller: Caller, Path((id, z, x, y))
             let c2 = c.clone();
             let role = caller.role;
             let b = tokio::task::spawn_blocking(move || build_tile(&st, &c2, role, z, x, y)).await.map_err(|e| ApiError::Internal(e.to_string()))??;
-            let b = bytes::Bytes::from(b);
-            s.tiles.put(key, b.clone());
-            b
+            let t = CachedTile::new(b);
+            s.tiles.put(key, t.clone());
+            t
         }
     };
     if raw_points {
         // Raw points left the server: audited even when the tile came from the cache.
         s.audit.record(&caller, c.id, &format!("tile {z}/{x}/{y}"), 1);
     }
-    let mut resp = ([(header::CONTENT_TYPE, "application/vnd.mapbox-vector-tile")], bytes).into_response();
+    let gzip = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let mut resp = if gzip {
+        let mut r = ([(header::CONTENT_TYPE, "application/vnd.mapbox-vector-tile")], bytes.gzip).into_response();
+        r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        r
+    } else {
+        ([(header::CONTENT_TYPE, "application/vnd.mapbox-vector-tile")], bytes.raw).into_response()
+    };
     let restricted = c.access == Access::Incidents || bucket != Role::Public;
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(if restricted { "private, max-age=0" } else { "public, max-age=300" }));
-    resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Authorization"));
+    resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Authorization, Accept-Encoding"));
     Ok(resp)
 }
 
