@@ -23,10 +23,8 @@ fn main() {
         codes.push(r.get("deso").unwrap_or("").to_string());
     }
     let bytes = std::fs::read(points_path).expect("points");
-    let xy: Vec<(f64, f64)> = bytes
-        .chunks_exact(16)
-        .map(|c| (f64::from_le_bytes(c[..8].try_into().unwrap()), f64::from_le_bytes(c[8..].try_into().unwrap())))
-        .collect();
+    let xy: Vec<(f64, f64)> =
+        bytes.chunks_exact(16).map(|c| (f64::from_le_bytes(c[..8].try_into().unwrap()), f64::from_le_bytes(c[8..].try_into().unwrap()))).collect();
     let load_s = t0.elapsed().as_secs_f64();
     let mut best = f64::MAX;
     let mut matched = 0usize;

@@ -174,19 +174,23 @@ pub fn with_results(layer: &Layer, name: &str, extra: Vec<(Column, Vec<Value>)>)
         // Codes such as kommun "0163" look numeric but lose their leading zero as numbers.
         .map(|c| layer.values.iter().all(|row| row[c].is_empty() || (parse_number(&row[c]).is_some() && !has_leading_zero(&row[c]))))
         .collect();
-    let mut columns: Vec<Column> = layer
-        .columns
-        .iter()
-        .zip(&numeric)
-        .map(|(c, n)| Column::new(c, if *n { ColumnKind::Real } else { ColumnKind::Text }))
-        .collect();
+    let mut columns: Vec<Column> =
+        layer.columns.iter().zip(&numeric).map(|(c, n)| Column::new(c, if *n { ColumnKind::Real } else { ColumnKind::Text })).collect();
     columns.extend(extra.iter().map(|(c, _)| c.clone()));
     let rows = (0..layer.values.len())
         .map(|i| {
             let mut values: Vec<Value> = layer.values[i]
                 .iter()
                 .zip(&numeric)
-                .map(|(v, n)| if v.is_empty() { Value::Null } else if *n { parse_number(v).into() } else { Value::Text(v.clone()) })
+                .map(|(v, n)| {
+                    if v.is_empty() {
+                        Value::Null
+                    } else if *n {
+                        parse_number(v).into()
+                    } else {
+                        Value::Text(v.clone())
+                    }
+                })
                 .collect();
             values.extend(extra.iter().map(|(_, vals)| vals[i].clone()));
             TableRow { values, geometry: layer.geometries[i].clone() }

@@ -133,7 +133,15 @@ fn regso_centre(areas: &[Area], regso_name: &str) -> Option<(f64, f64)> {
 pub fn default_clusters(areas: &[Area]) -> Vec<Cluster> {
     let mut v = Vec::new();
     if let Some(c) = regso_centre(areas, "Sollentuna centrum") {
-        v.push(Cluster { name: "Tureberg/Sollentuna centrum", centre: c, sigma_m: 220.0, weekly_start: 4.0, weekly_end: 4.5, from_week: 0, categories: CENTRE });
+        v.push(Cluster {
+            name: "Tureberg/Sollentuna centrum",
+            centre: c,
+            sigma_m: 220.0,
+            weekly_start: 4.0,
+            weekly_end: 4.5,
+            from_week: 0,
+            categories: CENTRE,
+        });
     }
     if let Some(c) = regso_centre(areas, "Edsberg") {
         v.push(Cluster { name: "Edsbergs centrum", centre: c, sigma_m: 200.0, weekly_start: 2.5, weekly_end: 2.5, from_week: 0, categories: HOUSING });
@@ -142,7 +150,15 @@ pub fn default_clusters(areas: &[Area]) -> Vec<Cluster> {
         // Intensifying over the two years, so emerging-hotspot analysis has something to find.
         v.push(Cluster { name: "Bagarby", centre: c, sigma_m: 180.0, weekly_start: 1.0, weekly_end: 4.0, from_week: 0, categories: HOUSING });
     }
-    v.push(Cluster { name: "Rotebro station", centre: (662_900.0, 6_597_770.0), sigma_m: 120.0, weekly_start: 2.0, weekly_end: 2.0, from_week: 90, categories: STATION });
+    v.push(Cluster {
+        name: "Rotebro station",
+        centre: (662_900.0, 6_597_770.0),
+        sigma_m: 120.0,
+        weekly_start: 2.0,
+        weekly_end: 2.0,
+        from_week: 90,
+        categories: STATION,
+    });
     v
 }
 
@@ -171,7 +187,10 @@ pub fn generate(areas: &[Area], clusters: &[Cluster], seed: u64, weeks: u32, end
             let day = rng.gen_range(0..7);
             // Evenings and nights dominate the EST reports.
             let hour = pick(rng, &[(8u32, 0.1), (12, 0.15), (16, 0.2), (19, 0.25), (22, 0.2), (1, 0.1)]) + rng.gen_range(0..3);
-            let t = week_start.and_hms_opt(0, 0, 0).expect("midnight") + Duration::days(day) + Duration::hours(hour as i64 % 24) + Duration::minutes(rng.gen_range(0..60));
+            let t = week_start.and_hms_opt(0, 0, 0).expect("midnight")
+                + Duration::days(day)
+                + Duration::hours(hour as i64 % 24)
+                + Duration::minutes(rng.gen_range(0..60));
             let id = format!("SYN-{:06}", out.len() + 1);
             out.push(SyntheticIncident {
                 id,

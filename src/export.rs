@@ -42,10 +42,7 @@ pub fn layer_table(store: &dyn Store, layer: &str) -> Result<Table, ExportError>
             rows: store
                 .indicators()?
                 .into_iter()
-                .map(|v| TableRow {
-                    values: vec![v.deso.into(), (v.year as i64).into(), v.indicator.into(), v.value.into(), v.source.into()],
-                    geometry: None,
-                })
+                .map(|v| TableRow { values: vec![v.deso.into(), (v.year as i64).into(), v.indicator.into(), v.value.into(), v.source.into()], geometry: None })
                 .collect(),
         },
         "incidents" => Table {
@@ -82,7 +79,15 @@ pub fn layer_table(store: &dyn Store, layer: &str) -> Result<Table, ExportError>
         "imports" => Table {
             name: "imports".into(),
             epsg: None,
-            columns: cols(&[("import_id", Text), ("kind", Text), ("file_name", Text), ("sha256", Text), ("imported_at", Text), ("accepted", Integer), ("rejected", Integer)]),
+            columns: cols(&[
+                ("import_id", Text),
+                ("kind", Text),
+                ("file_name", Text),
+                ("sha256", Text),
+                ("imported_at", Text),
+                ("accepted", Integer),
+                ("rejected", Integer),
+            ]),
             rows: store
                 .imports()?
                 .into_iter()
@@ -115,10 +120,19 @@ pub fn summary_table(store: &dyn Store, version: Option<&str>) -> Result<Table, 
     Ok(Table {
         name: "summary".into(),
         epsg: None,
-        columns: [("deso", Text), ("regso", Text), ("regso_name", Text), ("category", Text), ("iso_week", Text), ("count", Integer), ("population", Real), ("rate_per_1000", Real)]
-            .iter()
-            .map(|(n, k)| Column::new(n, *k))
-            .collect(),
+        columns: [
+            ("deso", Text),
+            ("regso", Text),
+            ("regso_name", Text),
+            ("category", Text),
+            ("iso_week", Text),
+            ("count", Integer),
+            ("population", Real),
+            ("rate_per_1000", Real),
+        ]
+        .iter()
+        .map(|(n, k)| Column::new(n, *k))
+        .collect(),
         rows: s
             .rows
             .into_iter()

@@ -87,13 +87,7 @@ pub struct ImportReport {
 }
 
 /// Runs an import end to end. `progress` is called with (done, total) while validating.
-pub fn run_import(
-    store: &dyn Store,
-    kind: ImportKind,
-    path: &Path,
-    opts: &ImportOptions,
-    progress: &dyn Fn(u64, u64),
-) -> Result<ImportReport, ImportError> {
+pub fn run_import(store: &dyn Store, kind: ImportKind, path: &Path, opts: &ImportOptions, progress: &dyn Fn(u64, u64)) -> Result<ImportReport, ImportError> {
     let data = read_source(path, &opts.source)?;
     let sha = io::sha256_file(path)?;
     let import_id = format!("{}-{}", kind.as_str(), &sha[..12]);
@@ -230,10 +224,7 @@ fn validate_areas(
         });
     }
     let Some(src_epsg) = data.epsg else {
-        return Err(ImportError::Columns {
-            file: data.file_name.clone(),
-            reason: "the file declares no CRS; pass --crs EPSG:XXXX".into(),
-        });
+        return Err(ImportError::Columns { file: data.file_name.clone(), reason: "the file declares no CRS; pass --crs EPSG:XXXX".into() });
     };
     let existing = store.area_keys().or_else(|e| match e {
         StoreError::Missing { .. } => Ok(HashSet::new()),
@@ -415,7 +406,18 @@ fn is_percent(name: &str) -> bool {
         || n.starts_with("andel")
         || matches!(
             n.as_str(),
-            "renters" | "low_econ" | "unemp" | "employment" | "higher_ed" | "young" | "single" | "foreign" | "flats" | "crowding" | "crowding_pct" | "trangboddhet"
+            "renters"
+                | "low_econ"
+                | "unemp"
+                | "employment"
+                | "higher_ed"
+                | "young"
+                | "single"
+                | "foreign"
+                | "flats"
+                | "crowding"
+                | "crowding_pct"
+                | "trangboddhet"
         )
 }
 
@@ -425,9 +427,8 @@ fn validate_indicators(
     opts: &ImportOptions,
     used: &mut BTreeMap<String, String>,
 ) -> Result<(Vec<IndicatorValue>, Vec<(Record, Problem)>), ImportError> {
-    let code_col = find_column(data, opts, "deso", &["deso", "desokod", "deso_kod", "code", "kod", "region", "id"])?.ok_or_else(|| {
-        ImportError::Columns { file: data.file_name.clone(), reason: format!("no DeSO code column (columns: {})", data.columns.join(", ")) }
-    })?;
+    let code_col = find_column(data, opts, "deso", &["deso", "desokod", "deso_kod", "code", "kod", "region", "id"])?
+        .ok_or_else(|| ImportError::Columns { file: data.file_name.clone(), reason: format!("no DeSO code column (columns: {})", data.columns.join(", ")) })?;
     used.insert("deso".into(), code_col.clone());
     let year_col = find_column(data, opts, "year", &["year", "ar", "år"])?;
     if year_col.is_none() && opts.year.is_none() {
@@ -439,15 +440,28 @@ fn validate_indicators(
     }
     let known: HashSet<&str> = areas.iter().map(|a| a.deso.as_str()).collect();
     // Text columns that describe the row rather than measure it.
-    let skip: HashSet<String> = ["regso", "kommun", "lan", "län", "kommunnamn", "municipality_code", "municipality_name", "region_code", "lat", "lon", "name", "namn", "version", "alder", "ålder"]
-        .iter()
-        .map(|s| fold(s))
-        .collect();
-    let value_cols: Vec<&String> = data
-        .columns
-        .iter()
-        .filter(|c| Some(*c) != Some(&code_col) && Some(*c) != year_col.as_ref() && !skip.contains(&fold(c)))
-        .collect();
+    let skip: HashSet<String> = [
+        "regso",
+        "kommun",
+        "lan",
+        "län",
+        "kommunnamn",
+        "municipality_code",
+        "municipality_name",
+        "region_code",
+        "lat",
+        "lon",
+        "name",
+        "namn",
+        "version",
+        "alder",
+        "ålder",
+    ]
+    .iter()
+    .map(|s| fold(s))
+    .collect();
+    let value_cols: Vec<&String> =
+        data.columns.iter().filter(|c| Some(*c) != Some(&code_col) && Some(*c) != year_col.as_ref() && !skip.contains(&fold(c))).collect();
     if value_cols.is_empty() {
         return Err(ImportError::Columns { file: data.file_name.clone(), reason: "no indicator columns besides the code and year".into() });
     }
@@ -583,7 +597,14 @@ fn validate_incidents(
     let rep_col = find_column(data, opts, "reported_by", &["reported_by", "rapportor", "rapporterad_av", "inrapportor", "kalla", "reporter", "aktor"])?;
     let prec_col = find_column(data, opts, "precision", &["precision", "precision_level", "granularity", "noggrannhet", "lagesnoggrannhet"])?;
     let desc_col = find_column(data, opts, "description", &["description", "beskrivning", "summary", "kommentar", "text"])?;
-    for (k, c) in [("id", &id_col), ("category", &Some(cat_col.clone())), ("date", &Some(date_col.clone())), ("reported_by", &rep_col), ("precision", &prec_col), ("description", &desc_col)] {
+    for (k, c) in [
+        ("id", &id_col),
+        ("category", &Some(cat_col.clone())),
+        ("date", &Some(date_col.clone())),
+        ("reported_by", &rep_col),
+        ("precision", &prec_col),
+        ("description", &desc_col),
+    ] {
         if let Some(c) = c {
             used.insert(k.into(), c.clone());
         }
@@ -669,7 +690,10 @@ fn validate_incidents(
                 }
             },
             Coords::Columns { x, y, .. } => {
-                let (rx, ry) = (r.fields.iter().find(|(k, _)| k == x).map(|(_, v)| v.as_str()).unwrap_or(""), r.fields.iter().find(|(k, _)| k == y).map(|(_, v)| v.as_str()).unwrap_or(""));
+                let (rx, ry) = (
+                    r.fields.iter().find(|(k, _)| k == x).map(|(_, v)| v.as_str()).unwrap_or(""),
+                    r.fields.iter().find(|(k, _)| k == y).map(|(_, v)| v.as_str()).unwrap_or(""),
+                );
                 if rx.is_empty() || ry.is_empty() {
                     bad.push((r.clone(), problem(format!("missing coordinate ({x}='{rx}', {y}='{ry}')"))));
                     continue;
@@ -694,7 +718,10 @@ fn validate_incidents(
                 continue;
             }
         } else if src_epsg == WORKING_EPSG && inside_sweden_swapped(x, y) {
-            bad.push((r.clone(), problem(format!("easting and northing look swapped (E={x}, N={y}); in Swedish usage X is often the northing: map the columns explicitly"))));
+            bad.push((
+                r.clone(),
+                problem(format!("easting and northing look swapped (E={x}, N={y}); in Swedish usage X is often the northing: map the columns explicitly")),
+            ));
             continue;
         }
         let cat_raw = field(r, &Some(cat_col.clone()));

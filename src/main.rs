@@ -360,9 +360,7 @@ fn parse_pairs(items: &[String], what: &str) -> Result<HashMap<String, String>> 
         .iter()
         .filter(|s| !s.trim().is_empty())
         .map(|s| {
-            s.split_once('=')
-                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-                .with_context(|| format!("{what}: expected NAME=VALUE, got '{s}'"))
+            s.split_once('=').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).with_context(|| format!("{what}: expected NAME=VALUE, got '{s}'"))
         })
         .collect()
 }
@@ -404,7 +402,8 @@ fn run() -> Result<()> {
                 t = t.merge(lagesbild::api::auth::Tokens::from_env_value(&v)?);
             }
             let audit_log = audit_log.unwrap_or_else(|| cli.store.with_extension("audit.log"));
-            let config = lagesbild::api::ServiceConfig { min_public_count: min_count, police_areas: uso, boundaries, audit_log: Some(audit_log), cors_origins: cors };
+            let config =
+                lagesbild::api::ServiceConfig { min_public_count: min_count, police_areas: uso, boundaries, audit_log: Some(audit_log), cors_origins: cors };
             serve(&store, &bind, config, t)
         }
         Command::HashToken { token } => {
@@ -669,7 +668,10 @@ fn stats_cmd(store: &GpkgStore, cmd: StatsCmd) -> Result<()> {
                 ],
             );
             lagesbild::io::write_table(&output, &table)?;
-            write_params(&output, serde_json::json!({"statistic": if star {"Gi*"} else {"Gi"}, "params": r.params, "weights": r.weights, "tolerance_m": a.tolerance, "islands": r.islands, "input": a.input, "field": a.field, "library": r.library}))?;
+            write_params(
+                &output,
+                serde_json::json!({"statistic": if star {"Gi*"} else {"Gi"}, "params": r.params, "weights": r.weights, "tolerance_m": a.tolerance, "islands": r.islands, "input": a.input, "field": a.field, "library": r.library}),
+            )?;
             let hot = r.bin.iter().filter(|b| **b > 0).count();
             let cold = r.bin.iter().filter(|b| **b < 0).count();
             println!("wrote {} features to {} ({hot} hot, {cold} cold at 90 % or more{})", layer.y.len(), output.display(), if fdr { ", FDR" } else { "" });
@@ -689,7 +691,10 @@ fn stats_cmd(store: &GpkgStore, cmd: StatsCmd) -> Result<()> {
                 ],
             );
             lagesbild::io::write_table(&output, &table)?;
-            write_params(&output, serde_json::json!({"statistic": "local Moran", "params": r.params, "weights": r.weights, "tolerance_m": a.tolerance, "islands": r.islands, "input": a.input, "field": a.field, "library": r.library}))?;
+            write_params(
+                &output,
+                serde_json::json!({"statistic": "local Moran", "params": r.params, "weights": r.weights, "tolerance_m": a.tolerance, "islands": r.islands, "input": a.input, "field": a.field, "library": r.library}),
+            )?;
             println!("wrote {} features to {}", layer.y.len(), output.display());
         }
         StatsCmd::Moran { a } => {
@@ -704,19 +709,8 @@ fn stats_cmd(store: &GpkgStore, cmd: StatsCmd) -> Result<()> {
             } else {
                 radius.parse::<f64>().ok().filter(|r| *r > 0.0).with_context(|| format!("--radius: '{radius}' is not a positive number of metres or 'auto'"))?
             };
-            let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-            for p in &xy {
-                x0 = x0.min(p[0]);
-                y0 = y0.min(p[1]);
-                x1 = x1.max(p[0]);
-                y1 = y1.max(p[1]);
-            }
-            // Extent = points buffered by the radius, snapped to the cell size.
-            let xmin = ((x0 - r) / cell).floor() * cell;
-            let ymax = ((y1 + r) / cell).ceil() * cell;
-            let ncols = (((x1 + r) - xmin) / cell).ceil() as usize;
-            let nrows = ((ymax - (y0 - r)) / cell).ceil() as usize;
-            let raster = kde::quartic_density(&xy, None, r, xmin, ymax, cell, nrows, ncols);
+            let raster = kde::density_around(&xy, None, r, cell);
+            let (ncols, nrows) = (raster.ncols, raster.nrows);
             kde::write_geotiff(&output, &raster).map_err(anyhow::Error::msg)?;
             println!("wrote {}×{} density raster (radius {r:.0} m, cell {cell} m, {} points) to {}", ncols, nrows, xy.len(), output.display());
             if let Some(cpath) = classes {
@@ -725,7 +719,11 @@ fn stats_cmd(store: &GpkgStore, cmd: StatsCmd) -> Result<()> {
                 let table = lagesbild::io::Table {
                     name: "density_classes".into(),
                     epsg: Some(3006),
-                    columns: vec![Column::new("class", ColumnKind::Integer), Column::new("min_per_km2", ColumnKind::Real), Column::new("max_per_km2", ColumnKind::Real)],
+                    columns: vec![
+                        Column::new("class", ColumnKind::Integer),
+                        Column::new("min_per_km2", ColumnKind::Real),
+                        Column::new("max_per_km2", ColumnKind::Real),
+                    ],
                     rows: polys
                         .into_iter()
                         .map(|(c, lo, hi, g)| lagesbild::io::TableRow {
@@ -737,7 +735,10 @@ fn stats_cmd(store: &GpkgStore, cmd: StatsCmd) -> Result<()> {
                 lagesbild::io::write_table(&cpath, &table)?;
                 println!("wrote {} density classes to {}", table.rows.len(), cpath.display());
             }
-            write_params(&output, serde_json::json!({"method": "quartic kernel (ArcGIS)", "radius_m": r, "radius_auto": radius == "auto", "cell_size_m": cell, "points": xy.len(), "units": "per m² (×1e6 per km²)", "library": LIBRARY}))?;
+            write_params(
+                &output,
+                serde_json::json!({"method": "quartic kernel (ArcGIS)", "radius_m": r, "radius_auto": radius == "auto", "cell_size_m": cell, "points": xy.len(), "units": "per m² (×1e6 per km²)", "library": LIBRARY}),
+            )?;
         }
         StatsCmd::Hotspots { input, cell, band, output } => {
             let xy = points_from(store, input)?;
@@ -757,7 +758,13 @@ fn stats_cmd(store: &GpkgStore, cmd: StatsCmd) -> Result<()> {
                     .iter()
                     .enumerate()
                     .map(|(i, c)| lagesbild::io::TableRow {
-                        values: vec![Value::from(c.id.clone()), Value::Int(r.counts[i] as i64), Value::from(r.gi.z[i]), Value::from(r.gi.p_norm[i]), Value::Int(r.fdr_bin[i] as i64)],
+                        values: vec![
+                            Value::from(c.id.clone()),
+                            Value::Int(r.counts[i] as i64),
+                            Value::from(r.gi.z[i]),
+                            Value::from(r.gi.p_norm[i]),
+                            Value::Int(r.fdr_bin[i] as i64),
+                        ],
                         geometry: Some(c.polygon.clone().into()),
                     })
                     .collect(),
@@ -771,20 +778,10 @@ fn stats_cmd(store: &GpkgStore, cmd: StatsCmd) -> Result<()> {
             if inc.is_empty() {
                 bail!("the store has no point-precision incidents");
             }
-            let t0 = inc.iter().map(|i| i.occurred_at).min().expect("non-empty");
-            // Steps start on the Monday of the first incident's week.
-            use chrono::Datelike;
-            let start = t0.date() - chrono::Duration::days(t0.date().weekday().num_days_from_monday() as i64);
-            let step_of = |t: &chrono::NaiveDateTime| ((t.date() - start).num_days() / step_days) as usize;
-            let steps = inc.iter().map(|i| step_of(&i.occurred_at)).max().unwrap_or(0) + 1;
             let grid = lagesbild::spatial::grid::GridSpec::square(cell);
-            let mut cube: std::collections::BTreeMap<lagesbild::spatial::grid::CellKey, Vec<f64>> = Default::default();
-            for i in &inc {
-                let k = grid.key_of(i.location.x(), i.location.y());
-                cube.entry(k).or_insert_with(|| vec![0.0; steps])[step_of(&i.occurred_at)] += 1.0;
-            }
-            let cells: Vec<_> = cube.keys().map(|k| grid.cell(k)).collect();
-            let counts: Vec<Vec<f64>> = cube.values().cloned().collect();
+            let pts: Vec<([f64; 2], chrono::NaiveDateTime)> = inc.iter().map(|i| ([i.location.x(), i.location.y()], i.occurred_at)).collect();
+            let cube = lagesbild::spatial::grid::space_time_cube(&pts, &grid, step_days).context("no incidents")?;
+            let (cells, counts, start, steps) = (cube.cells, cube.counts, cube.start, cube.steps);
             let xy: Vec<[f64; 2]> = cells.iter().map(|c| c.centre).collect();
             let params = emerging::EmergingParams { distance: distance.unwrap_or(cell * 1.5), time_steps, alpha };
             let r = emerging::emerging_hot_spots(&xy, &counts, &params)?;
@@ -826,7 +823,10 @@ fn stats_cmd(store: &GpkgStore, cmd: StatsCmd) -> Result<()> {
             for p in &r.pattern {
                 *tally.entry(p.label_sv()).or_default() += 1;
             }
-            write_params(&output, serde_json::json!({"method": "emerging hot spots (space-time Gi*, FDR, Mann-Kendall)", "cell_size_m": cell, "time_step_days": step_days, "steps": steps, "first_step_starts": start.to_string(), "params": params, "unverified": "significance and trend thresholds are not verified against ArcGIS", "library": LIBRARY}))?;
+            write_params(
+                &output,
+                serde_json::json!({"method": "emerging hot spots (space-time Gi*, FDR, Mann-Kendall)", "cell_size_m": cell, "time_step_days": step_days, "steps": steps, "first_step_starts": start.to_string(), "params": params, "unverified": "significance and trend thresholds are not verified against ArcGIS", "library": LIBRARY}),
+            )?;
             println!("wrote {} cells × {steps} steps to {}: {:?}", cells.len(), output.display(), tally);
         }
     }
@@ -913,7 +913,10 @@ fn classify_cmd(store: &GpkgStore, cmd: ClassifyCmd) -> Result<()> {
             for (unit, members) in &groups {
                 let mut m = std::collections::BTreeMap::new();
                 for var in &cfg.variables {
-                    let vals: Vec<(f64, f64)> = members.iter().filter_map(|a| latest.get(&(a.deso.clone(), var.indicator.clone())).map(|(_, v)| (*v, pop.get(&a.deso).copied().unwrap_or(1.0)))).collect();
+                    let vals: Vec<(f64, f64)> = members
+                        .iter()
+                        .filter_map(|a| latest.get(&(a.deso.clone(), var.indicator.clone())).map(|(_, v)| (*v, pop.get(&a.deso).copied().unwrap_or(1.0))))
+                        .collect();
                     let w: f64 = vals.iter().map(|v| v.1).sum();
                     if !vals.is_empty() && w > 0.0 {
                         m.insert(var.indicator.clone(), vals.iter().map(|v| v.0 * v.1).sum::<f64>() / w);
@@ -922,7 +925,13 @@ fn classify_cmd(store: &GpkgStore, cmd: ClassifyCmd) -> Result<()> {
                 table.insert(unit.clone(), m);
             }
             let rows = index::composite(&table, &cfg);
-            let mut columns = vec![Column::new("area", ColumnKind::Text), Column::new("score", ColumnKind::Real), Column::new("rank", ColumnKind::Integer), Column::new("quintile", ColumnKind::Integer), Column::new("missing", ColumnKind::Text)];
+            let mut columns = vec![
+                Column::new("area", ColumnKind::Text),
+                Column::new("score", ColumnKind::Real),
+                Column::new("rank", ColumnKind::Integer),
+                Column::new("quintile", ColumnKind::Integer),
+                Column::new("missing", ColumnKind::Text),
+            ];
             for v in &cfg.variables {
                 columns.push(Column::new(&format!("contrib_{}", v.indicator), ColumnKind::Real));
             }
@@ -940,7 +949,13 @@ fn classify_cmd(store: &GpkgStore, cmd: ClassifyCmd) -> Result<()> {
                 rows: rows
                     .iter()
                     .map(|r| {
-                        let mut values = vec![Value::from(r.area.clone()), Value::from(r.score), r.rank.map(|x| Value::Int(x as i64)).unwrap_or(Value::Null), r.quintile.map(|x| Value::Int(x as i64)).unwrap_or(Value::Null), Value::from(r.missing.join(","))];
+                        let mut values = vec![
+                            Value::from(r.area.clone()),
+                            Value::from(r.score),
+                            r.rank.map(|x| Value::Int(x as i64)).unwrap_or(Value::Null),
+                            r.quintile.map(|x| Value::Int(x as i64)).unwrap_or(Value::Null),
+                            Value::from(r.missing.join(",")),
+                        ];
                         for v in &cfg.variables {
                             values.push(Value::from(r.contributions.get(&v.indicator).copied()));
                         }
@@ -975,9 +990,23 @@ fn classify_cmd(store: &GpkgStore, cmd: ClassifyCmd) -> Result<()> {
                     .iter()
                     .map(|a| {
                         let c = get(&a.deso, "crowding_pct");
-                        let h = housing::classify_housing(get(&a.deso, "tenure_hyresratt"), get(&a.deso, "tenure_bostadsratt"), get(&a.deso, "tenure_aganderatt"), c, &rule);
+                        let h = housing::classify_housing(
+                            get(&a.deso, "tenure_hyresratt"),
+                            get(&a.deso, "tenure_bostadsratt"),
+                            get(&a.deso, "tenure_aganderatt"),
+                            c,
+                            &rule,
+                        );
                         TableRow {
-                            values: vec![a.deso.clone().into(), a.regso_name.clone().into(), h.dominant_tenure.into(), h.rental_share_pct.into(), h.tenure_diversity.into(), c.into(), h.crowding_class.map(Value::from).unwrap_or(Value::Null)],
+                            values: vec![
+                                a.deso.clone().into(),
+                                a.regso_name.clone().into(),
+                                h.dominant_tenure.into(),
+                                h.rental_share_pct.into(),
+                                h.tenure_diversity.into(),
+                                c.into(),
+                                h.crowding_class.map(Value::from).unwrap_or(Value::Null),
+                            ],
                             geometry: Some(a.geometry.clone().into()),
                         }
                     })
@@ -1003,13 +1032,18 @@ fn classify_cmd(store: &GpkgStore, cmd: ClassifyCmd) -> Result<()> {
                     let mut names = vec![];
                     let mut polys = vec![];
                     for r in &data.records {
-                        let g = lagesbild::analysis::reproject(r.geometry.as_ref().with_context(|| format!("{}: missing geometry", r.location))?, &t).map_err(anyhow::Error::msg)?;
+                        let g = lagesbild::analysis::reproject(r.geometry.as_ref().with_context(|| format!("{}: missing geometry", r.location))?, &t)
+                            .map_err(anyhow::Error::msg)?;
                         polys.push(match g {
                             geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
                             geo::Geometry::MultiPolygon(m) => m,
                             _ => bail!("{}: not a polygon", r.location),
                         });
-                        names.push(r.get(&name_field).with_context(|| format!("{}: no field '{name_field}' (fields: {})", data.file_name, data.columns.join(", ")))?.to_string());
+                        names.push(
+                            r.get(&name_field)
+                                .with_context(|| format!("{}: no field '{name_field}' (fields: {})", data.file_name, data.columns.join(", ")))?
+                                .to_string(),
+                        );
                     }
                     (names, polys)
                 }
@@ -1057,21 +1091,66 @@ fn classify_cmd(store: &GpkgStore, cmd: ClassifyCmd) -> Result<()> {
             let t = Table {
                 name: "est_periods".into(),
                 epsg: None,
-                columns: vec![Column::new("area", ColumnKind::Text), Column::new("period", ColumnKind::Text), Column::new("green_weeks", ColumnKind::Integer), Column::new("yellow_weeks", ColumnKind::Integer), Column::new("red_weeks", ColumnKind::Integer), Column::new("rule", ColumnKind::Text)],
-                rows: counts.iter().map(|c| TableRow { values: vec![c.area.clone().into(), c.period.clone().into(), Value::Int(c.green as i64), Value::Int(c.yellow as i64), Value::Int(c.red as i64), rule.describe_sv().into()], geometry: None }).collect(),
+                columns: vec![
+                    Column::new("area", ColumnKind::Text),
+                    Column::new("period", ColumnKind::Text),
+                    Column::new("green_weeks", ColumnKind::Integer),
+                    Column::new("yellow_weeks", ColumnKind::Integer),
+                    Column::new("red_weeks", ColumnKind::Integer),
+                    Column::new("rule", ColumnKind::Text),
+                ],
+                rows: counts
+                    .iter()
+                    .map(|c| TableRow {
+                        values: vec![
+                            c.area.clone().into(),
+                            c.period.clone().into(),
+                            Value::Int(c.green as i64),
+                            Value::Int(c.yellow as i64),
+                            Value::Int(c.red as i64),
+                            rule.describe_sv().into(),
+                        ],
+                        geometry: None,
+                    })
+                    .collect(),
             };
             lagesbild::io::write_table(&output, &t)?;
             if let Some(wpath) = weeks {
                 let t = Table {
                     name: "est_weeks".into(),
                     epsg: None,
-                    columns: vec![Column::new("area", ColumnKind::Text), Column::new("iso_week", ColumnKind::Text), Column::new("incidents", ColumnKind::Integer), Column::new("score", ColumnKind::Real), Column::new("status", ColumnKind::Text)],
-                    rows: statuses.iter().map(|s| TableRow { values: vec![s.area.clone().into(), s.iso_week.clone().into(), Value::Int(s.incidents as i64), s.score.into(), s.status.label_sv().into()], geometry: None }).collect(),
+                    columns: vec![
+                        Column::new("area", ColumnKind::Text),
+                        Column::new("iso_week", ColumnKind::Text),
+                        Column::new("incidents", ColumnKind::Integer),
+                        Column::new("score", ColumnKind::Real),
+                        Column::new("status", ColumnKind::Text),
+                    ],
+                    rows: statuses
+                        .iter()
+                        .map(|s| TableRow {
+                            values: vec![
+                                s.area.clone().into(),
+                                s.iso_week.clone().into(),
+                                Value::Int(s.incidents as i64),
+                                s.score.into(),
+                                s.status.label_sv().into(),
+                            ],
+                            geometry: None,
+                        })
+                        .collect(),
                 };
                 lagesbild::io::write_table(&wpath, &t)?;
             }
             let last_week = wk.last().cloned().unwrap_or_default();
-            println!("EST {} areas × {} weeks ({}..{}); rule: {}", area_names.len(), wk.len(), wk.first().cloned().unwrap_or_default(), last_week, rule.describe_sv());
+            println!(
+                "EST {} areas × {} weeks ({}..{}); rule: {}",
+                area_names.len(),
+                wk.len(),
+                wk.first().cloned().unwrap_or_default(),
+                last_week,
+                rule.describe_sv()
+            );
             let ch = est::changes_since_last_week(&statuses, &last_week);
             println!("changes in {last_week} since the week before: {}", if ch.is_empty() { "none".to_string() } else { String::new() });
             for c in ch {

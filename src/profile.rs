@@ -101,7 +101,14 @@ pub struct ProfileOptions {
 
 impl Default for ProfileOptions {
     fn default() -> Self {
-        ProfileOptions { police: vec![], goals: vec![], est_rule: EstRule::default(), index: IndexConfig::default(), crowding: CrowdingRule::default(), tolerance_m: 25.0 }
+        ProfileOptions {
+            police: vec![],
+            goals: vec![],
+            est_rule: EstRule::default(),
+            index: IndexConfig::default(),
+            crowding: CrowdingRule::default(),
+            tolerance_m: 25.0,
+        }
     }
 }
 
@@ -142,11 +149,15 @@ fn is_count(name: &str) -> bool {
 }
 
 /// Population-weighted mean of shares and rates, sum of counts, over a set of DeSO.
-fn aggregate(name: &str, year: i32, desos: &[&str], values: &BTreeMap<(String, String, i32), f64>, pop: &std::collections::HashMap<String, f64>) -> Option<f64> {
-    let vals: Vec<(f64, f64)> = desos
-        .iter()
-        .filter_map(|d| values.get(&(d.to_string(), name.to_string(), year)).map(|v| (*v, pop.get(*d).copied().unwrap_or(0.0))))
-        .collect();
+fn aggregate(
+    name: &str,
+    year: i32,
+    desos: &[&str],
+    values: &BTreeMap<(String, String, i32), f64>,
+    pop: &std::collections::HashMap<String, f64>,
+) -> Option<f64> {
+    let vals: Vec<(f64, f64)> =
+        desos.iter().filter_map(|d| values.get(&(d.to_string(), name.to_string(), year)).map(|v| (*v, pop.get(*d).copied().unwrap_or(0.0)))).collect();
     if vals.is_empty() {
         return None;
     }
@@ -184,9 +195,13 @@ pub fn resolve<'a>(areas: &'a [Area], query: &str) -> Option<(AreaRef, Vec<&'a A
     let q = query.trim();
     if let Some(a) = areas.iter().find(|a| a.deso.eq_ignore_ascii_case(q)) {
         let name = if a.regso_name.is_empty() { a.deso.clone() } else { format!("{} ({})", a.deso, a.regso_name) };
-        return Some((AreaRef { level: "deso", code: a.deso.clone(), name, kommun: a.kommun.clone(), desos: vec![a.deso.clone()], deso_version: a.version.clone() }, vec![a]));
+        return Some((
+            AreaRef { level: "deso", code: a.deso.clone(), name, kommun: a.kommun.clone(), desos: vec![a.deso.clone()], deso_version: a.version.clone() },
+            vec![a],
+        ));
     }
-    let members: Vec<&Area> = areas.iter().filter(|a| a.regso.eq_ignore_ascii_case(q) || (!a.regso_name.is_empty() && fold(&a.regso_name) == fold(q))).collect();
+    let members: Vec<&Area> =
+        areas.iter().filter(|a| a.regso.eq_ignore_ascii_case(q) || (!a.regso_name.is_empty() && fold(&a.regso_name) == fold(q))).collect();
     let first = members.first()?;
     Some((
         AreaRef {
@@ -274,7 +289,13 @@ pub fn build(store: &dyn Store, query: &str, opts: &ProfileOptions) -> Result<Pr
     let omradestyp_source = typ.and_then(|(y, _, d)| source_of.get(&(d, "omradestyp".to_string(), y)).cloned());
     // Housing.
     let latest_of = |name: &str| lines.iter().find(|l| l.indicator == name).map(|l| l.value);
-    let housing = classify_housing(latest_of("tenure_hyresratt"), latest_of("tenure_bostadsratt"), latest_of("tenure_aganderatt"), latest_of("crowding_pct"), &opts.crowding);
+    let housing = classify_housing(
+        latest_of("tenure_hyresratt"),
+        latest_of("tenure_bostadsratt"),
+        latest_of("tenure_aganderatt"),
+        latest_of("crowding_pct"),
+        &opts.crowding,
+    );
     // Composite index among the municipality's DeSO (or RegSO).
     let mut table: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
     let unit_of = |a: &Area| if aref.level == "deso" { a.deso.clone() } else { a.regso.clone() };
@@ -317,7 +338,12 @@ pub fn build(store: &dyn Store, query: &str, opts: &ProfileOptions) -> Result<Pr
     }
     let mut incidents_by_category: Vec<CategoryCount> = by_cat
         .into_iter()
-        .map(|(c, n)| CategoryCount { category: c, label_sv: c.label_sv(), count: Some(n), per_1000: area_pop.filter(|p| *p > 0.0).map(|p| 1000.0 * n as f64 / p) })
+        .map(|(c, n)| CategoryCount {
+            category: c,
+            label_sv: c.label_sv(),
+            count: Some(n),
+            per_1000: area_pop.filter(|p| *p > 0.0).map(|p| 1000.0 * n as f64 / p),
+        })
         .collect();
     incidents_by_category.sort_by(|a, b| b.count.cmp(&a.count));
     if incidents.iter().any(|i| i.description.starts_with("Syntetisk")) {
@@ -439,12 +465,28 @@ pub fn to_csv(p: &Profile) -> String {
     row("boende", "trångboddhetsklass", p.housing.crowding_class.unwrap_or("–").to_string(), String::new(), String::new(), String::new(), "");
     if let Some(i) = &p.index {
         row("index", "poäng", on(i.score), String::new(), String::new(), String::new(), "högre = bättre förutsättningar");
-        row("index", "rang", i.rank.map(|r| format!("{r} av {}", p.index_areas)).unwrap_or_default(), String::new(), String::new(), String::new(), "1 = störst utmaningar");
+        row(
+            "index",
+            "rang",
+            i.rank.map(|r| format!("{r} av {}", p.index_areas)).unwrap_or_default(),
+            String::new(),
+            String::new(),
+            String::new(),
+            "1 = störst utmaningar",
+        );
         row("index", "kvintil", i.quintile.map(|q| q.to_string()).unwrap_or_default(), String::new(), String::new(), String::new(), "");
     }
     row("händelser", "totalt", p.incidents_total.to_string(), String::new(), String::new(), String::new(), "");
     for c in &p.incidents_by_category {
-        row("händelser", c.label_sv, c.count.map(|n| n.to_string()).unwrap_or_else(|| "<5".into()), String::new(), String::new(), String::new(), &format!("per 1 000 inv: {}", on(c.per_1000)));
+        row(
+            "händelser",
+            c.label_sv,
+            c.count.map(|n| n.to_string()).unwrap_or_else(|| "<5".into()),
+            String::new(),
+            String::new(),
+            String::new(),
+            &format!("per 1 000 inv: {}", on(c.per_1000)),
+        );
     }
     for (q, c) in &p.incidents_by_quarter {
         row("händelser per kvartal", q, c.to_string(), String::new(), String::new(), String::new(), "");
@@ -515,13 +557,25 @@ pub fn to_html(p: &Profile) -> String {
     h += "</p>";
     h += "<h2>Indikatorer</h2><table><tr><th>Indikator</th><th>År</th><th>Området</th><th>Kommunen</th><th>Länet</th><th>Källa</th></tr>";
     for l in &p.indicators {
-        h += &format!("<tr><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=muted>{}</td></tr>", esc(&l.label_sv), l.year, n(l.value), on(l.municipality), on(l.county), esc(&l.source));
+        h += &format!(
+            "<tr><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=muted>{}</td></tr>",
+            esc(&l.label_sv),
+            l.year,
+            n(l.value),
+            on(l.municipality),
+            on(l.county),
+            esc(&l.source)
+        );
     }
     h += "</table>";
     if !p.trends.is_empty() {
         h += "<h2>Trender</h2><table><tr><th>Indikator</th><th>Värden per år</th></tr>";
         for (name, s) in &p.trends {
-            h += &format!("<tr><td>{}</td><td>{}</td></tr>", esc(&indicator_label_sv(name)), s.iter().map(|(y, v)| format!("{y}: {}", n(*v))).collect::<Vec<_>>().join(" · "));
+            h += &format!(
+                "<tr><td>{}</td><td>{}</td></tr>",
+                esc(&indicator_label_sv(name)),
+                s.iter().map(|(y, v)| format!("{y}: {}", n(*v))).collect::<Vec<_>>().join(" · ")
+            );
         }
         h += "</table>";
     }
@@ -552,7 +606,12 @@ pub fn to_html(p: &Profile) -> String {
     h += &format!("<h2>Händelser</h2><p>Totalt {} händelser med punktläge i området.</p>", p.incidents_total);
     h += "<table><tr><th>Kategori</th><th>Antal</th><th>Per 1 000 invånare</th></tr>";
     for c in &p.incidents_by_category {
-        h += &format!("<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td></tr>", esc(c.label_sv), c.count.map(|n| n.to_string()).unwrap_or_else(|| "–".into()), on(c.per_1000));
+        h += &format!(
+            "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
+            esc(c.label_sv),
+            c.count.map(|n| n.to_string()).unwrap_or_else(|| "–".into()),
+            on(c.per_1000)
+        );
     }
     h += "</table>";
     if !p.incidents_by_quarter.is_empty() {
@@ -570,7 +629,13 @@ pub fn to_html(p: &Profile) -> String {
     }
     h += "</table>";
     if let Some(l) = &p.est_last_week {
-        h += &format!("<p>Senaste vecka {}: <b class=\"{}\">{}</b> (poäng {})", esc(&l.iso_week), serde_json::to_value(l.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(), l.status.label_sv(), n(l.score));
+        h += &format!(
+            "<p>Senaste vecka {}: <b class=\"{}\">{}</b> (poäng {})",
+            esc(&l.iso_week),
+            serde_json::to_value(l.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+            l.status.label_sv(),
+            n(l.score)
+        );
         if let Some(pw) = &p.est_previous_week {
             h += &format!(", veckan före: {} (poäng {})", pw.status.label_sv(), n(pw.score));
         }
@@ -637,7 +702,16 @@ pub fn read_police_areas(path: &std::path::Path) -> Result<Vec<PoliceArea>, Stri
 
 /// Values of one indicator for the store, used by `classify` to write områdestyp.
 pub fn omradestyp_values(inh: &crate::classify::omradestyp::Inheritance, year: i32, source: &str) -> Vec<IndicatorValue> {
-    inh.per_deso.values().map(|i| IndicatorValue { deso: i.deso.clone(), year, indicator: "omradestyp".into(), value: i.typ as f64, source: format!("{source}; ärvd från RegSO {} ({})", i.regso_name, i.regso) }).collect()
+    inh.per_deso
+        .values()
+        .map(|i| IndicatorValue {
+            deso: i.deso.clone(),
+            year,
+            indicator: "omradestyp".into(),
+            value: i.typ as f64,
+            source: format!("{source}; ärvd från RegSO {} ({})", i.regso_name, i.regso),
+        })
+        .collect()
 }
 
 /// Hides small incident counts (1 to `min − 1`) for public and cross-organisation views: by

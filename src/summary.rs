@@ -49,10 +49,7 @@ pub fn population_by_area(areas: &[Area], indicators: &[IndicatorValue]) -> Hash
             *e = (v.year, v.value);
         }
     }
-    areas
-        .iter()
-        .filter_map(|a| latest.get(a.deso.as_str()).map(|(_, p)| *p).or(a.population).map(|p| (a.deso.clone(), p)))
-        .collect()
+    areas.iter().filter_map(|a| latest.get(a.deso.as_str()).map(|(_, p)| *p).or(a.population).map(|p| (a.deso.clone(), p))).collect()
 }
 
 /// The newest DeSO edition in a set of areas, or the one asked for.

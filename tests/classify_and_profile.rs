@@ -93,10 +93,26 @@ fn lagesbild(store: &Path, args: &[&str]) -> String {
 fn demo(dir: &Path) -> PathBuf {
     let s = dir.join("demo.gpkg");
     lagesbild(&s, &["import", "areas", "geodata/sollentuna_deso2025.geojson"]);
-    lagesbild(&s, &["import", "indicators", "geodata/sollentuna_deso2025_indicators.csv", "--year", "2024", "--column-year", "pop=2025,young=2025,foreign=2025,higher_ed=2025", "--source", "SCB"]);
+    lagesbild(
+        &s,
+        &[
+            "import",
+            "indicators",
+            "geodata/sollentuna_deso2025_indicators.csv",
+            "--year",
+            "2024",
+            "--column-year",
+            "pop=2025,young=2025,foreign=2025,higher_ed=2025",
+            "--source",
+            "SCB",
+        ],
+    );
     lagesbild(&s, &["import", "indicators", "geodata/sollentuna_crowding_ILLUSTRATIVE.csv", "--source", "ILLUSTRATIV, ej SCB-data"]);
     lagesbild(&s, &["import", "incidents", "geodata/incidents_synthetic_sollentuna.csv", "--crs", "EPSG:3006"]);
-    let out = lagesbild(&s, &["classify", "omradestyp", "--key", "geodata/koppling-deso2018-regso2020.csv", "--types", "geodata/regso_socioekonomisk_index_2023.csv"]);
+    let out = lagesbild(
+        &s,
+        &["classify", "omradestyp", "--key", "geodata/koppling-deso2018-regso2020.csv", "--types", "geodata/regso_socioekonomisk_index_2023.csv"],
+    );
     assert!(out.contains("stored for 42 of 42 DeSO (type 1: 0, 2: 3, 3: 7, 4: 16, 5: 16)"), "{out}");
     s
 }
@@ -112,7 +128,21 @@ fn the_profiles_of_edsberg_and_bagarby_render_and_the_csv_round_trips() {
     assert!(html.contains("illustrativa värden"), "illustrative data is labelled");
 
     let out = dir.path().join("bagarby.csv");
-    lagesbild(&s, &["profile", "Bagarby", "--format", "csv", "--output", out.to_str().unwrap(), "--uso", "geodata/uso2025_sollentuna_jarva_subset.geojson", "--goals", "geodata/goals_sollentuna.json"]);
+    lagesbild(
+        &s,
+        &[
+            "profile",
+            "Bagarby",
+            "--format",
+            "csv",
+            "--output",
+            out.to_str().unwrap(),
+            "--uso",
+            "geodata/uso2025_sollentuna_jarva_subset.geojson",
+            "--goals",
+            "geodata/goals_sollentuna.json",
+        ],
+    );
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.starts_with('\u{feff}'), "UTF-8 BOM for Excel");
     let mut rdr = csv::ReaderBuilder::new().delimiter(b';').from_reader(text.trim_start_matches('\u{feff}').as_bytes());

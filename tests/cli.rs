@@ -111,12 +111,7 @@ fn serve_answers_on_a_real_port() {
     let dir = tempfile::tempdir().unwrap();
     let store = demo_store(dir.path());
     let port = free_port();
-    let mut child = bin()
-        .arg("--store")
-        .arg(&store)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .spawn()
-        .unwrap();
+    let mut child = bin().arg("--store").arg(&store).args(["serve", "--bind", &format!("127.0.0.1:{port}")]).spawn().unwrap();
     let mut answer = None;
     for _ in 0..100 {
         if let Some(a) = http_get(port, "/health") {

@@ -25,7 +25,15 @@ fn optimized_hot_spots_find_the_planted_cluster_and_report_their_choices() {
     assert!(c.distance_band_m >= c.cell_size_m, "{c:?}");
     assert_eq!(c.cells, r.cells.len());
     // The cell holding the cluster centre is a 99 % hot spot after FDR.
-    let centre = r.cells.iter().position(|cell| (cell.centre[0] - 602_500.0).abs() <= c.cell_size_m && (cell.centre[1] - 6_602_500.0).abs() <= c.cell_size_m && r.counts[r.cells.iter().position(|x| x.id == cell.id).unwrap()] > 0.0).unwrap();
+    let centre = r
+        .cells
+        .iter()
+        .position(|cell| {
+            (cell.centre[0] - 602_500.0).abs() <= c.cell_size_m
+                && (cell.centre[1] - 6_602_500.0).abs() <= c.cell_size_m
+                && r.counts[r.cells.iter().position(|x| x.id == cell.id).unwrap()] > 0.0
+        })
+        .unwrap();
     assert_eq!(r.fdr_bin[centre], 3, "cell {} count {}", r.cells[centre].id, r.counts[centre]);
     // Far from the cluster nothing is a 99 % hot spot.
     let far = r.cells.iter().enumerate().filter(|(_, cell)| (cell.centre[0] - 602_500.0).hypot(cell.centre[1] - 6_602_500.0) > 1500.0);

@@ -198,7 +198,9 @@ fn a_feature_without_geometry_is_named_by_its_index() {
 #[test]
 fn skip_invalid_imports_the_good_rows_and_returns_the_rejects() {
     let f = Fixture::with_areas();
-    let csv = format!("{GOOD_HEADER}A1;Klotter;2025-03-14;polis;660500;6590500\nA2;Klotter;inte ett datum;polis;660500;6590500\nA3;Inbrott;2025-03-16;polis;661500;6590500\n");
+    let csv = format!(
+        "{GOOD_HEADER}A1;Klotter;2025-03-14;polis;660500;6590500\nA2;Klotter;inte ett datum;polis;660500;6590500\nA3;Inbrott;2025-03-16;polis;661500;6590500\n"
+    );
     let p = f.write("mixed.csv", &csv);
     let mut opts = crs3006();
     opts.skip_invalid = true;
@@ -292,10 +294,7 @@ fn indicator_import_rejects_unknown_deso_codes_and_impossible_shares() {
 #[test]
 fn tenure_counts_give_shares_and_missing_values_stay_missing() {
     let f = Fixture::with_areas();
-    let p = f.write(
-        "ten.csv",
-        "code;pop;tenure_hyresratt;tenure_bostadsratt;tenure_aganderatt;tenure_uppgift_saknas;flats\n0163C9001;1000;50;30;20;0;\n",
-    );
+    let p = f.write("ten.csv", "code;pop;tenure_hyresratt;tenure_bostadsratt;tenure_aganderatt;tenure_uppgift_saknas;flats\n0163C9001;1000;50;30;20;0;\n");
     let opts = ImportOptions { year: Some(2024), source_label: Some("SCB".into()), ..Default::default() };
     f.import(ImportKind::Indicators, &p, &opts).expect("import");
     let v = f.store.indicators().unwrap();

@@ -25,8 +25,7 @@ fn join_counts_equal_geopandas_sjoin_on_overlapping_simplified_deso() {
     let sel = summary::select_edition(&areas, None);
     let s = summary::summarise(&sel, &f.store.incidents().unwrap(), &Default::default());
     let got: BTreeMap<String, u64> = s.area_totals.into_iter().filter(|(_, n)| *n > 0).collect();
-    let want: BTreeMap<String, u64> =
-        expected["counts"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap())).collect();
+    let want: BTreeMap<String, u64> = expected["counts"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap())).collect();
     assert_eq!(got, want);
     assert_eq!(s.unassigned as u64, expected["unmatched"].as_u64().unwrap());
     assert_eq!(s.ambiguous as u64, expected["ambiguous"].as_u64().unwrap());
@@ -51,13 +50,7 @@ fn counts_per_area_category_and_week_come_with_rates_per_1000() {
     let s = summary::summarise(&sel, &f.store.incidents().unwrap(), &pop);
     let rows: Vec<(String, &str, String, u64, Option<f64>)> =
         s.rows.iter().map(|r| (r.deso.clone(), r.category.as_str(), r.iso_week.clone(), r.count, r.rate_per_1000)).collect();
-    assert_eq!(
-        rows,
-        vec![
-            ("0163C9001".into(), "klotter", "2025-W11".into(), 2, Some(2.0)),
-            ("0163C9003".into(), "inbrott", "2025-W12".into(), 1, Some(2.0)),
-        ]
-    );
+    assert_eq!(rows, vec![("0163C9001".into(), "klotter", "2025-W11".into(), 2, Some(2.0)), ("0163C9003".into(), "inbrott", "2025-W12".into(), 1, Some(2.0)),]);
     assert_eq!((s.unassigned, s.excluded_imprecise), (1, 1));
     assert_eq!(s.area_totals["0163C9002"], 0, "an area with no incidents is listed with zero");
 }

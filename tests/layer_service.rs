@@ -21,9 +21,16 @@ fn fixture() -> (Fixture, axum::Router, lagesbild::AppState) {
     let f = Fixture::with_areas();
     let mut csv = String::from("id;kategori;datum;e;n\n");
     for k in 0..90 {
-        let (e, n) = if k < 60 { (660_100.37 + (k % 10) as f64 * 13.0, 6_590_100.37 + (k / 10) as f64 * 11.0) } else { (661_000.37 + (k % 30) as f64 * 61.0, 6_590_500.37 + (k % 7) as f64 * 47.0) };
+        let (e, n) = if k < 60 {
+            (660_100.37 + (k % 10) as f64 * 13.0, 6_590_100.37 + (k / 10) as f64 * 11.0)
+        } else {
+            (661_000.37 + (k % 30) as f64 * 61.0, 6_590_500.37 + (k % 7) as f64 * 47.0)
+        };
         let week = 1 + k % 20;
-        csv.push_str(&format!("RAWID-{k};{};2025-W{week:02};{e};{n}\n", if k % 3 == 0 { "Klotter" } else { "Inbrott" }).replace(&format!("2025-W{week:02}"), &format!("2025-{:02}-{:02}", 1 + week / 5, 1 + week % 28)));
+        csv.push_str(
+            &format!("RAWID-{k};{};2025-W{week:02};{e};{n}\n", if k % 3 == 0 { "Klotter" } else { "Inbrott" })
+                .replace(&format!("2025-W{week:02}"), &format!("2025-{:02}-{:02}", 1 + week / 5, 1 + week % 28)),
+        );
     }
     let p = f.write("inc.csv", &csv);
     f.import(ImportKind::Incidents, &p, &crs3006()).unwrap();
@@ -125,7 +132,12 @@ async fn crs_3006_answers_northing_first_with_a_content_crs_header() {
 async fn bbox_filters_in_crs84_and_in_sweref99tm_axis_order() {
     let (_f, app, _) = fixture();
     // The first 60 incidents lie in E 660100–660220, N 6590100–6590160 (SWEREF 99 TM).
-    let (s, v) = json(&app, "/collections/incidents/items?limit=1000&bbox=6590000,660000,6590200,660300&bbox-crs=http://www.opengis.net/def/crs/EPSG/0/3006", Some(ANALYST)).await;
+    let (s, v) = json(
+        &app,
+        "/collections/incidents/items?limit=1000&bbox=6590000,660000,6590200,660300&bbox-crs=http://www.opengis.net/def/crs/EPSG/0/3006",
+        Some(ANALYST),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["numberMatched"], 60);
     let (_, v) = json(&app, "/collections/deso/items?bbox=17.0,59.0,17.5,59.2", None).await;
@@ -206,7 +218,15 @@ async fn tiles_decode_as_mvt_with_the_collection_layer() {
 #[tokio::test]
 async fn raw_points_never_reach_a_role_that_may_not_see_them() {
     let (f, app, _) = fixture();
-    let mut uris: Vec<String> = vec!["/".into(), "/collections".into(), "/api/areas".into(), "/health".into(), "/api/profile/0163C9001".into(), "/api/profile/0163C9001?format=csv".into(), "/api/profile/0163C9001?format=html".into()];
+    let mut uris: Vec<String> = vec![
+        "/".into(),
+        "/collections".into(),
+        "/api/areas".into(),
+        "/health".into(),
+        "/api/profile/0163C9001".into(),
+        "/api/profile/0163C9001?format=csv".into(),
+        "/api/profile/0163C9001?format=html".into(),
+    ];
     for id in ["deso", "regso", "incidents", "incident_counts", "hotspots_grid", "density", "emerging", "police_areas", "municipalities"] {
         uris.push(format!("/collections/{id}"));
         uris.push(format!("/collections/{id}/items?limit=10000"));
@@ -269,7 +289,13 @@ async fn small_counts_are_suppressed_for_public_and_partner_but_not_for_analysts
     let (_f, app, _) = fixture();
     // 0163C9003 has no incidents; 0163C9002 has 30; per category some counts are small.
     let (_, v) = json(&app, "/collections/incident_counts/items", None).await;
-    let small = v["features"].as_array().unwrap().iter().flat_map(|f| f["properties"].as_object().unwrap().iter().filter(|(k, _)| k.starts_with("n_") && !k.ends_with("_suppressed")).map(|(_, v)| v.clone())).filter(|v| v.as_u64().is_some_and(|n| n > 0 && n < 5)).count();
+    let small = v["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["properties"].as_object().unwrap().iter().filter(|(k, _)| k.starts_with("n_") && !k.ends_with("_suppressed")).map(|(_, v)| v.clone()))
+        .filter(|v| v.as_u64().is_some_and(|n| n > 0 && n < 5))
+        .count();
     assert_eq!(small, 0, "no visible count between 1 and 4 in the public view");
     let (s, _) = json(&app, "/collections/incident_counts/items", Some("wrong-token")).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "an unknown token is refused, not treated as public");

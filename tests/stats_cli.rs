@@ -20,7 +20,22 @@ fn run(args: &[&str]) -> (bool, String, String) {
 fn gi_star_on_columbus_writes_the_esda_values_into_a_geopackage() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("gi.gpkg");
-    let (ok, _, err) = run(&["stats", "gi", columbus().to_str().unwrap(), "--field", "CRIME", "--weights", "queen", "--star", "--transform", "B", "--permutations", "99", "--output", out.to_str().unwrap()]);
+    let (ok, _, err) = run(&[
+        "stats",
+        "gi",
+        columbus().to_str().unwrap(),
+        "--field",
+        "CRIME",
+        "--weights",
+        "queen",
+        "--star",
+        "--transform",
+        "B",
+        "--permutations",
+        "99",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
     assert!(ok, "{err}");
     let data = lagesbild::io::read_source(&out, &Default::default()).unwrap();
     for c in ["CRIME", "gi_g", "gi_z", "gi_p", "gi_p_sim", "gi_bin"] {
@@ -28,7 +43,9 @@ fn gi_star_on_columbus_writes_the_esda_values_into_a_geopackage() {
     }
     // Reference: tests/fixtures/reference/columbus.json getis_ord_local.queen_B_star.Zs_esda[0]
     // (esda.G_Local(y, w, transform='B', star=True)); y there is columbus CRIME.
-    let reference: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference/columbus.json")).unwrap()).unwrap();
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference/columbus.json")).unwrap())
+            .unwrap();
     let want = reference["getis_ord_local"]["queen_B_star"]["Zs_esda"][0].as_f64().unwrap();
     let got: f64 = data.records[0].get("gi_z").unwrap().parse().unwrap();
     assert!((got - want).abs() < 1e-9 * want.abs(), "{got} vs {want}");
@@ -47,10 +64,14 @@ fn an_unknown_field_lists_the_fields_that_exist() {
 fn non_numeric_values_are_reported_by_feature() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("a.geojson");
-    std::fs::write(&p, r#"{"type":"FeatureCollection","features":[
+    std::fs::write(
+        &p,
+        r#"{"type":"FeatureCollection","features":[
  {"type":"Feature","properties":{"v":"1"},"geometry":{"type":"Point","coordinates":[17.9,59.4]}},
  {"type":"Feature","properties":{"v":"många"},"geometry":{"type":"Point","coordinates":[17.91,59.4]}},
- {"type":"Feature","properties":{"v":null},"geometry":{"type":"Point","coordinates":[17.92,59.4]}}]}"#).unwrap();
+ {"type":"Feature","properties":{"v":null},"geometry":{"type":"Point","coordinates":[17.92,59.4]}}]}"#,
+    )
+    .unwrap();
     let (ok, _, err) = run(&["stats", "moran", p.to_str().unwrap(), "--field", "v", "--weights", "knn=1"]);
     assert!(!ok);
     assert!(err.contains("a.geojson:feature 2: v = 'många'") && err.contains("a.geojson:feature 3: v = ''"), "{err}");
@@ -62,7 +83,8 @@ fn distance_weights_on_lon_lat_are_refused_unless_reprojected() {
     let (ok, _, err) = run(&["stats", "moran", g.to_str().unwrap(), "--field", "population", "--weights", "band=1500"]);
     assert!(!ok);
     assert!(err.contains("geographic EPSG:4326; pass --crs EPSG:3006"), "{err}");
-    let (ok, out, err) = run(&["stats", "moran", g.to_str().unwrap(), "--field", "population", "--weights", "band=1500", "--crs", "EPSG:3006", "--permutations", "99"]);
+    let (ok, out, err) =
+        run(&["stats", "moran", g.to_str().unwrap(), "--field", "population", "--weights", "band=1500", "--crs", "EPSG:3006", "--permutations", "99"]);
     assert!(ok, "{err}");
     let m: serde_json::Value = serde_json::from_str(&out).unwrap();
     for k in ["I", "EI", "VI_norm", "z_norm", "p_norm", "VI_rand", "z_rand", "p_rand", "p_sim"] {
@@ -74,7 +96,8 @@ fn distance_weights_on_lon_lat_are_refused_unless_reprojected() {
 fn lisa_writes_a_swedish_csv_with_clusters() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("lisa.csv");
-    let (ok, _, err) = run(&["stats", "lisa", columbus().to_str().unwrap(), "--field", "CRIME", "--weights", "queen", "--transform", "R", "--output", out.to_str().unwrap()]);
+    let (ok, _, err) =
+        run(&["stats", "lisa", columbus().to_str().unwrap(), "--field", "CRIME", "--weights", "queen", "--transform", "R", "--output", out.to_str().unwrap()]);
     assert!(ok, "{err}");
     let text = std::fs::read_to_string(&out).unwrap();
     let header = text.lines().next().unwrap();

@@ -44,12 +44,8 @@ fn weights_from(reference: &Value, key: &str) -> Weights {
 
 fn perm_matrix(reference: &Value, key: &str) -> PermutationMatrix {
     let m = &reference["permuted_ids"][key];
-    let rows: Vec<Vec<u32>> = m["matrix_row_major"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect())
-        .collect();
+    let rows: Vec<Vec<u32>> =
+        m["matrix_row_major"].as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()).collect();
     PermutationMatrix::from_rows(&rows)
 }
 
@@ -126,7 +122,9 @@ fn gi_star_on_a_distance_band_equals_esda_on_columbus() {
 
 #[test]
 fn global_moran_equals_esda_for_queen_rook_both_transforms() {
-    for (file, cases) in [("lattice10x10.json", vec!["queen_R", "queen_B", "rook_R", "rook_B"]), ("columbus.json", vec!["queen_R", "queen_B", "rook_R", "rook_B", "knn4_R"])] {
+    for (file, cases) in
+        [("lattice10x10.json", vec!["queen_R", "queen_B", "rook_R", "rook_B"]), ("columbus.json", vec!["queen_R", "queen_B", "rook_R", "rook_B", "knn4_R"])]
+    {
         let r = load(file);
         let y = f64s(&r["inputs"]["y"]);
         for case in cases {
@@ -244,7 +242,8 @@ fn weights_built_here_equal_libpysal_weights() {
     assert_eq!(band.neighbor_lists(), weights_from(&col, "distance_band_min_threshold").neighbor_lists(), "DistanceBand");
     // Contiguity from the real columbus polygons (libpysal example shapefile, copied to
     // tests/fixtures/columbus/) equals Queen/Rook.from_dataframe(use_index=False).
-    let data = lagesbild::io::read_source(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/columbus/columbus.shp"), &Default::default()).unwrap();
+    let data = lagesbild::io::read_source(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/columbus/columbus.shp"), &Default::default())
+        .unwrap();
     let polys: Vec<geo::MultiPolygon<f64>> = data
         .records
         .iter()
@@ -286,7 +285,10 @@ fn z_is_unchanged_when_y_is_scaled_and_rows_sum_to_one() {
 #[test]
 fn degenerate_input_gets_an_error_not_a_nan() {
     let w = Weights::lattice(3, 3, true);
-    assert_eq!(getis_ord(&[0.0; 9], &w, &GiParams { star: true, transform: Transform::B, permutations: 0, seed: 0, fdr: false }).unwrap_err(), StatsError::ZeroSum);
+    assert_eq!(
+        getis_ord(&[0.0; 9], &w, &GiParams { star: true, transform: Transform::B, permutations: 0, seed: 0, fdr: false }).unwrap_err(),
+        StatsError::ZeroSum
+    );
     assert_eq!(moran(&[2.0; 9], &w, Transform::R, 0, 0).unwrap_err(), StatsError::ZeroVariance);
     assert!(matches!(moran(&[1.0; 4], &w, Transform::R, 0, 0).unwrap_err(), StatsError::LengthMismatch { .. }));
     let mut y = [1.0; 9];

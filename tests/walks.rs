@@ -52,7 +52,14 @@ fn fixture() -> (Fixture, axum::Router) {
     (f, app)
 }
 
-async fn call(app: &axum::Router, method: &str, uri: &str, token: Option<&str>, if_match: Option<&str>, body: Option<Vec<u8>>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    if_match: Option<&str>,
+    body: Option<Vec<u8>>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
     let mut req = Request::builder().method(method).uri(uri);
     if let Some(t) = token {
         req = req.header("Authorization", format!("Bearer {t}"));
@@ -123,10 +130,9 @@ async fn concurrent_updates_with_one_version_give_one_success_and_one_412() {
 #[tokio::test]
 async fn bad_routes_and_bodies_are_refused_with_messages() {
     let (_f, app) = fixture();
-    for (route, needle) in [
-        (vec![[660_100.0, 6_590_500.0]], "at least two points"),
-        (vec![[660_100.0, 6_590_500.0], [700_000.0, 6_590_500.0]], "outside the municipality"),
-    ] {
+    for (route, needle) in
+        [(vec![[660_100.0, 6_590_500.0]], "at least two points"), (vec![[660_100.0, 6_590_500.0], [700_000.0, 6_590_500.0]], "outside the municipality")]
+    {
         let (s, _, b) = call(&app, "POST", "/walks", Some(EDITOR), None, Some(walk_body(&route))).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(String::from_utf8_lossy(&b).contains(needle), "{}", String::from_utf8_lossy(&b));

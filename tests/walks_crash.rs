@@ -41,13 +41,20 @@ fn request(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, Stri
     Some((code, buf.split_once("\r\n\r\n").map(|x| x.1.to_string()).unwrap_or_default()))
 }
 
-const WALK: &str = r#"{"title":"Krocktest","planned_at":"2025-11-20T18:00","route":{"type":"LineString","coordinates":[[17.95,59.428],[17.956,59.428],[17.956,59.431]]}}"#;
+const WALK: &str =
+    r#"{"title":"Krocktest","planned_at":"2025-11-20T18:00","route":{"type":"LineString","coordinates":[[17.95,59.428],[17.956,59.428],[17.956,59.431]]}}"#;
 
 #[test]
 fn killing_the_server_mid_write_leaves_the_store_consistent() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("crash.gpkg");
-    let out = Command::new(env!("CARGO_BIN_EXE_lagesbild")).arg("--store").arg(&store).args(["import", "areas", "geodata/sollentuna_deso2025.geojson"]).current_dir(root()).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
+        .arg("--store")
+        .arg(&store)
+        .args(["import", "areas", "geodata/sollentuna_deso2025.geojson"])
+        .current_dir(root())
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut acknowledged = 0usize;

@@ -33,7 +33,8 @@ fn date(v: &str, what: &str) -> Result<chrono::NaiveDate, ApiError> {
         let wd = if what == "to" { chrono::Weekday::Sun } else { chrono::Weekday::Mon };
         return chrono::NaiveDate::from_isoywd_opt(y, w, wd).ok_or_else(|| ApiError::BadRequest(format!("{what} '{v}' is not a valid ISO week")));
     }
-    chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| ApiError::BadRequest(format!("{what} '{v}' is not a date (2025-03-14) or ISO week (2025-W11)")))
+    chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map_err(|_| ApiError::BadRequest(format!("{what} '{v}' is not a date (2025-03-14) or ISO week (2025-W11)")))
 }
 
 fn filter(pairs: &[(String, String)]) -> Result<Filter, ApiError> {
@@ -42,7 +43,10 @@ fn filter(pairs: &[(String, String)]) -> Result<Filter, ApiError> {
         None | Some("") => None,
         Some(list) => Some(
             list.split(',')
-                .map(|c| Category::from_canonical(c.trim()).ok_or_else(|| ApiError::BadRequest(format!("unknown category '{c}' (one of: {})", Category::ALL.map(|c| c.as_str()).join(", ")))))
+                .map(|c| {
+                    Category::from_canonical(c.trim())
+                        .ok_or_else(|| ApiError::BadRequest(format!("unknown category '{c}' (one of: {})", Category::ALL.map(|c| c.as_str()).join(", "))))
+                })
                 .collect::<Result<Vec<_>, _>>()?,
         ),
     };
@@ -122,7 +126,10 @@ pub async fn run(State(s): State<AppState>, caller: Caller, Path(kind): Path<Str
         .collect();
     let body = json!({"type": "FeatureCollection", "features": features, "numberReturned": c.features.len(), "analysis": kind, "request": pairs.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(), "parameters": c.parameters, "library": crate::stats::LIBRARY});
     let mut resp = ([(header::CONTENT_TYPE, "application/geo+json")], body.to_string()).into_response();
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(if caller.role.suppresses_small_counts() { "public, max-age=60" } else { "private, max-age=0" }));
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if caller.role.suppresses_small_counts() { "public, max-age=60" } else { "private, max-age=0" }),
+    );
     resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Authorization"));
     Ok(resp)
 }
@@ -135,7 +142,8 @@ fn compute(s: &AppState, kind: &str, pairs: &[(String, String)]) -> Result<Colle
             let cell = num(pairs, "cell", 25.0, 5000.0)?;
             let band = num(pairs, "band", 25.0, 20000.0)?;
             if cell.is_some() || band.is_some() {
-                let r = crate::stats::optimized::optimized_hot_spots(&pts, None, cell, band).map_err(|e| ApiError::BadRequest(format!("cannot compute hotspots for this selection: {e}")))?;
+                let r = crate::stats::optimized::optimized_hot_spots(&pts, None, cell, band)
+                    .map_err(|e| ApiError::BadRequest(format!("cannot compute hotspots for this selection: {e}")))?;
                 let mut c = layers::hotspot_grid_collection(&[]);
                 c.features = r
                     .cells
@@ -175,7 +183,11 @@ fn compute(s: &AppState, kind: &str, pairs: &[(String, String)]) -> Result<Colle
             Ok(layers::emerging_collection(&inc, cell, step))
         }
         "lisa" => {
-            let name = pairs.iter().find(|(k, _)| k == "indicator").map(|(_, v)| v.clone()).ok_or_else(|| ApiError::BadRequest("lisa needs indicator=NAME (e.g. low_econ)".into()))?;
+            let name = pairs
+                .iter()
+                .find(|(k, _)| k == "indicator")
+                .map(|(_, v)| v.clone())
+                .ok_or_else(|| ApiError::BadRequest("lisa needs indicator=NAME (e.g. low_econ)".into()))?;
             let deso = s.layers.get("deso").ok_or_else(|| ApiError::Internal("no deso layer".into()))?;
             let mut y = Vec::new();
             let mut missing = Vec::new();
@@ -186,13 +198,25 @@ fn compute(s: &AppState, kind: &str, pairs: &[(String, String)]) -> Result<Colle
                 }
             }
             if !missing.is_empty() {
-                return Err(ApiError::BadRequest(format!("indicator '{name}' is missing for {} area(s): {}", missing.len(), missing.iter().take(10).cloned().collect::<Vec<_>>().join(", "))));
+                return Err(ApiError::BadRequest(format!(
+                    "indicator '{name}' is missing for {} area(s): {}",
+                    missing.len(),
+                    missing.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
+                )));
             }
             let tol = num(pairs, "tolerance", 0.0, 500.0)?.unwrap_or(25.0);
             let perms = num(pairs, "permutations", 0.0, 9999.0)?.unwrap_or(999.0) as usize;
             let seed = num(pairs, "seed", 0.0, 1e15)?.unwrap_or(20251122.0) as u64;
             let alpha = num(pairs, "alpha", 0.0001, 0.5)?.unwrap_or(0.05);
-            let polys: Vec<geo::MultiPolygon<f64>> = deso.features.iter().filter_map(|f| match &f.g3006 { geo::Geometry::MultiPolygon(m) => Some(m.clone()), geo::Geometry::Polygon(p) => Some(geo::MultiPolygon(vec![p.clone()])), _ => None }).collect();
+            let polys: Vec<geo::MultiPolygon<f64>> = deso
+                .features
+                .iter()
+                .filter_map(|f| match &f.g3006 {
+                    geo::Geometry::MultiPolygon(m) => Some(m.clone()),
+                    geo::Geometry::Polygon(p) => Some(geo::MultiPolygon(vec![p.clone()])),
+                    _ => None,
+                })
+                .collect();
             let w = crate::stats::Weights::contiguity(&polys, true, tol);
             let params = crate::stats::LisaParams { transform: crate::stats::Transform::R, permutations: perms, seed, alpha };
             let r = crate::stats::local_moran(&y, &w, &params).map_err(|e| ApiError::BadRequest(e.to_string()))?;

@@ -132,7 +132,10 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(Caller { role: Role::Public, fingerprint: None });
         };
         let v = h.to_str().map_err(|_| ApiError::Unauthorized("the Authorization header is not text".into()))?;
-        let secret = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).ok_or_else(|| ApiError::Unauthorized("use 'Authorization: Bearer TOKEN'".into()))?;
+        let secret = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+            .ok_or_else(|| ApiError::Unauthorized("use 'Authorization: Bearer TOKEN'".into()))?;
         match state.tokens.role_of(secret.trim()) {
             Some(role) => Ok(Caller { role, fingerprint: Some(hash_token(secret.trim())[..12].to_string()) }),
             None => Err(ApiError::Unauthorized("unknown token".into())),

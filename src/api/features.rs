@@ -118,7 +118,13 @@ pub fn find(s: &AppState, id: &str) -> Result<std::sync::Arc<Collection>, ApiErr
     s.layers.get(id).ok_or_else(|| ApiError::NotFound(format!("no collection '{id}' (collections: {})", s.layers.ids().join(", "))))
 }
 
-pub async fn collection(State(s): State<AppState>, caller: Caller, headers: HeaderMap, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
+pub async fn collection(
+    State(s): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     check_params(q.as_deref(), &["f"])?;
     let c = find(&s, &id)?;
     Ok(Json(collection_json(&c, &base_url(&headers), caller.role)))
@@ -137,7 +143,11 @@ pub fn authorise(c: &Collection, caller: &Caller) -> Result<(), ApiError> {
 }
 
 fn parse_bbox(s: &str, crs: Crs) -> Result<[f64; 4], ApiError> {
-    let v: Vec<f64> = s.split(',').map(|x| x.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| ApiError::BadRequest(format!("bbox '{s}' must be four numbers")))?;
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|x| x.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| ApiError::BadRequest(format!("bbox '{s}' must be four numbers")))?;
     if v.len() != 4 {
         return Err(ApiError::BadRequest(format!("bbox '{s}' must have four numbers (6 for 3D is not supported)")));
     }
@@ -283,14 +293,23 @@ impl Selected<'_> {
 /// Whether a role sees a collection's features unchanged (no suppression or snapping to apply).
 fn unchanged(c: &Collection, f: &super::layers::Feat, role: Role, min: u64) -> bool {
     match c.access {
-        Access::Open => !role.suppresses_small_counts() || c.count_fields.iter().all(|k| f.props.get(*k).and_then(|v| v.as_f64()).is_none_or(|v| v == 0.0 || v >= min as f64)),
+        Access::Open => {
+            !role.suppresses_small_counts()
+                || c.count_fields.iter().all(|k| f.props.get(*k).and_then(|v| v.as_f64()).is_none_or(|v| v == 0.0 || v >= min as f64))
+        }
         Access::Incidents => role.raw_points(),
     }
 }
 
 /// Selected features after bbox, time, role view and filters; `page` = (offset, limit) applied
 /// before the (costlier) role view when no property filter needs the viewed values.
-pub fn select_page<'a>(s: &AppState, c: &'a Collection, caller: &Caller, q: &Query, page: Option<(usize, usize)>) -> Result<(usize, Vec<Selected<'a>>), ApiError> {
+pub fn select_page<'a>(
+    s: &AppState,
+    c: &'a Collection,
+    caller: &Caller,
+    q: &Query,
+    page: Option<(usize, usize)>,
+) -> Result<(usize, Vec<Selected<'a>>), ApiError> {
     authorise(c, caller)?;
     let bbox_wgs = match (q.bbox, q.bbox_crs) {
         (Some(b), Crs::Crs84) => Some(b),
@@ -338,12 +357,19 @@ pub fn select_page<'a>(s: &AppState, c: &'a Collection, caller: &Caller, q: &Que
 }
 
 /// All selected features, owned (downloads).
-pub fn select(s: &AppState, c: &Collection, caller: &Caller, q: &Query) -> Result<Vec<(String, Map<String, Value>, geo::Geometry<f64>, geo::Geometry<f64>)>, ApiError> {
+pub fn select(
+    s: &AppState,
+    c: &Collection,
+    caller: &Caller,
+    q: &Query,
+) -> Result<Vec<(String, Map<String, Value>, geo::Geometry<f64>, geo::Geometry<f64>)>, ApiError> {
     let (_, v) = select_page(s, c, caller, q, None)?;
-    Ok(v.iter().map(|sel| {
-        let (id, p, g, w) = sel.parts();
-        (id.to_string(), p.clone(), g.clone(), w.clone())
-    }).collect())
+    Ok(v.iter()
+        .map(|sel| {
+            let (id, p, g, w) = sel.parts();
+            (id.to_string(), p.clone(), g.clone(), w.clone())
+        })
+        .collect())
 }
 
 pub fn audit(s: &AppState, caller: &Caller, c: &Collection, what: &str, n: usize) {
@@ -402,7 +428,9 @@ pub async fn items(State(s): State<AppState>, caller: Caller, headers: HeaderMap
         links.push(json!({"href": link(&b, &c.id, &query.passthrough, query.offset + query.limit), "rel": "next", "type": "application/geo+json"}));
     }
     if query.offset > 0 {
-        links.push(json!({"href": link(&b, &c.id, &query.passthrough, query.offset.saturating_sub(query.limit)), "rel": "prev", "type": "application/geo+json"}));
+        links.push(
+            json!({"href": link(&b, &c.id, &query.passthrough, query.offset.saturating_sub(query.limit)), "rel": "prev", "type": "application/geo+json"}),
+        );
     }
     links.push(json!({"href": format!("{b}/collections/{}", c.id), "rel": "collection", "type": "application/json"}));
     body.push_str(&format!(
@@ -416,7 +444,13 @@ pub async fn items(State(s): State<AppState>, caller: Caller, headers: HeaderMap
     Ok(resp)
 }
 
-pub async fn item(State(s): State<AppState>, caller: Caller, headers: HeaderMap, Path((id, fid)): Path<(String, String)>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+pub async fn item(
+    State(s): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path((id, fid)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
     let c = find(&s, &id)?;
     let pairs = check_params(q.as_deref(), &["crs", "f"])?;
     let crs = match pairs.iter().find(|(k, _)| k == "crs") {
@@ -467,7 +501,8 @@ pub async fn download(State(s): State<AppState>, caller: Caller, Path(id): Path<
     let bytes = std::fs::read(&path).map_err(|e| ApiError::Internal(e.to_string()))?;
     let _ = std::fs::remove_dir_all(&dir);
     let mut resp = ([(header::CONTENT_TYPE, mime)], bytes).into_response();
-    resp.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&format!("attachment; filename=\"lagesbild-{}.{ext}\"", c.id)).expect("ASCII"));
+    resp.headers_mut()
+        .insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&format!("attachment; filename=\"lagesbild-{}.{ext}\"", c.id)).expect("ASCII"));
     restricted_headers(&mut resp, &c, caller.role, Crs::Sweref99Tm);
     Ok(resp)
 }

@@ -167,11 +167,8 @@ pub struct LayerSet {
     emerging: OnceLock<Arc<Collection>>,
 }
 
-pub const LAZY: &[(&str, &str)] = &[
-    ("hotspots_grid", "Hotspots (rutnät, Gi*)"),
-    ("density", "Händelsetäthet (kerneltäthet)"),
-    ("emerging", "Framväxande hotspots"),
-];
+pub const LAZY: &[(&str, &str)] =
+    &[("hotspots_grid", "Hotspots (rutnät, Gi*)"), ("density", "Händelsetäthet (kerneltäthet)"), ("emerging", "Framväxande hotspots")];
 
 impl LayerSet {
     pub fn get(&self, id: &str) -> Option<Arc<Collection>> {
@@ -204,7 +201,13 @@ fn latest_by_area(indicators: &[IndicatorValue]) -> HashMap<String, BTreeMap<Str
 }
 
 /// Builds the published collections from store data.
-pub fn build(areas_all: &[Area], indicators: &[IndicatorValue], incidents: Vec<Incident>, police: &[crate::classify::goals::PoliceArea], boundaries: &[(String, String, geo::MultiPolygon<f64>)]) -> LayerSet {
+pub fn build(
+    areas_all: &[Area],
+    indicators: &[IndicatorValue],
+    incidents: Vec<Incident>,
+    police: &[crate::classify::goals::PoliceArea],
+    boundaries: &[(String, String, geo::MultiPolygon<f64>)],
+) -> LayerSet {
     let areas: Vec<Area> = crate::summary::select_edition(areas_all, None).into_iter().cloned().collect();
     let pop = crate::summary::population_by_area(areas_all, indicators);
     let latest = latest_by_area(indicators);
@@ -243,7 +246,8 @@ pub fn build(areas_all: &[Area], indicators: &[IndicatorValue], incidents: Vec<I
     let times: Vec<NaiveDateTime> = incidents.iter().filter(|i| i.precision.is_point_statistic()).map(|i| i.occurred_at).collect();
     if let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) {
         let weeks = est::weeks_between(first.date(), last.date());
-        let list: Vec<(Vec<String>, &Incident)> = joined.iter().zip(&incidents).filter_map(|(j, i)| j.map(|a| (vec![areas[a as usize].deso.clone()], i))).collect();
+        let list: Vec<(Vec<String>, &Incident)> =
+            joined.iter().zip(&incidents).filter_map(|(j, i)| j.map(|a| (vec![areas[a as usize].deso.clone()], i))).collect();
         let names: Vec<String> = areas.iter().map(|a| a.deso.clone()).collect();
         if let Some(lw) = weeks.last() {
             for s in est::weekly_status(&names, std::slice::from_ref(lw), &list, &rule) {
@@ -372,11 +376,21 @@ pub fn build(areas_all: &[Area], indicators: &[IndicatorValue], incidents: Vec<I
             temporal: false,
             parameters: json!({"hotspot": {"statistic": "Gi*", "weights": "queen", "tolerance_m": 25.0, "transform": "B", "fdr": true}, "index": idx_cfg, "est_rule": rule.describe_sv()}),
         }),
-        Arc::new(Collection { id: "regso", title: "RegSO-områden", description: "RegSO som union av sina DeSO. Källa: SCB.".into(), access: Access::Open, count_fields: vec!["incidents"], features: regso, temporal: false, parameters: json!({}) }),
+        Arc::new(Collection {
+            id: "regso",
+            title: "RegSO-områden",
+            description: "RegSO som union av sina DeSO. Källa: SCB.".into(),
+            access: Access::Open,
+            count_fields: vec!["incidents"],
+            features: regso,
+            temporal: false,
+            parameters: json!({}),
+        }),
         Arc::new(Collection {
             id: "incidents",
             title: "Händelser (begränsad)",
-            description: "Händelser med punktläge. Rådata endast för analytiker; partner ser punkter flyttade till 250 m-rutor; allmänheten ser endast aggregat.".into(),
+            description:
+                "Händelser med punktläge. Rådata endast för analytiker; partner ser punkter flyttade till 250 m-rutor; allmänheten ser endast aggregat.".into(),
             access: Access::Incidents,
             count_fields: vec![],
             features: inc_feats,
@@ -393,8 +407,26 @@ pub fn build(areas_all: &[Area], indicators: &[IndicatorValue], incidents: Vec<I
             temporal: false,
             parameters: json!({}),
         }),
-        Arc::new(Collection { id: "police_areas", title: "Polisens utsatta områden", description: "Källa: Polisen.".into(), access: Access::Open, count_fields: vec![], features: police_feats, temporal: false, parameters: json!({}) }),
-        Arc::new(Collection { id: "municipalities", title: "Kommungränser", description: "Generaliserade kommungränser. Källa: SCB.".into(), access: Access::Open, count_fields: vec![], features: boundary_feats, temporal: false, parameters: json!({}) }),
+        Arc::new(Collection {
+            id: "police_areas",
+            title: "Polisens utsatta områden",
+            description: "Källa: Polisen.".into(),
+            access: Access::Open,
+            count_fields: vec![],
+            features: police_feats,
+            temporal: false,
+            parameters: json!({}),
+        }),
+        Arc::new(Collection {
+            id: "municipalities",
+            title: "Kommungränser",
+            description: "Generaliserade kommungränser. Källa: SCB.".into(),
+            access: Access::Open,
+            count_fields: vec![],
+            features: boundary_feats,
+            temporal: false,
+            parameters: json!({}),
+        }),
     ];
     LayerSet { base, incidents, areas, deso_of_incident: joined, hotspots_grid: OnceLock::new(), density: OnceLock::new(), emerging: OnceLock::new() }
 }
@@ -402,7 +434,9 @@ pub fn build(areas_all: &[Area], indicators: &[IndicatorValue], incidents: Vec<I
 /// Count field names are static strings; the set of categories is fixed, so this leaks a few bytes once.
 fn leak_count_field(cat: &str) -> &'static str {
     static NAMES: OnceLock<HashMap<String, &'static str>> = OnceLock::new();
-    NAMES.get_or_init(|| crate::model::Category::ALL.iter().map(|c| (c.as_str().to_string(), &*Box::leak(format!("n_{}", c.as_str()).into_boxed_str()))).collect())[cat]
+    NAMES.get_or_init(|| {
+        crate::model::Category::ALL.iter().map(|c| (c.as_str().to_string(), &*Box::leak(format!("n_{}", c.as_str()).into_boxed_str()))).collect()
+    })[cat]
 }
 
 /// Optimized hot spots over the given points as a collection (empty when too few points).
@@ -424,7 +458,16 @@ pub fn hotspot_grid_collection(points: &[[f64; 2]]) -> Collection {
         }
         Err(e) => parameters["error"] = e.to_string().into(),
     }
-    Collection { id: "hotspots_grid", title: LAZY[0].1, description: "Gi* per rutcell med automatiskt vald cellstorlek och avståndsband (som Esris Optimized Hot Spot Analysis), FDR-korrigerat.".into(), access: Access::Open, count_fields: vec!["count"], features, temporal: false, parameters }
+    Collection {
+        id: "hotspots_grid",
+        title: LAZY[0].1,
+        description: "Gi* per rutcell med automatiskt vald cellstorlek och avståndsband (som Esris Optimized Hot Spot Analysis), FDR-korrigerat.".into(),
+        access: Access::Open,
+        count_fields: vec!["count"],
+        features,
+        temporal: false,
+        parameters,
+    }
 }
 
 /// Quartic kernel density (ArcGIS default radius unless given) as five quantile classes.
@@ -434,18 +477,7 @@ pub fn density_collection(points: &[[f64; 2]], radius: Option<f64>) -> Collectio
     if points.len() >= 2 {
         let r = radius.or_else(|| stats::kde::default_bandwidth(points, None).map(|b| b.search_radius)).unwrap_or(300.0);
         let cell = 50.0;
-        let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-        for p in points {
-            x0 = x0.min(p[0]);
-            y0 = y0.min(p[1]);
-            x1 = x1.max(p[0]);
-            y1 = y1.max(p[1]);
-        }
-        let xmin = ((x0 - r) / cell).floor() * cell;
-        let ymax = ((y1 + r) / cell).ceil() * cell;
-        let ncols = ((x1 + r - xmin) / cell).ceil() as usize;
-        let nrows = ((ymax - (y0 - r)) / cell).ceil() as usize;
-        let raster = stats::kde::quartic_density(points, None, r, xmin, ymax, cell, nrows, ncols);
+        let raster = stats::kde::density_around(points, None, r, cell);
         let breaks = stats::kde::quantile_breaks(&raster, 5);
         for (class, lo, hi, g) in stats::kde::class_polygons(&raster, &breaks) {
             let mut p = Map::new();
@@ -454,28 +486,29 @@ pub fn density_collection(points: &[[f64; 2]], radius: Option<f64>) -> Collectio
             p.insert("max_per_km2".into(), if hi.is_finite() { (hi * 1e6).into() } else { Value::Null });
             features.push(feat(format!("class{class}"), p, g.into(), None));
         }
-        parameters = json!({"kernel": "quartic (ArcGIS)", "radius_m": r, "cell_size_m": cell, "classes": "quantiles of non-zero density", "points": points.len()});
+        parameters =
+            json!({"kernel": "quartic (ArcGIS)", "radius_m": r, "cell_size_m": cell, "classes": "quantiles of non-zero density", "points": points.len()});
     }
-    Collection { id: "density", title: LAZY[1].1, description: "Kerneltäthet (kvartisk kärna, ArcGIS formel) i fem klasser.".into(), access: Access::Open, count_fields: vec![], features, temporal: false, parameters }
+    Collection {
+        id: "density",
+        title: LAZY[1].1,
+        description: "Kerneltäthet (kvartisk kärna, ArcGIS formel) i fem klasser.".into(),
+        access: Access::Open,
+        count_fields: vec![],
+        features,
+        temporal: false,
+        parameters,
+    }
 }
 
 /// Emerging hot spots per square cell and time step (days).
 pub fn emerging_collection(incidents: &[Incident], cell: f64, step_days: i64) -> Collection {
-    use chrono::Datelike;
-    let inc: Vec<&Incident> = incidents.iter().filter(|i| i.precision.is_point_statistic()).collect();
+    let pts: Vec<([f64; 2], NaiveDateTime)> =
+        incidents.iter().filter(|i| i.precision.is_point_statistic()).map(|i| ([i.location.x(), i.location.y()], i.occurred_at)).collect();
     let mut features = Vec::new();
     let mut parameters = json!({"cell_size_m": cell, "time_step_days": step_days});
-    if let Some(t0) = inc.iter().map(|i| i.occurred_at).min() {
-        let start = t0.date() - chrono::Duration::days(t0.date().weekday().num_days_from_monday() as i64);
-        let step_of = |t: &NaiveDateTime| ((t.date() - start).num_days() / step_days) as usize;
-        let steps = inc.iter().map(|i| step_of(&i.occurred_at)).max().unwrap_or(0) + 1;
-        let grid = GridSpec::square(cell);
-        let mut cube: BTreeMap<crate::spatial::grid::CellKey, Vec<f64>> = BTreeMap::new();
-        for i in &inc {
-            cube.entry(grid.key_of(i.location.x(), i.location.y())).or_insert_with(|| vec![0.0; steps])[step_of(&i.occurred_at)] += 1.0;
-        }
-        let cells: Vec<_> = cube.keys().map(|k| grid.cell(k)).collect();
-        let counts: Vec<Vec<f64>> = cube.values().cloned().collect();
+    if let Some(cube) = crate::spatial::grid::space_time_cube(&pts, &GridSpec::square(cell), step_days) {
+        let (cells, counts, start, steps) = (cube.cells, cube.counts, cube.start, cube.steps);
         let xy: Vec<[f64; 2]> = cells.iter().map(|c| c.centre).collect();
         let params = stats::emerging::EmergingParams { distance: cell * 1.5, time_steps: 1, alpha: 0.05 };
         if let Ok(r) = stats::emerging::emerging_hot_spots(&xy, &counts, &params) {
@@ -492,5 +525,14 @@ pub fn emerging_collection(incidents: &[Incident], cell: f64, step_days: i64) ->
             parameters = json!({"cell_size_m": cell, "time_step_days": step_days, "steps": steps, "first_step": start.to_string(), "params": params, "unverified": "hot/cold and trend thresholds not verified against ArcGIS"});
         }
     }
-    Collection { id: "emerging", title: LAZY[2].1, description: "Framväxande hotspots per 250 m-ruta och vecka (rum-tid Gi*, Mann–Kendall, Esris kategorier).".into(), access: Access::Open, count_fields: vec!["count"], features, temporal: false, parameters }
+    Collection {
+        id: "emerging",
+        title: LAZY[2].1,
+        description: "Framväxande hotspots per 250 m-ruta och vecka (rum-tid Gi*, Mann–Kendall, Esris kategorier).".into(),
+        access: Access::Open,
+        count_fields: vec!["count"],
+        features,
+        temporal: false,
+        parameters,
+    }
 }

@@ -10,8 +10,8 @@ pub mod features;
 pub mod layers;
 pub mod openapi;
 pub mod tiles;
-mod web;
 pub mod walks;
+mod web;
 
 use crate::model::{Area, Incident, IndicatorValue};
 use crate::store::{Store, StoreError};
@@ -189,7 +189,9 @@ pub fn app(state: AppState) -> Router {
     let cors = {
         use tower_http::cors::{AllowOrigin, CorsLayer};
         let origins = &state.config.cors_origins;
-        let layer = CorsLayer::new().allow_methods([axum::http::Method::GET, axum::http::Method::POST, axum::http::Method::PUT, axum::http::Method::DELETE]).allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH]);
+        let layer = CorsLayer::new()
+            .allow_methods([axum::http::Method::GET, axum::http::Method::POST, axum::http::Method::PUT, axum::http::Method::DELETE])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH]);
         if origins.iter().any(|o| o == "*") {
             layer.allow_origin(AllowOrigin::any())
         } else {

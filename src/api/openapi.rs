@@ -15,7 +15,12 @@ pub const ROUTES: &[(&str, &str, &[&str], &[&str])] = &[
     ("/collections/{collectionId}/download", "Hela samlingen som GeoPackage, GeoJSON eller CSV", &["collectionId"], &["format"]),
     ("/tiles/{collectionId}/tilejson.json", "TileJSON 3.0", &["collectionId"], &[]),
     ("/tiles/{collectionId}/{z}/{x}/{y}.mvt", "Vektortiler (MVT)", &["collectionId", "z", "x", "y"], &[]),
-    ("/analysis/{kind}", "Analys på begäran: hotspots, density, emerging, lisa", &["kind"], &["from", "to", "categories", "cell", "band", "radius", "step_days", "indicator", "tolerance", "permutations", "seed", "alpha"]),
+    (
+        "/analysis/{kind}",
+        "Analys på begäran: hotspots, density, emerging, lisa",
+        &["kind"],
+        &["from", "to", "categories", "cell", "band", "radius", "step_days", "indicator", "tolerance", "permutations", "seed", "alpha"],
+    ),
     ("/api/profile/{area}", "Områdesprofil (social lägesbild)", &["area"], &["format"]),
     ("/api/areas", "DeSO med indikatorer (GeoJSON)", &[], &["kommun"]),
     ("/health", "Hälsa", &[], &[]),
@@ -70,7 +75,13 @@ pub fn document() -> OpenApi {
                         _ => "GET",
                     };
                     w.summary = Some(format!("{summary} – {name}"));
-                    w.parameters.get_or_insert_with(Vec::new).push(ParameterBuilder::new().name("If-Match").parameter_in(ParameterIn::Header).required(if matches!(m, HttpMethod::Post) { Required::False } else { Required::True }).build());
+                    w.parameters.get_or_insert_with(Vec::new).push(
+                        ParameterBuilder::new()
+                            .name("If-Match")
+                            .parameter_in(ParameterIn::Header)
+                            .required(if matches!(m, HttpMethod::Post) { Required::False } else { Required::True })
+                            .build(),
+                    );
                     let extra = PathItem::new(m.clone(), w);
                     item.merge_operations(extra);
                 }

@@ -205,7 +205,13 @@ fn parse_zxy(z: &str, x: &str, y: &str) -> Result<(u8, u32, u32), ApiError> {
     Ok((z, x as u32, y as u32))
 }
 
-pub async fn tile(State(s): State<AppState>, caller: Caller, headers: HeaderMap, Path((id, z, x, y)): Path<(String, String, String, String)>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+pub async fn tile(
+    State(s): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path((id, z, x, y)): Path<(String, String, String, String)>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
     check_params(q.as_deref(), &[])?;
     let c = find(&s, &id)?;
     let (z, x, y) = parse_zxy(&z, &x, &y)?;
@@ -289,7 +295,13 @@ pub fn build_tile(s: &AppState, c: &Collection, role: Role, z: u8, x: u32, y: u3
     encode(c.id, feats, z, x, y)
 }
 
-pub async fn tilejson(State(s): State<AppState>, caller: Caller, headers: HeaderMap, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
+pub async fn tilejson(
+    State(s): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     check_params(q.as_deref(), &[])?;
     let c = find(&s, &id)?;
     if c.access == Access::Incidents {

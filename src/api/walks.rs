@@ -54,7 +54,9 @@ fn if_match(h: &HeaderMap) -> Result<i64, ApiError> {
 
 fn write_err(e: WriteError, what: &str) -> ApiError {
     match e {
-        WriteError::Conflict { expected, current } => ApiError::PreconditionFailed(format!("{what} changed: you sent version {expected}, the current version is {current}; read it again")),
+        WriteError::Conflict { expected, current } => {
+            ApiError::PreconditionFailed(format!("{what} changed: you sent version {expected}, the current version is {current}; read it again"))
+        }
         WriteError::NotFound => ApiError::NotFound(format!("no such {what}")),
         WriteError::Store(s) => ApiError::Internal(s.to_string()),
     }
@@ -153,11 +155,21 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + S
 }
 
 fn find_walk(ws: &WalkService, id: &str) -> Result<Walk, ApiError> {
-    ws.store.walks().map_err(|e| ApiError::Internal(e.to_string()))?.into_iter().find(|w| w.id == id).ok_or_else(|| ApiError::NotFound(format!("no walk '{id}'")))
+    ws.store
+        .walks()
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .into_iter()
+        .find(|w| w.id == id)
+        .ok_or_else(|| ApiError::NotFound(format!("no walk '{id}'")))
 }
 
 fn find_obs(ws: &WalkService, id: &str) -> Result<Observation, ApiError> {
-    ws.store.observations(None).map_err(|e| ApiError::Internal(e.to_string()))?.into_iter().find(|o| o.id == id).ok_or_else(|| ApiError::NotFound(format!("no observation '{id}'")))
+    ws.store
+        .observations(None)
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .into_iter()
+        .find(|o| o.id == id)
+        .ok_or_else(|| ApiError::NotFound(format!("no observation '{id}'")))
 }
 
 pub async fn list_walks(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
@@ -165,8 +177,12 @@ pub async fn list_walks(State(s): State<AppState>, RawQuery(q): RawQuery) -> Res
     let ws = service(&s)?.clone();
     let get = |k: &str| pairs.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
     let (status, area) = (get("status"), get("area"));
-    let from = get("from").map(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| ApiError::BadRequest(format!("from '{d}' is not a date")))).transpose()?;
-    let to = get("to").map(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| ApiError::BadRequest(format!("to '{d}' is not a date")))).transpose()?;
+    let from = get("from")
+        .map(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| ApiError::BadRequest(format!("from '{d}' is not a date"))))
+        .transpose()?;
+    let to = get("to")
+        .map(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| ApiError::BadRequest(format!("to '{d}' is not a date"))))
+        .transpose()?;
     let walks = blocking(move || ws.store.walks().map_err(|e| ApiError::Internal(e.to_string()))).await?;
     let feats: Vec<Value> = walks
         .iter()
@@ -312,7 +328,11 @@ pub async fn list_observations(State(s): State<AppState>, Path(walk): Path<Strin
         ws.store.observations(Some(&walk)).map_err(|e| ApiError::Internal(e.to_string()))
     })
     .await?;
-    Ok(([(header::CONTENT_TYPE, "application/geo+json")], json!({"type": "FeatureCollection", "features": obs.iter().map(obs_json).collect::<Vec<_>>()}).to_string()).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/geo+json")],
+        json!({"type": "FeatureCollection", "features": obs.iter().map(obs_json).collect::<Vec<_>>()}).to_string(),
+    )
+        .into_response())
 }
 
 /// `GET /observations?status=ny&responsible=…&open=true`: the follow-up list.
@@ -364,7 +384,13 @@ pub async fn create_observation(State(s): State<AppState>, caller: Caller, Path(
             version: 1,
         };
         walks::validate_observation(&o, &w.route, &ws.rules).map_err(unprocessable)?;
-        let h = HistoryEntry { observation_id: o.id.clone(), version: 1, changed_by: by, changed_at: now, changes: json!({"created": {"status": o.status, "category": o.category}}).to_string() };
+        let h = HistoryEntry {
+            observation_id: o.id.clone(),
+            version: 1,
+            changed_by: by,
+            changed_at: now,
+            changes: json!({"created": {"status": o.status, "category": o.category}}).to_string(),
+        };
         let _g = ws.write_lock.lock();
         ws.store.insert_observation(&o, &h).map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(o)
@@ -382,7 +408,13 @@ pub async fn get_observation(State(s): State<AppState>, Path(id): Path<String>, 
     Ok(with_etag(([(header::CONTENT_TYPE, "application/geo+json")], obs_json(&o).to_string()).into_response(), o.version))
 }
 
-pub async fn update_observation(State(s): State<AppState>, caller: Caller, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn update_observation(
+    State(s): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     require_editor(&caller)?;
     let expected = if_match(&headers)?;
     let ws = service(&s)?.clone();
@@ -465,7 +497,13 @@ pub async fn put_photo(State(s): State<AppState>, caller: Caller, headers: Heade
         o.has_photo = true;
         o.updated_by = by.clone();
         o.updated_at = now;
-        let h = HistoryEntry { observation_id: o.id.clone(), version: o.version, changed_by: by, changed_at: now, changes: json!({"photo": [mime, clean.len()]}).to_string() };
+        let h = HistoryEntry {
+            observation_id: o.id.clone(),
+            version: o.version,
+            changed_by: by,
+            changed_at: now,
+            changes: json!({"photo": [mime, clean.len()]}).to_string(),
+        };
         ws.store.replace_observation(&o, expected, &h, Some((mime, &clean))).map_err(|e| write_err(e, "observation"))?;
         Ok(o)
     })
@@ -476,7 +514,11 @@ pub async fn put_photo(State(s): State<AppState>, caller: Caller, headers: Heade
 pub async fn get_photo(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     // Photos can show people: partner and up.
     if caller.role < Role::Partner {
-        return Err(if caller.fingerprint.is_none() { ApiError::Unauthorized("photos need a token".into()) } else { ApiError::Forbidden("photos need role partner or higher".into()) });
+        return Err(if caller.fingerprint.is_none() {
+            ApiError::Unauthorized("photos need a token".into())
+        } else {
+            ApiError::Forbidden("photos need role partner or higher".into())
+        });
     }
     let ws = service(&s)?.clone();
     let p = blocking(move || ws.store.photo(&id).map_err(|e| ApiError::Internal(e.to_string()))).await?;
@@ -487,7 +529,11 @@ pub async fn get_photo(State(s): State<AppState>, caller: Caller, Path(id): Path
 }
 
 fn date_param(pairs: &[(String, String)], k: &str) -> Result<Option<chrono::NaiveDate>, ApiError> {
-    pairs.iter().find(|(a, _)| a == k).map(|(_, v)| chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| ApiError::BadRequest(format!("{k} '{v}' is not a date (2025-03-14)")))).transpose()
+    pairs
+        .iter()
+        .find(|(a, _)| a == k)
+        .map(|(_, v)| chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| ApiError::BadRequest(format!("{k} '{v}' is not a date (2025-03-14)"))))
+        .transpose()
 }
 
 /// `GET /walks/{id}/report?format=json|html|gpx|geojson&buffer=50&from=&to=`
@@ -498,7 +544,9 @@ pub async fn route_report(State(s): State<AppState>, caller: Caller, Path(id): P
         return Err(ApiError::BadRequest(format!("format '{format}' is not one of json, html, gpx, geojson")));
     }
     let buffer = match pairs.iter().find(|(k, _)| k == "buffer") {
-        Some((_, v)) => v.parse::<f64>().ok().filter(|b| (1.0..=2000.0).contains(b)).ok_or_else(|| ApiError::BadRequest(format!("buffer '{v}' must be 1–2000 metres")))?,
+        Some((_, v)) => {
+            v.parse::<f64>().ok().filter(|b| (1.0..=2000.0).contains(b)).ok_or_else(|| ApiError::BadRequest(format!("buffer '{v}' must be 1–2000 metres")))?
+        }
         None => 50.0,
     };
     let period = (date_param(&pairs, "from")?, date_param(&pairs, "to")?);
@@ -508,17 +556,33 @@ pub async fn route_report(State(s): State<AppState>, caller: Caller, Path(id): P
     let r = blocking(move || {
         let w = find_walk(&ws, &id)?;
         let obs = ws.store.observations(Some(&id)).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let obs: Vec<(Observation, [f64; 2])> = obs.into_iter().map(|o| { let c = coords_of(&to_wgs(&o.point.into()))[0]; (o, c) }).collect();
+        let obs: Vec<(Observation, [f64; 2])> = obs
+            .into_iter()
+            .map(|o| {
+                let c = coords_of(&to_wgs(&o.point.into()))[0];
+                (o, c)
+            })
+            .collect();
         let route_wgs = coords_of(&to_wgs(&w.route.clone().into()));
         let deso = st.layers.get("deso").ok_or_else(|| ApiError::Internal("no deso layer".into()))?;
         let areas: Vec<report::AreaInput> = deso
             .features
             .iter()
-            .map(|f| (&f.g3006, f.id.clone(), f.props.get("regso_name").and_then(|v| v.as_str()).unwrap_or("").to_string(), f.props.get("omradestyp").and_then(|v| v.as_f64()).map(|v| v as u8), f.props.get("index_quintile").and_then(|v| v.as_u64()).map(|v| v as u8)))
+            .map(|f| {
+                (
+                    &f.g3006,
+                    f.id.clone(),
+                    f.props.get("regso_name").and_then(|v| v.as_str()).unwrap_or("").to_string(),
+                    f.props.get("omradestyp").and_then(|v| v.as_f64()).map(|v| v as u8),
+                    f.props.get("index_quintile").and_then(|v| v.as_u64()).map(|v| v as u8),
+                )
+            })
             .collect();
-        let inc: Vec<(&crate::model::Incident, [f64; 2])> = st.layers.incidents.iter().filter(|i| i.precision.is_point_statistic()).map(|i| (i, [0.0, 0.0])).collect();
+        let inc: Vec<(&crate::model::Incident, [f64; 2])> =
+            st.layers.incidents.iter().filter(|i| i.precision.is_point_statistic()).map(|i| (i, [0.0, 0.0])).collect();
         let hot = st.layers.get("hotspots_grid").ok_or_else(|| ApiError::Internal("no hotspot layer".into()))?;
-        let cells: Vec<(&geo::Geometry<f64>, String, i8)> = hot.features.iter().map(|f| (&f.g3006, f.id.clone(), f.props.get("gi_bin").and_then(|v| v.as_i64()).unwrap_or(0) as i8)).collect();
+        let cells: Vec<(&geo::Geometry<f64>, String, i8)> =
+            hot.features.iter().map(|f| (&f.g3006, f.id.clone(), f.props.get("gi_bin").and_then(|v| v.as_i64()).unwrap_or(0) as i8)).collect();
         let min = role.suppresses_small_counts().then_some(st.config.min_public_count);
         let mut r = report::build(&w, route_wgs, obs, &areas, &inc, &cells, buffer, period, role.raw_points(), min);
         if let Some(list) = r.incidents.as_mut() {
@@ -553,7 +617,11 @@ pub async fn route_report(State(s): State<AppState>, caller: Caller, Path(id): P
 /// unresolved observations in the area, ordered as a short tour from the start.
 pub async fn suggest(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
     let pairs = check_params(q.as_deref(), &["area", "start", "from", "to"])?;
-    let area = pairs.iter().find(|(k, _)| k == "area").map(|(_, v)| v.clone()).ok_or_else(|| ApiError::BadRequest("area=DeSO code, RegSO code or RegSO name is required".into()))?;
+    let area = pairs
+        .iter()
+        .find(|(k, _)| k == "area")
+        .map(|(_, v)| v.clone())
+        .ok_or_else(|| ApiError::BadRequest("area=DeSO code, RegSO code or RegSO name is required".into()))?;
     let start = pairs.iter().find(|(k, _)| k == "start").map(|(_, v)| v.clone());
     let (from, to) = (date_param(&pairs, "from")?, date_param(&pairs, "to")?);
     let ws = service(&s)?.clone();

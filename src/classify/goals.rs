@@ -44,7 +44,11 @@ pub struct GoalStatus {
 /// `series` = the indicator's values by year for the goal's area.
 pub fn goal_status(goal: &Goal, series: &BTreeMap<i32, f64>) -> GoalStatus {
     let baseline = series.get(&goal.baseline_year).copied();
-    let latest = series.iter().filter(|(y, _)| **y > goal.baseline_year && **y <= goal.target_year.max(goal.baseline_year)).last().or_else(|| series.iter().filter(|(y, _)| **y > goal.baseline_year).last());
+    let latest = series
+        .iter()
+        .filter(|(y, _)| **y > goal.baseline_year && **y <= goal.target_year.max(goal.baseline_year))
+        .last()
+        .or_else(|| series.iter().filter(|(y, _)| **y > goal.baseline_year).last());
     let (latest_year, latest_value) = match latest {
         Some((y, v)) => (Some(*y), Some(*v)),
         None => (None, None),
@@ -58,7 +62,10 @@ pub fn goal_status(goal: &Goal, series: &BTreeMap<i32, f64>) -> GoalStatus {
                 Wanted::Increase => v > b,
             };
             match goal.target_value {
-                None => (Some(better), format!("{} {} → {} {}: {}", goal.baseline_year, fmt(b), y, fmt(v), if better { "i önskad riktning" } else { "inte i önskad riktning" })),
+                None => (
+                    Some(better),
+                    format!("{} {} → {} {}: {}", goal.baseline_year, fmt(b), y, fmt(v), if better { "i önskad riktning" } else { "inte i önskad riktning" }),
+                ),
                 Some(t) => {
                     // On a straight line from baseline to target, where should we be by year y?
                     let span = (goal.target_year - goal.baseline_year).max(1) as f64;
@@ -67,7 +74,19 @@ pub fn goal_status(goal: &Goal, series: &BTreeMap<i32, f64>) -> GoalStatus {
                         Wanted::Decrease => v <= expected,
                         Wanted::Increase => v >= expected,
                     };
-                    (Some(ok), format!("{} {} → {} {} (på rak linje mot målet {} år {}: {})", goal.baseline_year, fmt(b), y, fmt(v), fmt(t), goal.target_year, fmt(expected)))
+                    (
+                        Some(ok),
+                        format!(
+                            "{} {} → {} {} (på rak linje mot målet {} år {}: {})",
+                            goal.baseline_year,
+                            fmt(b),
+                            y,
+                            fmt(v),
+                            fmt(t),
+                            goal.target_year,
+                            fmt(expected)
+                        ),
+                    )
                 }
             }
         }

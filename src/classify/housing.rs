@@ -27,7 +27,13 @@ impl Default for CrowdingRule {
 }
 
 /// Dwelling counts (or shares) per tenure form; `uppgift saknas` is left out of the mix.
-pub fn classify_housing(hyresratt: Option<f64>, bostadsratt: Option<f64>, aganderatt: Option<f64>, crowding_pct: Option<f64>, rule: &CrowdingRule) -> HousingClass {
+pub fn classify_housing(
+    hyresratt: Option<f64>,
+    bostadsratt: Option<f64>,
+    aganderatt: Option<f64>,
+    crowding_pct: Option<f64>,
+    rule: &CrowdingRule,
+) -> HousingClass {
     let forms = [("hyresratt", hyresratt), ("bostadsratt", bostadsratt), ("aganderatt", aganderatt)];
     let known: Vec<(&str, f64)> = forms.iter().filter_map(|(n, v)| v.map(|v| (*n, v))).collect();
     let total: f64 = known.iter().map(|x| x.1).sum();

@@ -79,10 +79,7 @@ pub struct IndexRow {
 pub fn composite(values: &BTreeMap<String, BTreeMap<String, f64>>, cfg: &IndexConfig) -> Vec<IndexRow> {
     let mut standardised: BTreeMap<&str, BTreeMap<&str, f64>> = BTreeMap::new();
     for var in &cfg.variables {
-        let present: Vec<(&str, f64)> = values
-            .iter()
-            .filter_map(|(a, m)| m.get(&var.indicator).filter(|v| v.is_finite()).map(|v| (a.as_str(), *v)))
-            .collect();
+        let present: Vec<(&str, f64)> = values.iter().filter_map(|(a, m)| m.get(&var.indicator).filter(|v| v.is_finite()).map(|v| (a.as_str(), *v))).collect();
         let xs: Vec<f64> = present.iter().map(|p| p.1).collect();
         let s = standardise(&xs, cfg.standardisation);
         let sign = if var.direction == Direction::HigherIsBetter { 1.0 } else { -1.0 };
@@ -138,7 +135,11 @@ fn standardise(xs: &[f64], how: Standardisation) -> Vec<f64> {
                 .map(|x| {
                     let below = xs.iter().filter(|y| *y < x).count() as f64;
                     let equal = xs.iter().filter(|y| *y == x).count() as f64;
-                    if xs.len() > 1 { (below + (equal - 1.0) / 2.0) / (n - 1.0) } else { 0.5 }
+                    if xs.len() > 1 {
+                        (below + (equal - 1.0) / 2.0) / (n - 1.0)
+                    } else {
+                        0.5
+                    }
                 })
                 .collect()
         }
@@ -165,7 +166,12 @@ mod tests {
 
     #[test]
     fn min_max_scores_are_hand_checkable_and_missing_inputs_are_listed() {
-        let d = data(&[("A", &[("edu", 10.0), ("crowd", 30.0)]), ("B", &[("edu", 30.0), ("crowd", 10.0)]), ("C", &[("edu", 20.0), ("crowd", 20.0)]), ("D", &[("edu", 20.0)])]);
+        let d = data(&[
+            ("A", &[("edu", 10.0), ("crowd", 30.0)]),
+            ("B", &[("edu", 30.0), ("crowd", 10.0)]),
+            ("C", &[("edu", 20.0), ("crowd", 20.0)]),
+            ("D", &[("edu", 20.0)]),
+        ]);
         let r = composite(&d, &cfg(Standardisation::MinMax));
         // A: edu 0, crowd −2·1 = −2; B: 1 + 0 = 1; C: 0.5 − 2·0.5 = −0.5.
         assert_eq!(r[0].score, Some(-2.0));
@@ -179,7 +185,13 @@ mod tests {
 
     #[test]
     fn ties_share_a_rank_and_quintiles_split_by_rank() {
-        let d = data(&[("A", &[("edu", 1.0), ("crowd", 1.0)]), ("B", &[("edu", 1.0), ("crowd", 1.0)]), ("C", &[("edu", 2.0), ("crowd", 1.0)]), ("D", &[("edu", 3.0), ("crowd", 1.0)]), ("E", &[("edu", 4.0), ("crowd", 1.0)])]);
+        let d = data(&[
+            ("A", &[("edu", 1.0), ("crowd", 1.0)]),
+            ("B", &[("edu", 1.0), ("crowd", 1.0)]),
+            ("C", &[("edu", 2.0), ("crowd", 1.0)]),
+            ("D", &[("edu", 3.0), ("crowd", 1.0)]),
+            ("E", &[("edu", 4.0), ("crowd", 1.0)]),
+        ]);
         let r = composite(&d, &cfg(Standardisation::ZScore));
         assert_eq!(r.iter().map(|x| x.rank.unwrap()).collect::<Vec<_>>(), vec![1, 1, 3, 4, 5]);
         assert_eq!(r.iter().map(|x| x.quintile.unwrap()).collect::<Vec<_>>(), vec![1, 1, 3, 4, 5]);

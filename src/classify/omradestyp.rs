@@ -147,7 +147,10 @@ pub fn inherit(types: &[RegsoType], key: &[KeyRow], desos: &[&str]) -> Inheritan
         match by_name.get(&k) {
             Some(t) => {
                 used.insert(k);
-                out.per_deso.insert(d.to_string(), Inherited { deso: d.to_string(), key_deso, regso: row.regso.clone(), regso_name: row.regso_name.clone(), typ: t.typ });
+                out.per_deso.insert(
+                    d.to_string(),
+                    Inherited { deso: d.to_string(), key_deso, regso: row.regso.clone(), regso_name: row.regso_name.clone(), typ: t.typ },
+                );
             }
             None => {
                 let label = format!("{} ({})", row.kommun_name, row.regso_name);
@@ -241,8 +244,20 @@ mod tests {
             RegsoType { kommun_name: "Upplands Väsby".into(), regso_name: "Ingenstans".into(), typ: 2 },
         ];
         let key = vec![
-            KeyRow { kommun: "0114".into(), kommun_name: "Upplands väsby".into(), deso: "0114C1010".into(), regso_name: "BOLLSTANÄS".into(), regso: "0114R001".into() },
-            KeyRow { kommun: "0114".into(), kommun_name: "Upplands Väsby".into(), deso: "0114C1020".into(), regso_name: "Saknas".into(), regso: "0114R002".into() },
+            KeyRow {
+                kommun: "0114".into(),
+                kommun_name: "Upplands väsby".into(),
+                deso: "0114C1010".into(),
+                regso_name: "BOLLSTANÄS".into(),
+                regso: "0114R001".into(),
+            },
+            KeyRow {
+                kommun: "0114".into(),
+                kommun_name: "Upplands Väsby".into(),
+                deso: "0114C1020".into(),
+                regso_name: "Saknas".into(),
+                regso: "0114R002".into(),
+            },
         ];
         let r = inherit(&types, &key, &["0114C1010", "0114C1020", "0114C1011", "0114C9990"]);
         assert_eq!(r.per_deso["0114C1010"].typ, 4);

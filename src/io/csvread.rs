@@ -20,11 +20,7 @@ pub fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Record>), IoError> {
     let text = text.trim_start_matches('\u{feff}');
     let first_line = text.lines().next().unwrap_or("");
     let delimiter = sniff_delimiter(first_line);
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(text.as_bytes());
+    let mut rdr = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(true).from_reader(text.as_bytes());
     let headers: Vec<String> = rdr
         .headers()
         .map_err(|e| IoError::Format { path: path.into(), reason: format!("bad header line: {e}") })?
@@ -44,17 +40,9 @@ pub fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Record>), IoError> {
         }
         let mut problem = None;
         if row.len() != headers.len() {
-            problem = Some(format!(
-                "expected {} columns, found {} (truncated or unquoted delimiter?)",
-                headers.len(),
-                row.len()
-            ));
+            problem = Some(format!("expected {} columns, found {} (truncated or unquoted delimiter?)", headers.len(), row.len()));
         }
-        let fields = headers
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (h.clone(), row.get(i).unwrap_or("").trim().to_string()))
-            .collect();
+        let fields = headers.iter().enumerate().map(|(i, h)| (h.clone(), row.get(i).unwrap_or("").trim().to_string())).collect();
         records.push(Record { location: format!("{name}:{line}"), fields, geometry: None, problem });
     }
     Ok((headers, records))
@@ -73,12 +61,7 @@ fn sniff_delimiter(header: &str) -> u8 {
 /// Parses a number written the Swedish or the international way: `1 234,5`, `1234.5`, `−3,2`.
 /// Returns `None` for anything else (including the empty string).
 pub fn parse_number(s: &str) -> Option<f64> {
-    let t: String = s
-        .trim()
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
-        .map(|c| if c == '\u{2212}' { '-' } else { c })
-        .collect();
+    let t: String = s.trim().chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}')).map(|c| if c == '\u{2212}' { '-' } else { c }).collect();
     if t.is_empty() {
         return None;
     }

@@ -44,10 +44,7 @@ pub fn parse_epsg(s: &str) -> Result<u32, IoError> {
     if up == "CRS84" || up.ends_with("OGC/1.3/CRS84") || up == "WGS84" {
         return Ok(4326);
     }
-    let code = up
-        .strip_prefix("EPSG:")
-        .or_else(|| up.rsplit_once("/EPSG/0/").map(|(_, c)| c))
-        .unwrap_or(&up);
+    let code = up.strip_prefix("EPSG:").or_else(|| up.rsplit_once("/EPSG/0/").map(|(_, c)| c)).unwrap_or(&up);
     let n: u32 = code.parse().map_err(|_| IoError::UnknownCrs(t.to_string()))?;
     srs_from_epsg(n)?;
     Ok(n)

@@ -48,10 +48,7 @@ pub struct SourceOptions {
 }
 
 fn is_text_file(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref(),
-        Some("csv" | "tsv" | "txt")
-    )
+    matches!(path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref(), Some("csv" | "tsv" | "txt"))
 }
 
 /// Reads a file. CSV/TSV/TXT go through our reader; everything else through OGR.
@@ -61,27 +58,16 @@ pub fn read_source(path: &Path, opts: &SourceOptions) -> Result<SourceData, IoEr
     }
     if is_text_file(path) {
         let (columns, records) = read_csv(path)?;
-        return Ok(SourceData {
-            path: path.into(),
-            file_name: file_name(path),
-            columns,
-            records,
-            epsg: opts.crs_epsg,
-            is_text: true,
-        });
+        return Ok(SourceData { path: path.into(), file_name: file_name(path), columns, records, epsg: opts.crs_epsg, is_text: true });
     }
     let meta = std::fs::metadata(path).map_err(|e| IoError::Unreadable { path: path.into(), reason: e.to_string() })?;
     if meta.len() == 0 {
         return Err(IoError::Empty { path: path.into() });
     }
-    let ds = Dataset::open_ex(
-        path,
-        DatasetOptions { open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY, ..Default::default() },
-    )
-    .map_err(|e| IoError::Unreadable {
-        path: path.into(),
-        reason: format!("GDAL cannot open it as a vector source (truncated or not a GIS file?): {e}"),
-    })?;
+    let ds =
+        Dataset::open_ex(path, DatasetOptions { open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY, ..Default::default() }).map_err(
+            |e| IoError::Unreadable { path: path.into(), reason: format!("GDAL cannot open it as a vector source (truncated or not a GIS file?): {e}") },
+        )?;
     if ds.layer_count() == 0 {
         return Err(IoError::Empty { path: path.into() });
     }

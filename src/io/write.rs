@@ -36,7 +36,11 @@ pub enum Value {
 
 impl From<f64> for Value {
     fn from(v: f64) -> Value {
-        if v.is_finite() { Value::Real(v) } else { Value::Null }
+        if v.is_finite() {
+            Value::Real(v)
+        } else {
+            Value::Null
+        }
     }
 }
 impl From<Option<f64>> for Value {
@@ -97,10 +101,7 @@ pub fn write_table_as(path: &Path, table: &Table, format: &str) -> Result<(), Io
         "gpkg" => write_ogr(&tmp, table, "GPKG", &[]),
         "geojson" | "json" => write_ogr(&tmp, table, "GeoJSON", &["RFC7946=YES", "WRITE_NAME=NO"]),
         "csv" => write_csv(&tmp, table),
-        other => Err(IoError::Write {
-            path: path.into(),
-            reason: format!("unsupported output format '{other}' (use gpkg, geojson or csv)"),
-        }),
+        other => Err(IoError::Write { path: path.into(), reason: format!("unsupported output format '{other}' (use gpkg, geojson or csv)") }),
     };
     match result {
         Ok(()) => std::fs::rename(&tmp, path).map_err(|e| IoError::Write { path: path.into(), reason: e.to_string() }),

@@ -55,13 +55,7 @@ pub enum Precision {
 }
 
 impl Precision {
-    pub const ALL: [Precision; 5] = [
-        Precision::Exact,
-        Precision::Address,
-        Precision::Street,
-        Precision::Area,
-        Precision::Municipality,
-    ];
+    pub const ALL: [Precision; 5] = [Precision::Exact, Precision::Address, Precision::Street, Precision::Area, Precision::Municipality];
 
     pub fn as_str(self) -> &'static str {
         match self {

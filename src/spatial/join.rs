@@ -40,10 +40,7 @@ impl AreaIndex {
             for p in &mp.0 {
                 if let Some(r) = p.bounding_rect() {
                     let id = parts.len() as u32;
-                    boxes.push(GeomWithData::new(
-                        Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                        id,
-                    ));
+                    boxes.push(GeomWithData::new(Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]), id));
                     parts.push((i as u32, p.clone()));
                 }
             }
@@ -89,11 +86,7 @@ impl AreaIndex {
 
     /// Areas whose bounding boxes meet an envelope (for bbox queries).
     pub fn candidates_in(&self, min: [f64; 2], max: [f64; 2]) -> Vec<u32> {
-        let mut v: Vec<u32> = self
-            .tree
-            .locate_in_envelope_intersecting(&AABB::from_corners(min, max))
-            .map(|c| self.parts[c.data as usize].0)
-            .collect();
+        let mut v: Vec<u32> = self.tree.locate_in_envelope_intersecting(&AABB::from_corners(min, max)).map(|c| self.parts[c.data as usize].0).collect();
         v.sort_unstable();
         v.dedup();
         v

@@ -222,14 +222,31 @@ pub fn emerging_hot_spots(xy: &[[f64; 2]], counts: &[Vec<f64>], params: &Emergin
     let y: Vec<f64> = counts.iter().flat_map(|c| c.iter().copied()).collect();
     let gi = getis_ord(&y, &w, &GiParams { star: true, transform: Transform::B, permutations: 0, seed: 0, fdr: true })?;
     let bins = benjamini_hochberg_bins(&gi.z, &gi.p_norm);
-    let level = if params.alpha <= 0.01 { 3 } else if params.alpha <= 0.05 { 2 } else { 1 };
+    let level = if params.alpha <= 0.01 {
+        3
+    } else if params.alpha <= 0.05 {
+        2
+    } else {
+        1
+    };
     let mut z = Vec::with_capacity(l);
     let mut significance = Vec::with_capacity(l);
     let mut trend = Vec::with_capacity(l);
     let mut pattern = Vec::with_capacity(l);
     for loc in 0..l {
         let zs: Vec<f64> = (0..t).map(|s| gi.z[loc * t + s]).collect();
-        let sig: Vec<i8> = (0..t).map(|s| bins[loc * t + s]).map(|b| if b >= level { 1 } else if b <= -level { -1 } else { 0 }).collect();
+        let sig: Vec<i8> = (0..t)
+            .map(|s| bins[loc * t + s])
+            .map(|b| {
+                if b >= level {
+                    1
+                } else if b <= -level {
+                    -1
+                } else {
+                    0
+                }
+            })
+            .collect();
         let mk = mann_kendall(&zs);
         pattern.push(classify(&sig, &mk, params.alpha));
         z.push(zs);
@@ -252,7 +269,15 @@ mod tests {
 
     #[test]
     fn categories_follow_the_esri_rules() {
-        let h = |s: &str| s.chars().map(|c| match c { 'H' => 1, 'C' => -1, _ => 0 }).collect::<Vec<i8>>();
+        let h = |s: &str| {
+            s.chars()
+                .map(|c| match c {
+                    'H' => 1,
+                    'C' => -1,
+                    _ => 0,
+                })
+                .collect::<Vec<i8>>()
+        };
         assert_eq!(classify(&h("..........H"), &no_trend(), 0.05), Pattern::NewHot);
         assert_eq!(classify(&h("........HHH"), &no_trend(), 0.05), Pattern::ConsecutiveHot);
         assert_eq!(classify(&h("HHHHHHHHHHH"), &no_trend(), 0.05), Pattern::PersistentHot);

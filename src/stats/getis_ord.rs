@@ -115,18 +115,5 @@ pub fn getis_ord_with(y: &[f64], w: &Weights, params: &GiParams, perm: Option<&P
         vec![f64::NAN; n]
     };
     let bin = if params.fdr { benjamini_hochberg_bins(&z, &p2) } else { z.iter().zip(&p2).map(|(z, p)| confidence_bin(*z, *p)).collect() };
-    Ok(GiResult {
-        g,
-        eg,
-        vg,
-        z,
-        p_norm: p2,
-        p_norm_one_sided: p1,
-        p_sim,
-        bin,
-        islands,
-        params: params.clone(),
-        weights: w.kind.clone(),
-        library: LIBRARY,
-    })
+    Ok(GiResult { g, eg, vg, z, p_norm: p2, p_norm_one_sided: p1, p_sim, bin, islands, params: params.clone(), weights: w.kind.clone(), library: LIBRARY })
 }

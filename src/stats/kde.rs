@@ -108,13 +108,27 @@ pub fn quartic_density(xy: &[[f64; 2]], weights: Option<&[f64]>, radius_m: f64, 
     Raster { xmin, ymax, cell_size_m, nrows, ncols, values }
 }
 
+/// Density over the points' extent buffered by the radius, on a grid snapped to the cell size.
+pub fn density_around(xy: &[[f64; 2]], weights: Option<&[f64]>, radius_m: f64, cell_size_m: f64) -> Raster {
+    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for p in xy {
+        x0 = x0.min(p[0]);
+        y0 = y0.min(p[1]);
+        x1 = x1.max(p[0]);
+        y1 = y1.max(p[1]);
+    }
+    let xmin = ((x0 - radius_m) / cell_size_m).floor() * cell_size_m;
+    let ymax = ((y1 + radius_m) / cell_size_m).ceil() * cell_size_m;
+    let ncols = ((x1 + radius_m - xmin) / cell_size_m).ceil().max(1.0) as usize;
+    let nrows = ((ymax - (y0 - radius_m)) / cell_size_m).ceil().max(1.0) as usize;
+    quartic_density(xy, weights, radius_m, xmin, ymax, cell_size_m, nrows, ncols)
+}
+
 /// Writes a raster as a GeoTIFF in EPSG:3006 (Float64, NoData = NaN), which QGIS opens as it is.
 pub fn write_geotiff(path: &std::path::Path, r: &Raster) -> Result<(), String> {
     use gdal::raster::Buffer;
     let drv = gdal::DriverManager::get_driver_by_name("GTiff").map_err(|e| e.to_string())?;
-    let mut ds = drv
-        .create_with_band_type::<f64, _>(path, r.ncols, r.nrows, 1)
-        .map_err(|e| e.to_string())?;
+    let mut ds = drv.create_with_band_type::<f64, _>(path, r.ncols, r.nrows, 1).map_err(|e| e.to_string())?;
     ds.set_geo_transform(&[r.xmin, r.cell_size_m, 0.0, r.ymax, 0.0, -r.cell_size_m]).map_err(|e| e.to_string())?;
     let srs = crate::io::srs_from_epsg(3006).map_err(|e| e.to_string())?;
     ds.set_spatial_ref(&srs).map_err(|e| e.to_string())?;

@@ -6,12 +6,12 @@
 
 pub mod emerging;
 pub mod fdr;
-pub mod kde;
-pub mod smoothing;
 pub mod getis_ord;
+pub mod kde;
 pub mod moran;
 pub mod optimized;
 pub mod permutation;
+pub mod smoothing;
 pub mod weights;
 
 pub use fdr::{benjamini_hochberg_bins, confidence_bin};

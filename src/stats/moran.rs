@@ -205,14 +205,7 @@ pub fn local_moran_with(y: &[f64], w: &Weights, params: &LisaParams, perm: Optio
         (vec![f64::NAN; n], vec![f64::NAN; n], vec![f64::NAN; n])
     };
     let z_sim = (0..n).map(|i| (is[i] - ei_sim[i]) / sei_sim[i]).collect();
-    let cluster = (0..n)
-        .map(|i| {
-            if p_sim[i] < params.alpha {
-                ["High-High", "Low-High", "Low-Low", "High-Low"][q[i] as usize - 1]
-            } else {
-                "Insignificant"
-            }
-        })
-        .collect();
+    let cluster =
+        (0..n).map(|i| if p_sim[i] < params.alpha { ["High-High", "Low-High", "Low-Low", "High-Low"][q[i] as usize - 1] } else { "Insignificant" }).collect();
     Ok(LisaResult { i: is, q, p_sim, ei_sim, sei_sim, z_sim, cluster, islands: w.islands(), params: params.clone(), weights: w.kind.clone(), library: LIBRARY })
 }

@@ -103,11 +103,7 @@ where
             ((larger + 1) as f64 / (p + 1) as f64, mean, var.sqrt())
         })
         .collect();
-    SimSummary {
-        p_sim: res.iter().map(|r| r.0).collect(),
-        mean: res.iter().map(|r| r.1).collect(),
-        std: res.iter().map(|r| r.2).collect(),
-    }
+    SimSummary { p_sim: res.iter().map(|r| r.0).collect(), mean: res.iter().map(|r| r.1).collect(), std: res.iter().map(|r| r.2).collect() }
 }
 
 #[cfg(test)]

@@ -62,10 +62,14 @@ pub fn rates(e: &[f64], b: &[f64]) -> Result<Rates, RateError> {
     let s2 = b.iter().zip(&crude).filter(|(b, _)| **b > 0.0).map(|(b, r)| b * (r - m).powi(2)).sum::<f64>() / sb;
     let a = s2 - m / (sb / n);
     let shrink = |a: f64| -> Vec<f64> {
-        crude.iter().zip(b).map(|(r, b)| {
-            let w = a / (a + m / b);
-            w * r + (1.0 - w) * m
-        }).collect()
+        crude
+            .iter()
+            .zip(b)
+            .map(|(r, b)| {
+                let w = a / (a + m / b);
+                w * r + (1.0 - w) * m
+            })
+            .collect()
     };
     let eb = shrink(a);
     let eb_clipped = shrink(a.max(0.0));

@@ -209,12 +209,8 @@ impl Weights {
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let mut cands: Vec<(f64, usize)> = tree
-                    .nearest_neighbor_iter_with_distance_2(p)
-                    .filter(|(q, _)| q.data != i)
-                    .take(k + 8)
-                    .map(|(q, d2)| (d2, q.data))
-                    .collect();
+                let mut cands: Vec<(f64, usize)> =
+                    tree.nearest_neighbor_iter_with_distance_2(p).filter(|(q, _)| q.data != i).take(k + 8).map(|(q, d2)| (d2, q.data)).collect();
                 cands.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
                 cands.into_iter().take(k).map(|(_, j)| j).collect()
             })

@@ -108,7 +108,15 @@ impl GpkgStore {
         journal.push("-journal");
         if std::path::Path::new(&journal).exists() {
             tracing::warn!("{}: rolling back a write interrupted by a crash", self.path.display());
-            let ds = Dataset::open_ex(&self.path, DatasetOptions { open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_UPDATE, allowed_drivers: Some(&["GPKG"]), ..Default::default() }).map_err(|e| self.err(e))?;
+            let ds = Dataset::open_ex(
+                &self.path,
+                DatasetOptions {
+                    open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_UPDATE,
+                    allowed_drivers: Some(&["GPKG"]),
+                    ..Default::default()
+                },
+            )
+            .map_err(|e| self.err(e))?;
             // A read makes SQLite take the shared lock that triggers the rollback.
             let _ = ds.layer_count();
             let _ = ds.layers().map(|l| l.feature_count()).sum::<u64>();
@@ -134,17 +142,16 @@ impl GpkgStore {
 
     fn read_layer<T>(&self, name: &str, mut f: impl FnMut(&Feature) -> Result<T, String>) -> Result<Vec<T>, StoreError> {
         let ds = self.open_read()?;
-        let mut layer = ds.layer_by_name(name).map_err(|_| StoreError::Corrupt {
-            path: self.path.display().to_string(),
-            reason: format!("layer '{name}' is missing; not a lagesbild store?"),
-        })?;
+        let mut layer = ds
+            .layer_by_name(name)
+            .map_err(|_| StoreError::Corrupt { path: self.path.display().to_string(), reason: format!("layer '{name}' is missing; not a lagesbild store?") })?;
         let mut out = Vec::new();
         for feat in layer.features() {
             let fid = feat.fid().unwrap_or(0);
-            out.push(f(&feat).map_err(|reason| StoreError::Corrupt {
-                path: self.path.display().to_string(),
-                reason: format!("layer {name}, fid {fid}: {reason}"),
-            })?);
+            out.push(
+                f(&feat)
+                    .map_err(|reason| StoreError::Corrupt { path: self.path.display().to_string(), reason: format!("layer {name}, fid {fid}: {reason}") })?,
+            );
         }
         Ok(out)
     }
@@ -194,11 +201,7 @@ impl Store for GpkgStore {
         self.read_layer("incidents", |f| {
             let p = f.geometry().ok_or("no geometry")?.get_point(0);
             let idx = f.field_index("occurred_at").map_err(|e| e.to_string())?;
-            let occurred_at = f
-                .field_as_datetime(idx)
-                .map_err(|e| e.to_string())?
-                .ok_or("occurred_at is null")?
-                .naive_local();
+            let occurred_at = f.field_as_datetime(idx).map_err(|e| e.to_string())?.ok_or("occurred_at is null")?.naive_local();
             let cat = s(f, "category");
             Ok(Incident {
                 id: s(f, "id"),

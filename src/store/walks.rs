@@ -75,7 +75,12 @@ const HISTORY_FIELDS: &[Spec] = &[
     ("changed_at", OGRFieldType::OFTString),
     ("changes", OGRFieldType::OFTString),
 ];
-const PHOTO_FIELDS: &[Spec] = &[("observation_id", OGRFieldType::OFTString), ("mime", OGRFieldType::OFTString), ("data_base64", OGRFieldType::OFTString), ("sha256", OGRFieldType::OFTString)];
+const PHOTO_FIELDS: &[Spec] = &[
+    ("observation_id", OGRFieldType::OFTString),
+    ("mime", OGRFieldType::OFTString),
+    ("data_base64", OGRFieldType::OFTString),
+    ("sha256", OGRFieldType::OFTString),
+];
 
 const LAYERS: &[(&str, OGRwkbGeometryType::Type, &[Spec])] = &[
     ("walks", OGRwkbGeometryType::wkbLineString, WALK_FIELDS),
@@ -105,8 +110,15 @@ impl GpkgStore {
         if !self.path().exists() {
             self.create()?;
         }
-        let ds = Dataset::open_ex(self.path(), DatasetOptions { open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_UPDATE, allowed_drivers: Some(&["GPKG"]), ..Default::default() })
-            .map_err(|e| StoreError::Gdal { path: self.path().display().to_string(), reason: e.to_string() })?;
+        let ds = Dataset::open_ex(
+            self.path(),
+            DatasetOptions {
+                open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_UPDATE,
+                allowed_drivers: Some(&["GPKG"]),
+                ..Default::default()
+            },
+        )
+        .map_err(|e| StoreError::Gdal { path: self.path().display().to_string(), reason: e.to_string() })?;
         Ok(ds)
     }
 
@@ -121,7 +133,12 @@ impl GpkgStore {
         let mut txn = ds.start_transaction().map_err(err)?;
         for (name, ty, fields) in missing {
             let layer = txn
-                .create_layer(LayerOptions { name, srs: if *ty == OGRwkbGeometryType::wkbNone { None } else { Some(&srs) }, ty: *ty, options: Some(&["FID=fid"]) })
+                .create_layer(LayerOptions {
+                    name,
+                    srs: if *ty == OGRwkbGeometryType::wkbNone { None } else { Some(&srs) },
+                    ty: *ty,
+                    options: Some(&["FID=fid"]),
+                })
                 .map_err(err)?;
             for (f, t) in fields.iter() {
                 FieldDefn::new(f, *t).and_then(|d| d.add_to_layer(&layer)).map_err(err)?;
@@ -182,7 +199,20 @@ fn exec(ds: &Dataset, sql: &str) -> Result<(), WriteError> {
 fn put_walk(ds: &Dataset, w: &Walk) -> Result<(), WriteError> {
     let l = ds.layer_by_name("walks").map_err(gerr)?;
     let mut f = Feature::new(l.defn()).map_err(gerr)?;
-    let vals = [&w.id, &w.title, &ts(&w.planned_at), &w.area, &w.organiser, &w.organisations.join(", "), &status_str(w.status).to_string(), &w.notes, &w.created_by, &ts(&w.created_at), &w.updated_by, &ts(&w.updated_at)];
+    let vals = [
+        &w.id,
+        &w.title,
+        &ts(&w.planned_at),
+        &w.area,
+        &w.organiser,
+        &w.organisations.join(", "),
+        &status_str(w.status).to_string(),
+        &w.notes,
+        &w.created_by,
+        &ts(&w.created_at),
+        &w.updated_by,
+        &ts(&w.updated_at),
+    ];
     for (k, v) in vals.iter().enumerate() {
         f.set_field_string(k, v).map_err(gerr)?;
     }

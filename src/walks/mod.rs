@@ -59,7 +59,8 @@ pub const OBSERVATION_CATEGORIES: &[(&str, &str)] = &[
 ];
 
 /// Safetipin-style parameters, each rated 0–3.
-pub const RATING_PARAMETERS: &[&str] = &["lighting", "openness", "visibility", "people", "security", "walk_path", "public_transport", "gender_usage", "feeling"];
+pub const RATING_PARAMETERS: &[&str] =
+    &["lighting", "openness", "visibility", "people", "security", "walk_path", "public_transport", "gender_usage", "feeling"];
 
 pub fn category_label(c: &str) -> &'static str {
     OBSERVATION_CATEGORIES.iter().find(|(k, _)| *k == c).map(|(_, l)| *l).unwrap_or("Okänd")
@@ -168,7 +169,10 @@ pub fn validate_route(route: &geo::LineString<f64>, rules: &WalkRules) -> Result
 
 pub fn validate_observation(o: &Observation, route: &geo::LineString<f64>, rules: &WalkRules) -> Result<(), Invalid> {
     if !OBSERVATION_CATEGORIES.iter().any(|(k, _)| *k == o.category) {
-        return Err(invalid("category", format!("'{}' is not in the checklist ({})", o.category, OBSERVATION_CATEGORIES.iter().map(|c| c.0).collect::<Vec<_>>().join(", "))));
+        return Err(invalid(
+            "category",
+            format!("'{}' is not in the checklist ({})", o.category, OBSERVATION_CATEGORIES.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")),
+        ));
     }
     for (k, v) in &o.ratings {
         if !RATING_PARAMETERS.contains(&k.as_str()) {
@@ -186,7 +190,13 @@ pub fn validate_observation(o: &Observation, route: &geo::LineString<f64>, rules
     if !o.off_route {
         let d = Euclidean.distance(&o.point, route);
         if d > rules.max_observation_distance_m {
-            return Err(invalid("point", format!("the observation is {d:.0} m from the route (at most {:.0} m); set off_route to true for a place away from the route", rules.max_observation_distance_m)));
+            return Err(invalid(
+                "point",
+                format!(
+                    "the observation is {d:.0} m from the route (at most {:.0} m); set off_route to true for a place away from the route",
+                    rules.max_observation_distance_m
+                ),
+            ));
         }
     }
     Ok(())

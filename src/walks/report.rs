@@ -96,7 +96,8 @@ pub fn build(
         *by_cat.entry(i.category.as_str()).or_default() += 1;
         *by_week.entry(crate::summary::iso_week(&i.occurred_at)).or_default() += 1;
     }
-    let hotspots = hotspot_cells.iter().filter(|(g, _, b)| *b != 0 && g.intersects(route)).map(|(_, id, b)| HotspotCrossed { cell_id: id.clone(), gi_bin: *b }).collect();
+    let hotspots =
+        hotspot_cells.iter().filter(|(g, _, b)| *b != 0 && g.intersects(route)).map(|(_, id, b)| HotspotCrossed { cell_id: id.clone(), gi_bin: *b }).collect();
     RouteReport {
         walk: walk.clone(),
         route_wgs84,
@@ -106,11 +107,21 @@ pub fn build(
         period: (period.0.map(|d| d.to_string()), period.1.map(|d| d.to_string())),
         areas: crossed,
         incidents_total: hide(near.len() as u64),
-        incidents_by_category: by_cat.into_iter().map(|(c, n)| (c.to_string(), crate::model::Category::from_canonical(c).map(|x| x.label_sv()).unwrap_or(c).to_string(), hide(n))).collect(),
+        incidents_by_category: by_cat
+            .into_iter()
+            .map(|(c, n)| (c.to_string(), crate::model::Category::from_canonical(c).map(|x| x.label_sv()).unwrap_or(c).to_string(), hide(n)))
+            .collect(),
         incidents_by_week: by_week.into_iter().map(|(w, n)| (w, hide(n))).collect(),
         incidents: raw.then(|| {
             near.iter()
-                .map(|(i, w, d)| NearIncident { id: i.id.clone(), category: i.category.as_str().into(), occurred_at: i.occurred_at.format("%Y-%m-%d %H:%M").to_string(), distance_m: (*d * 10.0).round() / 10.0, lon: w[0], lat: w[1] })
+                .map(|(i, w, d)| NearIncident {
+                    id: i.id.clone(),
+                    category: i.category.as_str().into(),
+                    occurred_at: i.occurred_at.format("%Y-%m-%d %H:%M").to_string(),
+                    distance_m: (*d * 10.0).round() / 10.0,
+                    lon: w[0],
+                    lat: w[1],
+                })
                 .collect()
         }),
         hotspots,
@@ -151,10 +162,14 @@ fn svg(r: &RouteReport) -> String {
     let s = sx.min(sy);
     let px = |p: &[f64; 2]| (20.0 + (p[0] - x0) * k * s, h - 20.0 - (p[1] - y0) * s);
     let mut out = format!(r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" style="border:1px solid #ccc;background:#fafaf7">"#);
-    let line: Vec<String> = r.route_wgs84.iter().map(|p| {
-        let (x, y) = px(p);
-        format!("{x:.1},{y:.1}")
-    }).collect();
+    let line: Vec<String> = r
+        .route_wgs84
+        .iter()
+        .map(|p| {
+            let (x, y) = px(p);
+            format!("{x:.1},{y:.1}")
+        })
+        .collect();
     out += &format!(r##"<polyline points="{}" fill="none" stroke="#1f5fa8" stroke-width="4" stroke-linejoin="round"/>"##, line.join(" "));
     if let Some(inc) = &r.incidents {
         for i in inc {
@@ -164,7 +179,12 @@ fn svg(r: &RouteReport) -> String {
     }
     for (k2, (o, p)) in r.observations.iter().enumerate() {
         let (x, y) = px(p);
-        out += &format!(r##"<circle cx="{x:.1}" cy="{y:.1}" r="7" fill="#f1c40f" stroke="#333"/><text x="{:.1}" y="{:.1}" font-size="9" text-anchor="middle">{}</text>"##, x, y + 3.0, k2 + 1);
+        out += &format!(
+            r##"<circle cx="{x:.1}" cy="{y:.1}" r="7" fill="#f1c40f" stroke="#333"/><text x="{:.1}" y="{:.1}" font-size="9" text-anchor="middle">{}</text>"##,
+            x,
+            y + 3.0,
+            k2 + 1
+        );
         let _ = o;
     }
     if let Some(first) = r.route_wgs84.first() {
@@ -198,9 +218,19 @@ pub fn to_html(r: &RouteReport) -> String {
     h += &svg(r);
     h += "<h2>Områden längs vägen</h2><table><tr><th>DeSO</th><th>RegSO</th><th>Områdestyp</th><th>Indexkvintil</th></tr>";
     for a in &r.areas {
-        h += &format!("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", esc(&a.deso), esc(&a.regso_name), a.omradestyp.map(|t| t.to_string()).unwrap_or("–".into()), a.index_quintile.map(|t| t.to_string()).unwrap_or("–".into()));
+        h += &format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&a.deso),
+            esc(&a.regso_name),
+            a.omradestyp.map(|t| t.to_string()).unwrap_or("–".into()),
+            a.index_quintile.map(|t| t.to_string()).unwrap_or("–".into())
+        );
     }
-    h += &format!("</table><h2>Händelser inom {} m</h2><p>Totalt {}</p><table><tr><th>Kategori</th><th>Antal</th></tr>", n(r.buffer_m), count(r.incidents_total));
+    h += &format!(
+        "</table><h2>Händelser inom {} m</h2><p>Totalt {}</p><table><tr><th>Kategori</th><th>Antal</th></tr>",
+        n(r.buffer_m),
+        count(r.incidents_total)
+    );
     for (_, l, c) in &r.incidents_by_category {
         h += &format!("<tr><td>{}</td><td>{}</td></tr>", esc(l), count(*c));
     }
@@ -214,7 +244,14 @@ pub fn to_html(r: &RouteReport) -> String {
     }
     h += "<h2>Observationer</h2><table><tr><th>Nr</th><th>Kategori</th><th>Beskrivning</th><th>Ansvarig</th><th>Status</th></tr>";
     for (k, (o, _)) in r.observations.iter().enumerate() {
-        h += &format!("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", k + 1, category_label(&o.category), esc(&o.description), esc(&o.responsible), o.status.label_sv());
+        h += &format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            k + 1,
+            category_label(&o.category),
+            esc(&o.description),
+            esc(&o.responsible),
+            o.status.label_sv()
+        );
     }
     h += "</table><p class=\"muted\">Källa: SCB, Polisen; händelser enligt kommunens lägesbild. Skapad med lagesbild.</p></body></html>";
     h
@@ -223,7 +260,14 @@ pub fn to_html(r: &RouteReport) -> String {
 pub fn to_gpx(r: &RouteReport) -> String {
     let mut g = String::from(r#"<?xml version="1.0" encoding="UTF-8"?><gpx version="1.1" creator="lagesbild" xmlns="http://www.topografix.com/GPX/1/1">"#);
     for (k, (o, p)) in r.observations.iter().enumerate() {
-        g += &format!(r#"<wpt lat="{:.7}" lon="{:.7}"><name>{} {}</name><desc>{}</desc></wpt>"#, p[1], p[0], k + 1, category_label(&o.category), esc(&o.description));
+        g += &format!(
+            r#"<wpt lat="{:.7}" lon="{:.7}"><name>{} {}</name><desc>{}</desc></wpt>"#,
+            p[1],
+            p[0],
+            k + 1,
+            category_label(&o.category),
+            esc(&o.description)
+        );
     }
     g += &format!("<trk><name>{}</name><trkseg>", esc(&r.walk.title));
     for p in &r.route_wgs84 {
@@ -259,7 +303,12 @@ pub fn order_tour(start: [f64; 2], places: &[([f64; 2], String)]) -> Vec<Stop> {
     let mut tour = Vec::new();
     let mut at = start;
     while !left.is_empty() {
-        let (k, _) = left.iter().enumerate().map(|(k, &i)| (k, (places[i].0[0] - at[0]).hypot(places[i].0[1] - at[1]))).min_by(|a, b| a.1.total_cmp(&b.1)).expect("non-empty");
+        let (k, _) = left
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| (k, (places[i].0[0] - at[0]).hypot(places[i].0[1] - at[1])))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .expect("non-empty");
         let i = left.remove(k);
         at = places[i].0;
         tour.push(i);

@@ -1,7 +1,7 @@
 //! Shared helpers for integration tests: a temporary store with a few tiny areas.
 #![allow(dead_code)]
 
-use lagesbild::import::{run_import, ImportKind, ImportOptions, ImportReport, ImportError};
+use lagesbild::import::{run_import, ImportError, ImportKind, ImportOptions, ImportReport};
 use lagesbild::store::GpkgStore;
 use std::path::{Path, PathBuf};
 
