@@ -253,3 +253,23 @@ async fn the_route_report_counts_incidents_on_both_sides_of_the_buffer_edge() {
     let (s, _, b) = call(&app, "GET", "/walks/suggest?area=0163C9001", None, None, None).await;
     assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
 }
+
+#[tokio::test]
+async fn walks_and_observations_are_ogc_collections_too() {
+    let (_f, app) = fixture();
+    let id = create(&app).await;
+    call(&app, "POST", &format!("/walks/{id}/observations"), Some(EDITOR), None, Some(obs_body(660_500.0, 6_590_510.0, json!({})))).await;
+    let (_, _, b) = call(&app, "GET", "/collections", None, None, None).await;
+    let cols: Value = serde_json::from_slice(&b).unwrap();
+    let ids: Vec<&str> = cols["collections"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"walks") && ids.contains(&"observations"), "{ids:?}");
+    let (s, _, b) = call(&app, "GET", "/collections/walks/items", None, None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let v: Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(v["numberMatched"], 1);
+    assert_eq!(v["features"][0]["geometry"]["type"], "LineString");
+    let (_, _, b) = call(&app, "GET", "/collections/observations/items?crs=http://www.opengis.net/def/crs/EPSG/0/3006", None, None, None).await;
+    let v: Value = serde_json::from_slice(&b).unwrap();
+    let c = &v["features"][0]["geometry"]["coordinates"];
+    assert!((c[0].as_f64().unwrap() - 6_590_510.0).abs() < 0.01 && (c[1].as_f64().unwrap() - 660_500.0).abs() < 0.01, "northing first: {c}");
+}

@@ -107,7 +107,7 @@ fn collection_json(c: &Collection, b: &str, role: Role) -> Value {
 pub async fn collections(State(s): State<AppState>, caller: Caller, headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
     check_params(q.as_deref(), &["f"])?;
     let b = base_url(&headers);
-    let cols: Vec<Value> = s.layers.ids().iter().filter_map(|id| s.layers.get(id)).map(|c| collection_json(&c, &b, caller.role)).collect();
+    let cols: Vec<Value> = all_ids(&s).iter().filter_map(|id| find(&s, id).ok()).map(|c| collection_json(&c, &b, caller.role)).collect();
     Ok(Json(json!({
         "links": [{"href": format!("{b}/collections"), "rel": "self", "type": "application/json"}],
         "collections": cols
@@ -115,7 +115,21 @@ pub async fn collections(State(s): State<AppState>, caller: Caller, headers: Hea
 }
 
 pub fn find(s: &AppState, id: &str) -> Result<std::sync::Arc<Collection>, ApiError> {
-    s.layers.get(id).ok_or_else(|| ApiError::NotFound(format!("no collection '{id}' (collections: {})", s.layers.ids().join(", "))))
+    if let Some(ws) = &s.walks {
+        if let Some(c) = super::layers::walk_collection(ws.store.as_ref(), id) {
+            return Ok(std::sync::Arc::new(c));
+        }
+    }
+    s.layers.get(id).ok_or_else(|| ApiError::NotFound(format!("no collection '{id}' (collections: {})", all_ids(s).join(", "))))
+}
+
+/// Every collection id, the walk collections included when the walk store is on.
+pub fn all_ids(s: &AppState) -> Vec<&'static str> {
+    let mut ids = s.layers.ids();
+    if s.walks.is_some() {
+        ids.extend(["walks", "observations"]);
+    }
+    ids
 }
 
 pub async fn collection(

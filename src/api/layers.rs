@@ -143,7 +143,7 @@ pub fn to_wgs84(g: &geo::Geometry<f64>) -> Result<geo::Geometry<f64>, String> {
     })
 }
 
-fn feat(id: String, props: Map<String, Value>, g3006: geo::Geometry<f64>, time: Option<NaiveDateTime>) -> Feat {
+pub fn feat(id: String, props: Map<String, Value>, g3006: geo::Geometry<f64>, time: Option<NaiveDateTime>) -> Feat {
     let gwgs = to_wgs84(&g3006).unwrap_or_else(|_| g3006.clone());
     let bbox_wgs = gwgs.bounding_rect().map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]).unwrap_or([0.0; 4]);
     let gwgs_json = geometry_text(&gwgs);
@@ -535,4 +535,49 @@ pub fn emerging_collection(incidents: &[Incident], cell: f64, step_days: i64) ->
         temporal: false,
         parameters,
     }
+}
+
+/// Walks and observations as collections, read from the walk store on each request (they change
+/// while the service runs), so QGIS can add them through OGC API Features like any other layer.
+pub fn walk_collection(store: &dyn crate::store::WalkStore, id: &str) -> Option<Collection> {
+    let features = match id {
+        "walks" => store
+            .walks()
+            .ok()?
+            .into_iter()
+            .map(|w| {
+                let mut p = match serde_json::to_value(&w) {
+                    Ok(Value::Object(m)) => m,
+                    _ => Map::new(),
+                };
+                p.insert("organisations".into(), w.organisations.join(", ").into());
+                feat(w.id.clone(), p, w.route.clone().into(), Some(w.planned_at))
+            })
+            .collect(),
+        "observations" => store
+            .observations(None)
+            .ok()?
+            .into_iter()
+            .map(|o| {
+                let mut p = match serde_json::to_value(&o) {
+                    Ok(Value::Object(m)) => m,
+                    _ => Map::new(),
+                };
+                p.insert("ratings".into(), serde_json::to_string(&o.ratings).unwrap_or_default().into());
+                p.insert("category_sv".into(), crate::walks::category_label(&o.category).into());
+                feat(o.id.clone(), p, o.point.into(), Some(o.created_at))
+            })
+            .collect(),
+        _ => return None,
+    };
+    Some(Collection {
+        id: if id == "walks" { "walks" } else { "observations" },
+        title: if id == "walks" { "Trygghetsvandringar" } else { "Observationer från trygghetsvandringar" },
+        description: "Rutter och observationer; ändras via /walks och /observations (editor).".into(),
+        access: Access::Open,
+        count_fields: vec![],
+        features,
+        temporal: true,
+        parameters: json!({}),
+    })
 }
