@@ -336,6 +336,10 @@ async function loadWalks() {
   const area = document.getElementById('walk-area-filter').value.trim();
   if (st) q.set('status', st);
   if (area) q.set('area', area);
+  const from = document.getElementById('walk-from').value;
+  const to = document.getElementById('walk-to').value;
+  if (from) q.set('from', from);
+  if (to) q.set('to', to);
   const fc = await api('/walks?' + q.toString());
   walkState.walks = fc.features;
   if (map.getSource('walks')) map.getSource('walks').setData(fc);
@@ -374,7 +378,8 @@ async function loadObservations() {
 }
 
 async function loadOpen() {
-  const q = new URLSearchParams({ open: 'true' });
+  const status = document.getElementById('open-status').value;
+  const q = new URLSearchParams(status ? { status } : { open: 'true' });
   const r = document.getElementById('open-responsible').value.trim();
   if (r) q.set('responsible', r);
   const fc = await api('/observations?' + q.toString());

@@ -198,7 +198,10 @@ pub fn app(state: AppState) -> Router {
             layer.allow_origin(AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok())))
         }
     };
-    Router::new()
+    let router = Router::new();
+    #[cfg(feature = "vendored")]
+    let router = router.merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi::document()));
+    router
         .route("/", get(features::landing))
         .route("/conformance", get(features::conformance))
         .route("/api", get(openapi_doc))
