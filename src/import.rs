@@ -302,7 +302,13 @@ fn validate_areas(
             continue;
         }
         let c = geo::Centroid::centroid(&mp).map(|p| (p.x(), p.y())).unwrap_or((0.0, 0.0));
-        if !io::in_sweden(c.0, c.1) {
+        // An archipelago DeSO can have its centroid at sea: any vertex on Swedish ground will do.
+        let on_land = || {
+            use geo::CoordsIter;
+            let n = mp.coords_count().max(1);
+            mp.coords_iter().step_by((n / 200).max(1)).any(|v| io::in_sweden(v.x, v.y))
+        };
+        if !io::in_sweden(c.0, c.1) && !on_land() {
             bad.push((r.clone(), problem(format!("polygon lies outside Sweden (centroid E {:.0} N {:.0} in EPSG:3006)", c.0, c.1))));
             continue;
         }

@@ -24,9 +24,12 @@ fn ok(store: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The same imports as `.ci/demo`, so the README's demo command is tested too.
 fn demo_store(dir: &Path) -> PathBuf {
     let store = dir.join("demo.gpkg");
     ok(&store, &["import", "areas", "geodata/sollentuna_deso2025.geojson"]);
+    // Stockholm county DeSO 2018, archipelago areas whose centroids lie at sea included.
+    ok(&store, &["import", "areas", "geodata/stockholm_lan_deso2018.geojson"]);
     ok(&store, &["import", "indicators", "geodata/sollentuna_deso2025_indicators.csv", "--year", "2024", "--column-year", "pop=2025", "--source", "SCB"]);
     ok(&store, &["import", "incidents", "geodata/incidents_synthetic_sollentuna.csv", "--crs", "EPSG:3006"]);
     ok(&store, &["import", "incidents", "geodata/polisen_events_sollentuna.geojson", "--reported-by", "polis"]);
@@ -44,7 +47,7 @@ fn ogrinfo_lists_the_store_layers_after_the_demo_import() {
     }
     let out = Command::new("ogrinfo").args(["-ro", "-so", "-al"]).arg(&store).arg("areas").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Feature Count: 42"), "{text}");
+    assert!(text.contains("Feature Count: 1329"), "42 DeSO 2025 + 1,287 DeSO 2018: {text}");
     assert!(text.contains("SWEREF99 TM"), "{text}");
 }
 
