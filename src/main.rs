@@ -173,6 +173,30 @@ enum StatsCmd {
         #[arg(long)]
         output: PathBuf,
     },
+    /// Rates per 1,000 for small areas: crude, empirical Bayes (esda's and the clipped
+    /// GeoDa/ArcGIS variant), spatial rate and spatial EB over the weights, excess risk and
+    /// Assunção–Reis standardised rates.
+    Rates {
+        /// Any vector file GDAL reads.
+        input: PathBuf,
+        /// Field with event counts.
+        #[arg(long)]
+        events: String,
+        /// Field with the population at risk.
+        #[arg(long)]
+        population: String,
+        /// Neighbourhood for the spatial rates: queen, rook, knn=K or band=METRES.
+        #[arg(long, default_value = "queen")]
+        weights: lagesbild::analysis::WeightsSpec,
+        #[arg(long, default_value_t = 0.0)]
+        tolerance: f64,
+        #[arg(long)]
+        crs: Option<String>,
+        #[arg(long)]
+        layer: Option<String>,
+        #[arg(long)]
+        output: PathBuf,
+    },
     /// Global Moran's I as JSON.
     Moran {
         #[command(flatten)]
@@ -696,6 +720,40 @@ fn stats_cmd(store: &GpkgStore, cmd: StatsCmd) -> Result<()> {
                 serde_json::json!({"statistic": "local Moran", "params": r.params, "weights": r.weights, "tolerance_m": a.tolerance, "islands": r.islands, "input": a.input, "field": a.field, "library": r.library}),
             )?;
             println!("wrote {} features to {}", layer.y.len(), output.display());
+        }
+        StatsCmd::Rates { input, events, population, weights, tolerance, crs, layer, output } => {
+            let to = crs.as_deref().map(parse_epsg).transpose()?;
+            let lay = lagesbild::analysis::load(&input, layer.clone(), &events, to)?;
+            let pop = lagesbild::analysis::load(&input, layer, &population, to)?;
+            let w = lagesbild::analysis::build_weights(&lay, &weights, tolerance)?;
+            let r = smoothing::rates(&lay.y, &pop.y).map_err(|e| anyhow::anyhow!("{}: {e}", lay.file))?;
+            let sr = smoothing::spatial_rates(&lay.y, &pop.y, &w).map_err(|e| anyhow::anyhow!("{}: {e}", lay.file))?;
+            let per = |v: &[f64]| v.iter().map(|x| Value::from(1000.0 * x)).collect::<Vec<_>>();
+            let table = lagesbild::analysis::with_results(
+                &lay,
+                "rates",
+                vec![
+                    (Column::new("rate_crude_per_1000", ColumnKind::Real), per(&r.crude)),
+                    (Column::new("rate_eb_per_1000", ColumnKind::Real), per(&r.eb)),
+                    (Column::new("rate_eb_clipped_per_1000", ColumnKind::Real), per(&r.eb_clipped)),
+                    (Column::new("rate_spatial_per_1000", ColumnKind::Real), per(&sr.spatial_rate)),
+                    (Column::new("rate_seb_per_1000", ColumnKind::Real), per(&sr.spatial_eb)),
+                    (Column::new("excess_risk", ColumnKind::Real), r.excess_risk.iter().map(|x| Value::from(*x)).collect()),
+                    (Column::new("rate_ar_z", ColumnKind::Real), r.assuncao_reis.iter().map(|x| Value::from(*x)).collect()),
+                ],
+            );
+            lagesbild::io::write_table(&output, &table)?;
+            write_params(
+                &output,
+                serde_json::json!({"method": "rates (Marshall 1991 EB; Assunção & Reis 1999)", "events": events, "population": population, "mean_rate_per_1000": 1000.0 * r.m, "prior_variance": r.a, "clipped": r.a < 0.0, "weights": w.kind, "tolerance_m": tolerance, "library": LIBRARY}),
+            )?;
+            println!(
+                "wrote rates for {} areas to {} (mean {:.2} per 1 000{})",
+                lay.y.len(),
+                output.display(),
+                1000.0 * r.m,
+                if r.a < 0.0 { "; prior variance < 0: esda's EB leaves [0,1], the clipped EB equals the mean" } else { "" }
+            );
         }
         StatsCmd::Moran { a } => {
             let (_layer, w, t) = load_for(&a)?;

@@ -300,3 +300,19 @@ async fn small_counts_are_suppressed_for_public_and_partner_but_not_for_analysts
     let (s, _) = json(&app, "/collections/incident_counts/items", Some("wrong-token")).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "an unknown token is refused, not treated as public");
 }
+
+#[tokio::test]
+async fn deso_features_carry_empirical_bayes_rates_between_the_crude_rate_and_the_mean() {
+    let (_f, app, _) = fixture();
+    let (_, v) = json(&app, "/collections/deso/items", Some(ANALYST)).await;
+    let feats = v["features"].as_array().unwrap();
+    // Global mean rate: 90 incidents / 3,500 residents.
+    let m = 1000.0 * 90.0 / 3500.0;
+    for f in feats {
+        let p = &f["properties"];
+        let crude = p["incidents_per_1000"].as_f64().unwrap();
+        let eb = p["incidents_eb_per_1000"].as_f64().unwrap();
+        assert!((eb - crude) * (eb - m) <= 1e-9, "EB {eb} lies between crude {crude} and the mean {m}");
+        assert!(p["incidents_seb_per_1000"].is_number());
+    }
+}

@@ -104,3 +104,44 @@ fn lisa_writes_a_swedish_csv_with_clusters() {
     assert!(header.contains(";lisa_i;lisa_q;lisa_p_sim;lisa_cluster;"), "{header}");
     assert!(text.contains(";High-High;") && text.contains(";Low-Low;"), "{}", &text[..500]);
 }
+
+#[test]
+fn rates_on_columbus_equal_esda_smoothing() {
+    // columbus.json "rates" uses e = synthetic events and b = synthetic population; here we give
+    // the CLI the same numbers through a GeoJSON built from the shapefile's polygons.
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference/columbus.json")).unwrap())
+            .unwrap();
+    let e: Vec<f64> = reference["rates"]["e_events"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let b: Vec<f64> = reference["rates"]["b_population"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let data = lagesbild::io::read_source(&columbus(), &Default::default()).unwrap();
+    let feats: Vec<serde_json::Value> = data
+        .records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let g = geojson::Geometry::new(geojson::Value::from(r.geometry.as_ref().unwrap()));
+            serde_json::json!({"type": "Feature", "properties": {"e": e[i], "b": b[i]}, "geometry": g})
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("col.geojson");
+    std::fs::write(&input, serde_json::json!({"type": "FeatureCollection", "features": feats}).to_string()).unwrap();
+    let out = dir.path().join("rates.csv");
+    let (ok, _, err) =
+        run(&["stats", "rates", input.to_str().unwrap(), "--events", "e", "--population", "b", "--weights", "queen", "--output", out.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut rdr = csv::ReaderBuilder::new().delimiter(b';').from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let h = rdr.headers().unwrap().clone();
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    let want_eb: Vec<f64> = reference["rates"]["empirical_bayes_esda"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let want_seb: Vec<f64> = reference["rates"]["spatial_empirical_bayes_queen"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    for (i, r) in rows.iter().enumerate() {
+        let got = lagesbild::io::parse_number(&r[col("rate_eb_per_1000")]).unwrap() / 1000.0;
+        assert!((got - want_eb[i]).abs() < 1e-12, "EB[{i}] {got} vs esda {}", want_eb[i]);
+        let got = lagesbild::io::parse_number(&r[col("rate_seb_per_1000")]).unwrap() / 1000.0;
+        assert!((got - want_seb[i]).abs() < 1e-12, "SEB[{i}] {got} vs esda {}", want_seb[i]);
+    }
+}

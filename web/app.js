@@ -28,6 +28,7 @@ const THEMES = {
   share_hyresratt: { label: 'Andel hyresrätt (%)', stops: [10, 25, 40, 55, 70] },
   crowding_pct: { label: 'Trångbodda hushåll (%) – illustrativt', stops: [4, 8, 12, 16, 20] },
   incidents_per_1000: { label: 'Händelser per 1 000 invånare', stops: [5, 15, 30, 50, 80] },
+  incidents_eb_per_1000: { label: 'Händelser per 1 000, utjämnat (EB)', stops: [5, 15, 30, 50, 80] },
   index_score: { label: 'Levnadsvillkorsindex (högre = bättre)', stops: [-8, -3, 0, 3, 6], colours: ['#b2182b', '#ef8a62', '#f7f7f7', '#67a9cf', '#2166ac'] },
 };
 

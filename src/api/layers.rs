@@ -122,10 +122,11 @@ pub fn suppress(p: &mut Map<String, Value>, fields: &[&str], min: u64) {
             if v > 0.0 && v < min as f64 {
                 p.insert((*f).to_string(), Value::Null);
                 p.insert(format!("{f}_suppressed"), Value::Bool(true));
-                // A rate derived from a suppressed count would reveal it.
-                let rate = format!("{f}_per_1000");
-                if p.contains_key(&rate) {
-                    p.insert(rate, Value::Null);
+                // A rate derived from a suppressed count would reveal it (smoothed ones too).
+                for rate in [format!("{f}_per_1000"), format!("{f}_eb_per_1000"), format!("{f}_seb_per_1000")] {
+                    if p.contains_key(&rate) {
+                        p.insert(rate, Value::Null);
+                    }
                 }
             }
         }
@@ -231,6 +232,25 @@ pub fn build(
     }
     // Hotspot status per DeSO: Gi* on counts, queen with a 25 m tolerance for simplified polygons.
     let w = Weights::contiguity(&polys, true, 25.0);
+    // Smoothed rates: DeSO have 700–2,700 residents, so crude rates jump with a handful of
+    // incidents. Empirical Bayes (clipped, as GeoDa/ArcGIS) and spatial EB over the queen window;
+    // areas without population are left out of the smoothing.
+    let with_pop: Vec<usize> = (0..areas.len()).filter(|k| pop.get(&areas[*k].deso).is_some_and(|p| *p > 0.0)).collect();
+    let mut eb = vec![None; areas.len()];
+    let mut seb = vec![None; areas.len()];
+    if with_pop.len() >= 3 {
+        let e: Vec<f64> = with_pop.iter().map(|k| counts[*k] as f64).collect();
+        let b: Vec<f64> = with_pop.iter().map(|k| pop[&areas[*k].deso]).collect();
+        let nb: Vec<Vec<usize>> =
+            with_pop.iter().map(|k| w.row(*k).0.iter().filter_map(|j| with_pop.iter().position(|x| *x == *j as usize)).collect()).collect();
+        if let (Ok(r), Ok(wsub)) = (stats::smoothing::rates(&e, &b), Weights::from_neighbors(&nb, stats::WeightsKind::Custom)) {
+            let sr = stats::smoothing::spatial_rates(&e, &b, &wsub).ok();
+            for (i, k) in with_pop.iter().enumerate() {
+                eb[*k] = Some(1000.0 * r.eb_clipped[i]);
+                seb[*k] = sr.as_ref().map(|s| 1000.0 * s.spatial_eb[i]);
+            }
+        }
+    }
     let y: Vec<f64> = counts.iter().map(|c| *c as f64).collect();
     let gi = getis_ord(&y, &w, &GiParams { star: true, transform: Transform::B, permutations: 0, seed: 0, fdr: true }).ok();
     // Index and housing.
@@ -285,6 +305,8 @@ pub fn build(
         }
         p.insert("incidents".into(), counts[k].into());
         p.insert("incidents_per_1000".into(), population.filter(|x| *x > 0.0).map(|x| 1000.0 * counts[k] as f64 / x).into());
+        p.insert("incidents_eb_per_1000".into(), eb[k].into());
+        p.insert("incidents_seb_per_1000".into(), seb[k].into());
         if let Some(g) = &gi {
             p.insert("gi_z".into(), g.z[k].into());
             p.insert("gi_bin".into(), g.bin[k].into());
