@@ -178,10 +178,6 @@ impl AppState {
         };
         AppState::new(store, config, tokens)
     }
-
-    pub fn store_for_profiles(&self) -> &Snapshot {
-        &self.snapshot
-    }
 }
 
 /// The whole HTTP service as a plain router: tests call it without binding a port.
