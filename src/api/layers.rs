@@ -176,10 +176,11 @@ impl LayerSet {
         if let Some(c) = self.base.iter().find(|c| c.id == id) {
             return Some(c.clone());
         }
-        let points: Vec<[f64; 2]> = self.incidents.iter().filter(|i| i.precision.is_point_statistic()).map(|i| [i.location.x(), i.location.y()]).collect();
+        // Points are gathered only when a lazy layer is first built, not on every request.
+        let points = || -> Vec<[f64; 2]> { self.incidents.iter().filter(|i| i.precision.is_point_statistic()).map(|i| [i.location.x(), i.location.y()]).collect() };
         match id {
-            "hotspots_grid" => Some(self.hotspots_grid.get_or_init(|| Arc::new(hotspot_grid_collection(&points))).clone()),
-            "density" => Some(self.density.get_or_init(|| Arc::new(density_collection(&points, None))).clone()),
+            "hotspots_grid" => Some(self.hotspots_grid.get_or_init(|| Arc::new(hotspot_grid_collection(&points()))).clone()),
+            "density" => Some(self.density.get_or_init(|| Arc::new(density_collection(&points(), None))).clone()),
             "emerging" => Some(self.emerging.get_or_init(|| Arc::new(emerging_collection(&self.incidents, 250.0, 7))).clone()),
             _ => None,
         }
