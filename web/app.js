@@ -485,6 +485,7 @@ map.on('load', () => {
 });
 
 map.on('click', (e) => {
+  if (walkState.justDragged) { walkState.justDragged = false; return; } // the end of a drag is not a new vertex
   if (walkState.mode === 'draw') {
     walkState.draft.push([e.lngLat.lng, e.lngLat.lat]);
     drawDraft();
@@ -514,3 +515,40 @@ document.getElementById('obs-add').addEventListener('click', () => {
   map.getCanvas().style.cursor = 'crosshair';
 });
 document.getElementById('obs-save').addEventListener('click', saveObservation);
+
+// Editing a drawn route: drag a vertex to move it; a click adds a vertex at the end.
+(() => {
+  let dragging = null;
+  map.on('mousedown', 'walk-draft-points', (e) => {
+    if (walkState.mode !== 'draw') return;
+    // Rendered coordinates are quantised to the tile grid: take the nearest vertex on screen.
+    let at = -1;
+    let best = 12;
+    walkState.draft.forEach((c, k) => {
+      const p = map.project(c);
+      const d = Math.hypot(p.x - e.point.x, p.y - e.point.y);
+      if (d < best) { best = d; at = k; }
+    });
+    if (at < 0) return;
+    e.preventDefault();
+    dragging = at;
+    map.dragPan.disable();
+    map.getCanvas().style.cursor = 'grabbing';
+  });
+  // DOM events on the canvas: they keep coming while the button is held down.
+  const canvas = map.getCanvasContainer();
+  canvas.addEventListener('mousemove', (ev) => {
+    if (dragging === null) return;
+    const r = canvas.getBoundingClientRect();
+    const ll = map.unproject([ev.clientX - r.left, ev.clientY - r.top]);
+    walkState.draft[dragging] = [ll.lng, ll.lat];
+    drawDraft();
+  });
+  window.addEventListener('mouseup', () => {
+    if (dragging === null) return;
+    dragging = null;
+    walkState.justDragged = true;
+    map.dragPan.enable();
+    map.getCanvas().style.cursor = 'crosshair';
+  });
+})();

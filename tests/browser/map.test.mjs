@@ -155,6 +155,16 @@ test('a safety walk: draw a route with clicks, save, reload, add an observation,
     await page.mouse.click(box.x + x, box.y + y);
   }
   assert.equal(await page.evaluate(() => window.lagesbildWalks.draft.length), 3);
+  // Drag the middle vertex a little north: the route is edited, no vertex is added.
+  await page.waitForFunction(() => window.lagesbildMap.queryRenderedFeatures({ layers: ['walk-draft-points'] }).length === 3, null, { timeout: 30000 });
+  const [mx, my] = await px(17.956, 59.428);
+  await page.mouse.move(box.x + mx, box.y + my);
+  await page.mouse.down();
+  await page.mouse.move(box.x + mx, box.y + my - 20, { steps: 5 });
+  await page.mouse.up();
+  const moved = await page.evaluate(() => window.lagesbildWalks.draft);
+  assert.equal(moved.length, 3);
+  assert.ok(moved[1][1] > 59.428 + 1e-5, `vertex moved north: ${moved[1]}`);
   await page.fill('#walk-title', 'Testvandring Tureberg');
   await page.fill('#walk-orgs', 'kommunen, polisen');
   await page.click('#walk-save');
