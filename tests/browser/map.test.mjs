@@ -64,7 +64,7 @@ async function openMap() {
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(base + '/map/');
-  await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 60000 });
+  await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 180000 });
   return { page, external, errors };
 }
 
