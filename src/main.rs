@@ -228,6 +228,9 @@ enum StatsCmd {
         /// Override the automatic distance band (metres).
         #[arg(long)]
         band: Option<f64>,
+        /// Aggregate to hexagons instead of squares.
+        #[arg(long)]
+        hex: bool,
         #[arg(long)]
         output: PathBuf,
     },
@@ -244,6 +247,9 @@ enum StatsCmd {
         time_steps: usize,
         #[arg(long, default_value_t = 0.05)]
         alpha: f64,
+        /// Hexagon cells instead of squares.
+        #[arg(long)]
+        hex: bool,
         #[arg(long)]
         output: PathBuf,
     },
@@ -798,9 +804,10 @@ fn stats_cmd(store: &GpkgStore, cmd: StatsCmd) -> Result<()> {
                 serde_json::json!({"method": "quartic kernel (ArcGIS)", "radius_m": r, "radius_auto": radius == "auto", "cell_size_m": cell, "points": xy.len(), "units": "per m² (×1e6 per km²)", "library": LIBRARY}),
             )?;
         }
-        StatsCmd::Hotspots { input, cell, band, output } => {
+        StatsCmd::Hotspots { input, cell, band, hex, output } => {
             let xy = points_from(store, input)?;
-            let r = optimized::optimized_hot_spots(&xy, None, cell, band)?;
+            let shape = if hex { lagesbild::spatial::grid::Shape::Hexagon } else { lagesbild::spatial::grid::Shape::Square };
+            let r = optimized::optimized_hot_spots_with(&xy, None, cell, band, shape)?;
             let table = lagesbild::io::Table {
                 name: "hotspots".into(),
                 epsg: Some(3006),
@@ -831,12 +838,13 @@ fn stats_cmd(store: &GpkgStore, cmd: StatsCmd) -> Result<()> {
             write_params(&output, serde_json::json!({"method": "optimized hot spots (Gi*, FDR)", "choices": r.choices, "library": LIBRARY}))?;
             println!("{}", serde_json::to_string_pretty(&r.choices)?);
         }
-        StatsCmd::Emerging { cell, step_days, distance, time_steps, alpha, output } => {
+        StatsCmd::Emerging { cell, step_days, distance, time_steps, alpha, hex, output } => {
             let inc = store_points(store)?;
             if inc.is_empty() {
                 bail!("the store has no point-precision incidents");
             }
-            let grid = lagesbild::spatial::grid::GridSpec::square(cell);
+            let shape = if hex { lagesbild::spatial::grid::Shape::Hexagon } else { lagesbild::spatial::grid::Shape::Square };
+            let grid = lagesbild::spatial::grid::GridSpec { cell_size_m: cell, shape };
             let pts: Vec<([f64; 2], chrono::NaiveDateTime)> = inc.iter().map(|i| ([i.location.x(), i.location.y()], i.occurred_at)).collect();
             let cube = lagesbild::spatial::grid::space_time_cube(&pts, &grid, step_days).context("no incidents")?;
             let (cells, counts, start, steps) = (cube.cells, cube.counts, cube.start, cube.steps);

@@ -107,3 +107,14 @@ fn the_density_geotiff_opens_in_gdal_with_sweref99tm_and_the_quartic_values() {
     let cells = r.values.iter().filter(|v| v.is_finite() && **v > 0.0).count() as f64;
     assert!((total - cells * 10_000.0).abs() < 1e-3, "classes cover exactly the cells with density");
 }
+
+#[test]
+fn hexagon_aggregation_also_finds_the_planted_cluster() {
+    use lagesbild::spatial::grid::Shape;
+    let pts = pattern(4);
+    let r = optimized::optimized_hot_spots_with(&pts, None, Some(200.0), None, Shape::Hexagon).unwrap();
+    assert!(r.cells.iter().all(|c| c.id.starts_with("hex200m_")));
+    let hot = r.cells.iter().enumerate().filter(|(i, _)| r.fdr_bin[*i] == 3).map(|(_, c)| c.centre).collect::<Vec<_>>();
+    assert!(!hot.is_empty());
+    assert!(hot.iter().all(|c| (c[0] - 602_500.0).hypot(c[1] - 6_602_500.0) < 1500.0), "99 % hot cells sit around the cluster");
+}

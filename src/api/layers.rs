@@ -177,7 +177,8 @@ impl LayerSet {
             return Some(c.clone());
         }
         // Points are gathered only when a lazy layer is first built, not on every request.
-        let points = || -> Vec<[f64; 2]> { self.incidents.iter().filter(|i| i.precision.is_point_statistic()).map(|i| [i.location.x(), i.location.y()]).collect() };
+        let points =
+            || -> Vec<[f64; 2]> { self.incidents.iter().filter(|i| i.precision.is_point_statistic()).map(|i| [i.location.x(), i.location.y()]).collect() };
         match id {
             "hotspots_grid" => Some(self.hotspots_grid.get_or_init(|| Arc::new(hotspot_grid_collection(&points()))).clone()),
             "density" => Some(self.density.get_or_init(|| Arc::new(density_collection(&points(), None))).clone()),

@@ -19,7 +19,7 @@ use super::getis_ord::{getis_ord, GiParams, GiResult};
 use super::moran::moran;
 use super::weights::{Transform, Weights};
 use super::StatsError;
-use crate::spatial::grid::{Cell, GridSpec};
+use crate::spatial::grid::{Cell, GridSpec, Shape};
 use geo::MultiPolygon;
 use rstar::{primitives::GeomWithData, RTree};
 use serde::Serialize;
@@ -85,6 +85,18 @@ pub fn optimized_hot_spots(
     cell_size_m: Option<f64>,
     distance_band_m: Option<f64>,
 ) -> Result<OptimizedResult, StatsError> {
+    optimized_hot_spots_with(points, mask, cell_size_m, distance_band_m, Shape::Square)
+}
+
+/// As [`optimized_hot_spots`], aggregating to squares or to hexagons (Esri's
+/// COUNT_INCIDENTS_WITHIN_HEXAGON_POLYGONS; a hexagon of cell size c has side c/√3).
+pub fn optimized_hot_spots_with(
+    points: &[[f64; 2]],
+    mask: Option<&[MultiPolygon<f64>]>,
+    cell_size_m: Option<f64>,
+    distance_band_m: Option<f64>,
+    shape: Shape,
+) -> Result<OptimizedResult, StatsError> {
     if points.len() < 60 {
         // Esri's minimum for incident data aggregated to a fishnet without bounding polygons.
         return Err(StatsError::TooFew(points.len()));
@@ -120,7 +132,7 @@ pub fn optimized_hot_spots(
     let max_side = (x1 - x0).max(y1 - y0);
     let auto_cell = roof(2.0 * mean(&keep).max(median(&keep))).clamp(10.0, roof(0.1 * max_side).max(10.0));
     let cell = cell_size_m.unwrap_or(auto_cell);
-    let grid = GridSpec::square(cell);
+    let grid = GridSpec { cell_size_m: cell, shape };
     let cells = grid.cover([x0 - cell, y0 - cell, x1 + cell, y1 + cell], mask);
     let counts_map = grid.count(points);
     let counts: Vec<f64> = cells.iter().map(|c| *counts_map.get(&c.key).unwrap_or(&0) as f64).collect();
