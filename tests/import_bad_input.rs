@@ -305,3 +305,23 @@ fn tenure_counts_give_shares_and_missing_values_stay_missing() {
     assert_eq!(get("flats"), None, "an empty cell is missing, not zero");
     assert!(v.iter().all(|x| x.year == 2024));
 }
+
+#[test]
+fn areas_import_from_shapefile_flatgeobuf_and_geopackage_alike() {
+    // ogr2ogr (GDAL) writes the fixture in each format; the import reads them through OGR.
+    for (driver, ext) in [("ESRI Shapefile", "shp"), ("FlatGeobuf", "fgb"), ("GPKG", "gpkg")] {
+        let f = Fixture::empty();
+        let src = f.write("areas.geojson", common::AREAS_3006);
+        let dst = f.dir.path().join(format!("areas.{ext}"));
+        let out = std::process::Command::new("ogr2ogr").args(["-f", driver]).arg(&dst).arg(&src).output().expect("ogr2ogr (gdal-bin)");
+        assert!(out.status.success(), "{driver}: {}", String::from_utf8_lossy(&out.stderr));
+        let opts = ImportOptions { deso_version: Some("2025".into()), ..Default::default() };
+        let r = f.import(ImportKind::Areas, &dst, &opts).unwrap_or_else(|e| panic!("{driver}: {e}"));
+        assert_eq!(r.record.accepted, 3, "{driver}");
+        let areas = f.store.areas().unwrap();
+        let a = areas.iter().find(|a| a.deso == "0163C9002").unwrap();
+        use geo::Area;
+        assert!((a.geometry.unsigned_area() - 1_000_000.0).abs() < 1e-3, "{driver}: 1 km² in EPSG:3006");
+        assert_eq!(a.population, Some(2000.0), "{driver}");
+    }
+}
