@@ -321,6 +321,24 @@ enum ClassifyCmd {
         #[arg(long)]
         weeks: Option<PathBuf>,
     },
+    /// SCB's socioeconomic index from its three parts (indicator names in the store) and types
+    /// derived from it by mean ± k·SD, always labelled "derived", never SCB's official type.
+    Socioeconomic {
+        /// Share with low economic standard (%).
+        #[arg(long, default_value = "low_econ")]
+        low_econ: String,
+        /// Share aged 20–64 with only förgymnasial education (%).
+        #[arg(long, default_value = "low_education")]
+        education: String,
+        /// Share aged 20–64 with long income support or long unemployment (%).
+        #[arg(long, default_value = "long_support")]
+        support: String,
+        /// Cut points in standard deviations, from type 1 to type 4 (default 1.5,0.5,-0.5,-1.5).
+        #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+        k: Vec<f64>,
+        #[arg(long)]
+        output: PathBuf,
+    },
     /// Goal status for a JSON list of goals.
     Goals {
         #[arg(long)]
@@ -1221,6 +1239,69 @@ fn classify_cmd(store: &GpkgStore, cmd: ClassifyCmd) -> Result<()> {
             println!("changes in {last_week} since the week before: {}", if ch.is_empty() { "none".to_string() } else { String::new() });
             for c in ch {
                 println!("  {}: {} → {} (score {} → {})", c.area, c.from.label_sv(), c.to.label_sv(), c.score_before, c.score_now);
+            }
+        }
+        ClassifyCmd::Socioeconomic { low_econ, education, support, k, output } => {
+            let ind = store.indicators()?;
+            let latest = |d: &str, n: &str| ind.iter().filter(|v| v.deso == d && v.indicator == n).max_by_key(|v| v.year).map(|v| v.value);
+            let mut rule = omradestyp::DerivedRule::default();
+            if !k.is_empty() {
+                rule.k = k.as_slice().try_into().map_err(|_| anyhow::anyhow!("--k needs four numbers, got {}", k.len()))?;
+            }
+            let parts: Vec<[Option<f64>; 3]> =
+                areas.iter().map(|a| [latest(&a.deso, &low_econ), latest(&a.deso, &education), latest(&a.deso, &support)]).collect();
+            let index: Vec<Option<f64>> = parts.iter().map(|p| omradestyp::socioeconomic_index(p[0], p[1], p[2])).collect();
+            let (types, mean, sd) = omradestyp::derive_types(&index, &rule);
+            let missing: Vec<String> = areas
+                .iter()
+                .zip(&parts)
+                .filter(|(_, p)| p.iter().any(|x| x.is_none()))
+                .map(|(a, p)| {
+                    let names: Vec<&str> = [&low_econ, &education, &support].iter().zip(p).filter(|(_, v)| v.is_none()).map(|(n, _)| n.as_str()).collect();
+                    format!("{} ({})", a.deso, names.join(", "))
+                })
+                .collect();
+            let t = Table {
+                name: "socioeconomic_index".into(),
+                epsg: Some(3006),
+                columns: vec![
+                    Column::new("deso", ColumnKind::Text),
+                    Column::new("regso_name", ColumnKind::Text),
+                    Column::new("index", ColumnKind::Real),
+                    Column::new("derived_type", ColumnKind::Integer),
+                    Column::new("type_label", ColumnKind::Text),
+                ],
+                rows: areas
+                    .iter()
+                    .zip(&types)
+                    .map(|(a, d)| TableRow {
+                        values: vec![
+                            a.deso.clone().into(),
+                            a.regso_name.clone().into(),
+                            d.as_ref().map(|d| d.index).into(),
+                            d.as_ref().map(|d| Value::Int(d.typ as i64)).unwrap_or(Value::Null),
+                            d.as_ref().map(|d| Value::from(d.label)).unwrap_or(Value::Null),
+                        ],
+                        geometry: Some(a.geometry.clone().into()),
+                    })
+                    .collect(),
+            };
+            lagesbild::io::write_table(&output, &t)?;
+            println!(
+                "index for {} of {} DeSO (mean {:.2}, SD {:.2}; types {}) to {}",
+                index.iter().filter(|x| x.is_some()).count(),
+                areas.len(),
+                mean,
+                sd,
+                omradestyp::DERIVED_LABEL,
+                output.display()
+            );
+            if !missing.is_empty() {
+                eprintln!(
+                    "{} DeSO lack a part and get no index (never imputed): {}",
+                    missing.len(),
+                    missing.iter().take(10).cloned().collect::<Vec<_>>().join("; ")
+                );
             }
         }
         ClassifyCmd::Goals { config } => {

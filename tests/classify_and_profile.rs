@@ -168,3 +168,32 @@ fn the_profiles_of_edsberg_and_bagarby_render_and_the_csv_round_trips() {
     assert_eq!(p["area"]["level"], "deso");
     assert!(p["incidents_total"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn the_socioeconomic_index_is_the_mean_of_its_parts_and_missing_parts_are_never_imputed() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().join("se.gpkg");
+    let areas = dir.path().join("a.geojson");
+    std::fs::write(&areas, r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::3006"}},"features":[
+{"type":"Feature","properties":{"deso":"0163C9001"},"geometry":{"type":"Polygon","coordinates":[[[660000,6590000],[661000,6590000],[661000,6591000],[660000,6591000],[660000,6590000]]]}},
+{"type":"Feature","properties":{"deso":"0163C9002"},"geometry":{"type":"Polygon","coordinates":[[[661000,6590000],[662000,6590000],[662000,6591000],[661000,6591000],[661000,6590000]]]}},
+{"type":"Feature","properties":{"deso":"0163C9003"},"geometry":{"type":"Polygon","coordinates":[[[662000,6590000],[663000,6590000],[663000,6591000],[662000,6591000],[662000,6590000]]]}}]}"#).unwrap();
+    let ind = dir.path().join("i.csv");
+    // Index = (low_econ + low_education + long_support) / 3: 30, 10 and (missing) for the three.
+    std::fs::write(&ind, "deso;low_econ;low_education;long_support\n0163C9001;45;30;15\n0163C9002;12;10;8\n0163C9003;20;;10\n").unwrap();
+    lagesbild(&s, &["import", "areas", a_str(&areas), "--deso-version", "2025"]);
+    lagesbild(&s, &["import", "indicators", a_str(&ind), "--year", "2024"]);
+    let out = dir.path().join("se.csv");
+    let msg = lagesbild(&s, &["classify", "socioeconomic", "--output", a_str(&out)]);
+    assert!(msg.contains("index for 2 of 3 DeSO (mean 20.00, SD 10.00"), "{msg}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    // Mean 20, SD 10: 30 lies in [20 + 0.5·10, 20 + 1.5·10) → type 2; 10 in [20 − 1.5·10, 20 − 0.5·10) → type 4.
+    assert!(rows[0].starts_with("0163C9001;;30;2;derived"), "{}", rows[0]);
+    assert!(rows[1].starts_with("0163C9002;;10;4;derived"), "{}", rows[1]);
+    assert!(rows[2].starts_with("0163C9003;;;;"), "no index without all parts: {}", rows[2]);
+}
+
+fn a_str(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
