@@ -198,13 +198,13 @@ pub fn to_html(r: &RouteReport) -> String {
     let w = &r.walk;
     let mut h = format!(
         r#"<!doctype html><html lang="sv"><head><meta charset="utf-8"><title>Rapport: {t}</title><style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}table{{border-collapse:collapse;margin:.5em 0 1.5em}}td,th{{border:1px solid #ccc;padding:.2em .5em;text-align:left}}.muted{{color:#666}}@media print{{body{{margin:0}}}}</style></head><body>
-<h1>Trygghetsvandring: {t}</h1><p class="muted">Planerad {when} · område {area} · arrangör {org} · status {status}</p>
+<h1>Trygghetsvandring: {t}</h1><p class="muted">Planerad {when}{area}{org} · status {status}</p>
 <p>Deltagande organisationer: {orgs}</p>
 <p>Sträcka: <b>{len} m</b> · beräknad gångtid <b>{mins} min</b> · buffert för händelser {buf} m{period}</p>"#,
         t = esc(&w.title),
         when = w.planned_at.format("%Y-%m-%d %H:%M"),
-        area = esc(&w.area),
-        org = esc(&w.organiser),
+        area = if w.area.is_empty() { String::new() } else { format!(" · område {}", esc(&w.area)) },
+        org = if w.organiser.is_empty() { String::new() } else { format!(" · arrangör {}", esc(&w.organiser)) },
         status = crate::store::walks::status_str(w.status),
         orgs = esc(&w.organisations.join(", ")),
         len = n(r.length_m),
