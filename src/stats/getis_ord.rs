@@ -95,14 +95,8 @@ pub fn getis_ord_with(y: &[f64], w: &Weights, params: &GiParams, perm: Option<&P
     let p1: Vec<f64> = z.iter().map(|z| if z.is_finite() { norm_sf(z.abs()) } else { f64::NAN }).collect();
     let p2: Vec<f64> = p1.iter().map(|p| 2.0 * p).collect();
     let p_sim = if params.permutations > 0 {
-        let generated;
-        let m = match perm {
-            Some(m) => m,
-            None => {
-                generated = PermutationMatrix::generate(n, w.max_cardinality(), params.permutations, params.seed);
-                &generated
-            }
-        };
+        let m = PermutationMatrix::given_or_generated(perm, w, params.permutations, params.seed);
+        let m = m.as_ref();
         let self_w: Vec<f64> = (0..n)
             .map(|i| {
                 let (ix, wv) = wt.row(i);

@@ -191,14 +191,8 @@ pub fn local_moran_with(y: &[f64], w: &Weights, params: &LisaParams, perm: Optio
         })
         .collect();
     let (p_sim, ei_sim, sei_sim) = if params.permutations > 0 {
-        let generated;
-        let m = match perm {
-            Some(m) => m,
-            None => {
-                generated = PermutationMatrix::generate(n, w.max_cardinality(), params.permutations, params.seed);
-                &generated
-            }
-        };
+        let m = PermutationMatrix::given_or_generated(perm, w, params.permutations, params.seed);
+        let m = m.as_ref();
         let s = conditional(&z, &wt, m, &is, |i, lag| z[i] * lag * scale);
         (s.p_sim, s.mean, s.std)
     } else {

@@ -43,6 +43,19 @@ impl PermutationMatrix {
         PermutationMatrix { permutations: rows.len(), k_max, ids: rows.iter().flatten().copied().collect() }
     }
 
+    /// The given matrix (esda's, to reproduce it), or one drawn from the seed for these weights.
+    pub fn given_or_generated<'a>(
+        given: Option<&'a PermutationMatrix>,
+        w: &Weights,
+        permutations: usize,
+        seed: u64,
+    ) -> std::borrow::Cow<'a, PermutationMatrix> {
+        match given {
+            Some(m) => std::borrow::Cow::Borrowed(m),
+            None => std::borrow::Cow::Owned(PermutationMatrix::generate(w.n, w.max_cardinality(), permutations, seed)),
+        }
+    }
+
     #[inline]
     fn row(&self, r: usize) -> &[u32] {
         &self.ids[r * self.k_max..(r + 1) * self.k_max]
