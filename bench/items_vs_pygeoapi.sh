@@ -10,16 +10,8 @@ command -v wrk >/dev/null || apt-get install -y -qq wrk
 dpkg -s libsqlite3-mod-spatialite python3-venv >/dev/null 2>&1 || apt-get install -y -qq libsqlite3-mod-spatialite python3-venv
 # pygeoapi's GeoPackage provider loads SpatiaLite, which needs Debian's Python (sqlite extensions enabled).
 [ -x "$OUT/venv/bin/pygeoapi" ] || { /usr/bin/python3 -m venv "$OUT/venv" && "$OUT/venv/bin/pip" install -q pygeoapi gunicorn; }
-cargo build --release --quiet
-B=target/release/lagesbild
-STORE="$OUT/bench.gpkg"
-if [ ! -f "$STORE" ]; then
-  $B --store "$STORE" import areas geodata/sollentuna_deso2025.geojson >/dev/null
-  $B --store "$STORE" import incidents geodata/incidents_synthetic_sollentuna.csv --crs EPSG:3006 >/dev/null
-fi
-$B --store "$STORE" serve --bind 127.0.0.1:18301 2>/dev/null & LPID=$!
+source bench/serve_demo.sh 18301
 trap 'kill $LPID ${PPID2:-} 2>/dev/null || true' EXIT
-for i in $(seq 100); do curl -sf http://127.0.0.1:18301/health >/dev/null && break; sleep 0.2; done
 curl -sf "http://127.0.0.1:18301/collections/hotspots_grid/download?format=gpkg" -o "$OUT/hotspots_grid.gpkg"
 N=$(curl -sf "http://127.0.0.1:18301/collections/hotspots_grid/items?limit=1" | python3 -c "import json,sys; print(json.load(sys.stdin)['numberMatched'])")
 cat > "$OUT/pygeoapi.yml" <<YML

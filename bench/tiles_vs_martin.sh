@@ -11,16 +11,8 @@ command -v wrk >/dev/null || apt-get install -y -qq wrk
 MARTIN="${MARTIN:-$(command -v martin || echo "$OUT/martin/bin/martin")}"
 [ -x "$MARTIN" ] || cargo install martin@1.14.0 --locked --no-default-features --features mbtiles --root "$OUT/martin"
 
-cargo build --release --quiet
-B=target/release/lagesbild
-STORE="$OUT/bench.gpkg"
-if [ ! -f "$STORE" ]; then
-  $B --store "$STORE" import areas geodata/sollentuna_deso2025.geojson >/dev/null
-  $B --store "$STORE" import incidents geodata/incidents_synthetic_sollentuna.csv --crs EPSG:3006 >/dev/null
-fi
-$B --store "$STORE" serve --bind 127.0.0.1:18311 2>/dev/null & LPID=$!
+source bench/serve_demo.sh 18311
 trap 'kill $LPID ${MPID:-} 2>/dev/null || true' EXIT
-for i in $(seq 100); do curl -sf http://127.0.0.1:18311/health >/dev/null && break; sleep 0.2; done
 rm -f "$OUT/deso.mbtiles"
 python3 bench/tiles_vs_martin.py mbtiles http://127.0.0.1:18311 "$OUT/deso.mbtiles" "$OUT/tiles.txt"
 "$MARTIN" --listen-addresses 127.0.0.1:18312 "$OUT/deso.mbtiles" >/dev/null 2>&1 & MPID=$!

@@ -103,20 +103,22 @@ impl GpkgStore {
     /// After a crash mid-write SQLite leaves a hot rollback journal; a read-only connection
     /// cannot roll it back ("attempt to write a readonly database"). Opening once for update
     /// rolls the interrupted transaction back, so the store is exactly as before that write.
+    /// Opens the file with GDAL's GPKG driver, for reading or for update.
+    pub(crate) fn open_gpkg(&self, update: bool) -> Result<Dataset, StoreError> {
+        let mode = if update { GdalOpenFlags::GDAL_OF_UPDATE } else { GdalOpenFlags::GDAL_OF_READONLY };
+        Dataset::open_ex(
+            &self.path,
+            DatasetOptions { open_flags: GdalOpenFlags::GDAL_OF_VECTOR | mode, allowed_drivers: Some(&["GPKG"]), ..Default::default() },
+        )
+        .map_err(|e| self.err(e))
+    }
+
     pub fn recover_if_needed(&self) -> Result<(), StoreError> {
         let mut journal = self.path.as_os_str().to_owned();
         journal.push("-journal");
         if std::path::Path::new(&journal).exists() {
             tracing::warn!("{}: rolling back a write interrupted by a crash", self.path.display());
-            let ds = Dataset::open_ex(
-                &self.path,
-                DatasetOptions {
-                    open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_UPDATE,
-                    allowed_drivers: Some(&["GPKG"]),
-                    ..Default::default()
-                },
-            )
-            .map_err(|e| self.err(e))?;
+            let ds = self.open_gpkg(true)?;
             // A read makes SQLite take the shared lock that triggers the rollback.
             let _ = ds.layer_count();
             let _ = ds.layers().map(|l| l.feature_count()).sum::<u64>();
@@ -129,15 +131,7 @@ impl GpkgStore {
             return Err(StoreError::Missing { path: self.path.display().to_string() });
         }
         self.recover_if_needed()?;
-        Dataset::open_ex(
-            &self.path,
-            DatasetOptions {
-                open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
-                allowed_drivers: Some(&["GPKG"]),
-                ..Default::default()
-            },
-        )
-        .map_err(|e| self.err(e))
+        self.open_gpkg(false)
     }
 
     fn read_layer<T>(&self, name: &str, mut f: impl FnMut(&Feature) -> Result<T, String>) -> Result<Vec<T>, StoreError> {
@@ -239,15 +233,7 @@ impl Store for GpkgStore {
         if !self.path.exists() {
             self.create()?;
         }
-        let mut ds = Dataset::open_ex(
-            &self.path,
-            DatasetOptions {
-                open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_UPDATE,
-                allowed_drivers: Some(&["GPKG"]),
-                ..Default::default()
-            },
-        )
-        .map_err(|e| self.err(e))?;
+        let mut ds = self.open_gpkg(true)?;
         // One SQLite transaction: dropped without commit (any error below) means rolled back.
         let txn = ds.start_transaction().map_err(|e| self.err(e))?;
         {

@@ -9,7 +9,7 @@ use crate::walks::{HistoryEntry, Observation, ObservationStatus, Walk, WalkStatu
 use chrono::NaiveDateTime;
 use gdal::vector::sql::Dialect;
 use gdal::vector::{Feature, FieldDefn, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType, ToGdal};
-use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
+use gdal::Dataset;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -110,16 +110,7 @@ impl GpkgStore {
         if !self.path().exists() {
             self.create()?;
         }
-        let ds = Dataset::open_ex(
-            self.path(),
-            DatasetOptions {
-                open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_UPDATE,
-                allowed_drivers: Some(&["GPKG"]),
-                ..Default::default()
-            },
-        )
-        .map_err(|e| StoreError::Gdal { path: self.path().display().to_string(), reason: e.to_string() })?;
-        Ok(ds)
+        self.open_gpkg(true)
     }
 
     /// Creates the walk layers in a store made before walks existed (idempotent, one transaction).
