@@ -3,7 +3,7 @@
 
 use crate::io::{self, parse_number, read_source, Column, ColumnKind, IoError, SourceOptions, Table, TableRow, Value};
 use crate::stats::{self, Transform, Weights};
-use geo::{Centroid, MapCoords};
+use geo::Centroid;
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +20,8 @@ pub enum AnalysisError {
     Geographic { file: String, epsg: u32 },
     #[error(transparent)]
     Stats(#[from] stats::StatsError),
+    #[error(transparent)]
+    Crs(#[from] crate::crs::CrsError),
 }
 
 /// `queen`, `rook`, `knn=K` or `band=METRES`.
@@ -89,7 +91,7 @@ pub fn load(path: &Path, layer: Option<String>, field: &str, to_epsg: Option<u32
         if to != from {
             let t = io::transform_between(from, to)?;
             for g in geometries.iter_mut().flatten() {
-                *g = reproject(g, &t).map_err(|e| IoError::Format { path: path.into(), reason: e })?;
+                *g = crate::crs::reproject(g, &t).map_err(|e| IoError::Format { path: path.into(), reason: e.to_string() })?;
             }
             epsg = Some(to);
         }
@@ -102,21 +104,6 @@ pub fn load(path: &Path, layer: Option<String>, field: &str, to_epsg: Option<u32
         epsg,
         y,
     })
-}
-
-/// Reprojects any geometry with one batched GDAL transform.
-pub fn reproject(g: &geo::Geometry<f64>, t: &gdal::spatial_ref::CoordTransform) -> Result<geo::Geometry<f64>, String> {
-    use geo::CoordsIter;
-    let mut xs: Vec<f64> = g.coords_iter().map(|c| c.x).collect();
-    let mut ys: Vec<f64> = g.coords_iter().map(|c| c.y).collect();
-    io::transform_coords(t, &mut xs, &mut ys)?;
-    let i = std::cell::Cell::new(0usize);
-    let (xs, ys, i) = (&xs, &ys, &i);
-    Ok(g.map_coords(move |_| {
-        let k = i.get();
-        i.set(k + 1);
-        geo::coord! { x: xs[k], y: ys[k] }
-    }))
 }
 
 pub fn build_weights(layer: &Layer, spec: &WeightsSpec, tolerance_m: f64) -> Result<Weights, AnalysisError> {

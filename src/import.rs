@@ -6,9 +6,8 @@
 //! and hands back the rejects (with reasons) for a CSV.
 
 use crate::io::{self, parse_number, read_source, IoError, Record, SourceData, SourceOptions};
-use crate::model::{fold, normalise_reporter, Area, CategoryMap, ImportRecord, Incident, IndicatorValue, Precision, WORKING_EPSG};
+use crate::model::{fold, normalise_reporter, parse_datetime, Area, CategoryMap, ImportRecord, Incident, IndicatorValue, Precision, WORKING_EPSG};
 use crate::store::{ImportBatch, Store, StoreError};
-use chrono::{NaiveDate, NaiveDateTime};
 use geo::{Area as _, Validation};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -36,6 +35,8 @@ pub enum ImportError {
     Invalid { file: String, problems: Vec<Problem> },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Crs(#[from] crate::crs::CrsError),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -269,7 +270,7 @@ fn validate_areas(
             }
         };
         let mp = match &to3006 {
-            Some(t) => match reproject_multipolygon(&mp, t) {
+            Some(t) => match crate::crs::reproject(&mp, t) {
                 Ok(m) => m,
                 Err(e) => {
                     bad.push((r.clone(), problem(format!("cannot reproject to EPSG:3006: {e}"))));
@@ -358,27 +359,6 @@ fn geom_name(g: &geo::Geometry<f64>) -> &'static str {
         geo::Geometry::GeometryCollection(_) => "a geometry collection",
         _ => "another geometry type",
     }
-}
-
-fn reproject_multipolygon(mp: &geo::MultiPolygon<f64>, t: &gdal::spatial_ref::CoordTransform) -> Result<geo::MultiPolygon<f64>, String> {
-    use geo::MapCoordsInPlace;
-    let mut xs = Vec::new();
-    let mut ys = Vec::new();
-    use geo::CoordsIter;
-    for c in mp.coords_iter() {
-        xs.push(c.x);
-        ys.push(c.y);
-    }
-    io::transform_coords(t, &mut xs, &mut ys)?;
-    let mut out = mp.clone();
-    let i = std::cell::Cell::new(0usize);
-    let (xs, ys, i) = (&xs, &ys, &i);
-    out.map_coords_in_place(move |_| {
-        let k = i.get();
-        i.set(k + 1);
-        geo::coord! { x: xs[k], y: ys[k] }
-    });
-    Ok(out)
 }
 
 /// Repairs a self-intersecting polygon with GDAL's MakeValid (GEOS), keeping polygonal parts.
@@ -558,33 +538,6 @@ const X_ALIASES: &[&str] = &["x", "e", "easting", "ost", "ostlig", "x_sweref", "
 const Y_ALIASES: &[&str] = &["y", "n", "northing", "nord", "nordlig", "y_sweref", "sweref_n", "y_coord"];
 const LON_ALIASES: &[&str] = &["lon", "lng", "long", "longitude", "longitud"];
 const LAT_ALIASES: &[&str] = &["lat", "latitude", "latitud"];
-
-/// Accepted date and time formats, tried in order. Date-only input becomes midnight.
-pub fn parse_datetime(raw: &str) -> Option<NaiveDateTime> {
-    let t = raw.trim();
-    if t.is_empty() {
-        return None;
-    }
-    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(t) {
-        return Some(d.naive_local());
-    }
-    for f in ["%Y-%m-%d %H:%M:%S %:z", "%Y-%m-%d %H:%M:%S %z"] {
-        if let Ok(d) = chrono::DateTime::parse_from_str(t, f) {
-            return Some(d.naive_local());
-        }
-    }
-    for f in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H.%M"] {
-        if let Ok(d) = NaiveDateTime::parse_from_str(t, f) {
-            return Some(d);
-        }
-    }
-    for f in ["%Y-%m-%d", "%Y%m%d", "%d/%m/%Y", "%d.%m.%Y"] {
-        if let Ok(d) = NaiveDate::parse_from_str(t, f) {
-            return d.and_hms_opt(0, 0, 0);
-        }
-    }
-    None
-}
 
 fn validate_incidents(
     store: &dyn Store,

@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod api;
 pub mod classify;
+pub mod crs;
 pub mod demo;
 pub mod export;
 pub mod import;

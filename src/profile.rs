@@ -428,7 +428,7 @@ pub fn build(store: &dyn Store, query: &str, opts: &ProfileOptions) -> Result<Pr
 
 fn n(v: f64) -> String {
     let r = if v.abs() >= 100.0 { (v * 10.0).round() / 10.0 } else { (v * 100.0).round() / 100.0 };
-    crate::io::format_number_sv_pub(r)
+    crate::model::format_number_sv(r)
 }
 
 fn on(v: Option<f64>) -> String {
@@ -676,28 +676,19 @@ pub fn to_html(p: &Profile) -> String {
 }
 
 /// Reads Polisen's utsatta områden (GeoJSON with `name`, `class`, `since`) into EPSG:3006.
-pub fn read_police_areas(path: &std::path::Path) -> Result<Vec<PoliceArea>, String> {
-    let data = crate::io::read_source(path, &Default::default()).map_err(|e| e.to_string())?;
-    let epsg = data.epsg.ok_or_else(|| format!("{}: no CRS", data.file_name))?;
-    let t = crate::io::transform_between(epsg, 3006).map_err(|e| e.to_string())?;
-    data.records
+pub fn read_police_areas(path: &std::path::Path) -> Result<Vec<PoliceArea>, crate::io::IoError> {
+    let (data, polys) = crate::io::read_polygons(path)?;
+    Ok(data
+        .records
         .iter()
-        .map(|r| {
-            let g = r.geometry.as_ref().ok_or_else(|| format!("{}: missing geometry", r.location))?;
-            let g = crate::analysis::reproject(g, &t)?;
-            let geometry = match g {
-                geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
-                geo::Geometry::MultiPolygon(m) => m,
-                _ => return Err(format!("{}: not a polygon", r.location)),
-            };
-            Ok(PoliceArea {
-                name: r.get("name").unwrap_or("").to_string(),
-                class: r.get("class").unwrap_or("").to_string(),
-                since: r.get("since").unwrap_or("").to_string(),
-                geometry,
-            })
+        .zip(polys)
+        .map(|(r, geometry)| PoliceArea {
+            name: r.get("name").unwrap_or("").to_string(),
+            class: r.get("class").unwrap_or("").to_string(),
+            since: r.get("since").unwrap_or("").to_string(),
+            geometry,
         })
-        .collect()
+        .collect())
 }
 
 /// Values of one indicator for the store, used by `classify` to write områdestyp.

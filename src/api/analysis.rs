@@ -102,7 +102,7 @@ pub async fn run(State(s): State<AppState>, caller: Caller, Path(kind): Path<Str
             let st = s.clone();
             let kind2 = kind.clone();
             let pairs2 = pairs.clone();
-            let c = tokio::task::spawn_blocking(move || compute(&st, &kind2, &pairs2)).await.map_err(|e| ApiError::Internal(e.to_string()))??;
+            let c = tokio::task::spawn_blocking(move || compute(&st, &kind2, &pairs2)).await??;
             let c = Arc::new(c);
             if let Ok(mut m) = s.analysis.map.lock() {
                 if m.len() > 200 {
@@ -156,7 +156,7 @@ fn compute(s: &AppState, kind: &str, pairs: &[(String, String)]) -> Result<Colle
                         p.insert("gi_z".into(), r.gi.z[k].into());
                         p.insert("gi_bin".into(), r.fdr_bin[k].into());
                         let g: geo::Geometry<f64> = cell.polygon.clone().into();
-                        let gwgs = layers::to_wgs84(&g).unwrap_or(g.clone());
+                        let gwgs = crate::crs::to_wgs84(&g).unwrap_or(g.clone());
                         layers::feat_from(cell.id.clone(), p, g, gwgs, [0.0; 4])
                     })
                     .collect();
@@ -188,7 +188,7 @@ fn compute(s: &AppState, kind: &str, pairs: &[(String, String)]) -> Result<Colle
                 .find(|(k, _)| k == "indicator")
                 .map(|(_, v)| v.clone())
                 .ok_or_else(|| ApiError::BadRequest("lisa needs indicator=NAME (e.g. low_econ)".into()))?;
-            let deso = s.layers.get("deso").ok_or_else(|| ApiError::Internal("no deso layer".into()))?;
+            let deso = s.layers.get("deso").ok_or_else(|| ApiError::internal("no deso layer"))?;
             let mut y = Vec::new();
             let mut missing = Vec::new();
             for f in &deso.features {

@@ -2,42 +2,14 @@
 
 use super::error::{check_params, ApiError};
 use super::AppState;
-use crate::io::transform_between;
 use crate::model::Area;
 use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use geo::MapCoords;
 
-/// Reprojects area outlines to WGS84 lon/lat (RFC 7946), rounded to 6 decimals (~0.1 m).
-pub fn to_wgs84(areas: &[Area]) -> Result<Vec<geojson::Geometry>, String> {
-    let t = transform_between(crate::model::WORKING_EPSG, 4326).map_err(|e| e.to_string())?;
-    areas
-        .iter()
-        .map(|a| {
-            let mut xs = Vec::new();
-            let mut ys = Vec::new();
-            use geo::CoordsIter;
-            for c in a.geometry.coords_iter() {
-                xs.push(c.x);
-                ys.push(c.y);
-            }
-            crate::io::transform_coords(&t, &mut xs, &mut ys)?;
-            let i = std::cell::Cell::new(0usize);
-            let (xs, ys) = (&xs, &ys);
-            let i = &i;
-            let g = a.geometry.map_coords(move |_| {
-                let k = i.get();
-                i.set(k + 1);
-                geo::coord! { x: round6(xs[k]), y: round6(ys[k]) }
-            });
-            Ok(geojson::Geometry::new(geojson::Value::from(&g)))
-        })
-        .collect()
-}
-
-fn round6(v: f64) -> f64 {
-    (v * 1e6).round() / 1e6
+/// Area outlines in WGS84 lon/lat (RFC 7946).
+pub fn to_wgs84(areas: &[Area]) -> Result<Vec<geojson::Geometry>, crate::crs::CrsError> {
+    areas.iter().map(|a| Ok(geojson::Geometry::new(geojson::Value::from(&crate::crs::to_wgs84(&a.geometry.clone().into())?)))).collect()
 }
 
 pub async fn areas(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<impl IntoResponse, ApiError> {

@@ -99,7 +99,7 @@ pub fn view(c: &Collection, f: &Feat, role: Role, min_count: u64) -> Option<(Map
             let g = GridSpec::square(250.0);
             let cell = g.cell(&g.key_of(p.x(), p.y()));
             let snapped = geo::Geometry::Point(geo::Point::new(cell.centre[0], cell.centre[1]));
-            let wgs = to_wgs84(&snapped).ok()?;
+            let wgs = crate::crs::to_wgs84(&snapped).ok()?;
             let mut props = Map::new();
             for k in ["category", "category_sv", "iso_week"] {
                 if let Some(v) = f.props.get(k) {
@@ -133,19 +133,8 @@ pub fn suppress(p: &mut Map<String, Value>, fields: &[&str], min: u64) {
     }
 }
 
-/// Reprojects EPSG:3006 → WGS84 lon/lat, rounded to 7 decimals (~1 cm).
-pub fn to_wgs84(g: &geo::Geometry<f64>) -> Result<geo::Geometry<f64>, String> {
-    thread_local! {
-        static T: gdal::spatial_ref::CoordTransform = crate::io::transform_between(3006, 4326).expect("EPSG:3006 -> 4326");
-    }
-    T.with(|t| crate::analysis::reproject(g, t)).map(|g| {
-        use geo::MapCoords;
-        g.map_coords(|c| geo::coord! { x: (c.x * 1e7).round() / 1e7, y: (c.y * 1e7).round() / 1e7 })
-    })
-}
-
 pub fn feat(id: String, props: Map<String, Value>, g3006: geo::Geometry<f64>, time: Option<NaiveDateTime>) -> Feat {
-    let gwgs = to_wgs84(&g3006).unwrap_or_else(|_| g3006.clone());
+    let gwgs = crate::crs::to_wgs84(&g3006).unwrap_or_else(|_| g3006.clone());
     let bbox_wgs = gwgs.bounding_rect().map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]).unwrap_or([0.0; 4]);
     let gwgs_json = geometry_text(&gwgs);
     Feat { id, props, g3006, gwgs, bbox_wgs, time, gwgs_json }
@@ -361,7 +350,7 @@ pub fn build(
         p.insert("category".into(), i.category.as_str().into());
         p.insert("category_sv".into(), i.category.label_sv().into());
         p.insert("occurred_at".into(), i.occurred_at.format("%Y-%m-%dT%H:%M:%S").to_string().into());
-        p.insert("iso_week".into(), crate::summary::iso_week(&i.occurred_at).into());
+        p.insert("iso_week".into(), crate::model::iso_week(&i.occurred_at).into());
         p.insert("reported_by".into(), i.reported_by.clone().into());
         p.insert("precision".into(), i.precision.as_str().into());
         p.insert("description".into(), i.description.clone().into());

@@ -54,7 +54,7 @@ impl Snapshot {
                 *e = (v.year, v.value);
             }
         }
-        let areas_wgs84 = areas::to_wgs84(&areas).map_err(|e| StoreError::Corrupt { path: store.describe(), reason: e })?;
+        let areas_wgs84 = areas::to_wgs84(&areas).map_err(|e| StoreError::Corrupt { path: store.describe(), reason: e.to_string() })?;
         Ok(Snapshot { areas, areas_wgs84, indicators, incidents, population, summary, latest_indicators })
     }
 }
@@ -97,29 +97,24 @@ pub struct AppState {
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{0}")]
-    Input(String),
+    #[error(transparent)]
+    Input(#[from] crate::io::IoError),
     #[error(transparent)]
     Tokens(#[from] auth::TokenError),
 }
 
-fn read_boundaries(path: &std::path::Path) -> Result<Vec<(String, String, geo::MultiPolygon<f64>)>, String> {
-    let data = crate::io::read_source(path, &Default::default()).map_err(|e| e.to_string())?;
-    let t = crate::io::transform_between(data.epsg.unwrap_or(4326), 3006).map_err(|e| e.to_string())?;
-    data.records
+fn read_boundaries(path: &std::path::Path) -> Result<Vec<(String, String, geo::MultiPolygon<f64>)>, crate::io::IoError> {
+    let (data, polys) = crate::io::read_polygons(path)?;
+    Ok(data
+        .records
         .iter()
-        .map(|r| {
-            let g = crate::analysis::reproject(r.geometry.as_ref().ok_or_else(|| format!("{}: no geometry", r.location))?, &t)?;
-            let mp = match g {
-                geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
-                geo::Geometry::MultiPolygon(m) => m,
-                _ => return Err(format!("{}: not a polygon", r.location)),
-            };
+        .zip(polys)
+        .map(|(r, mp)| {
             let code = r.get("kommun_kod").or_else(|| r.get("kommun")).unwrap_or("").to_string();
             let name = r.get("kommun").or_else(|| r.get("name")).unwrap_or("").to_string();
-            Ok((code, name, mp))
+            (code, name, mp)
         })
-        .collect()
+        .collect())
 }
 
 impl AppState {
@@ -128,11 +123,11 @@ impl AppState {
     pub fn new(store: &dyn Store, config: ServiceConfig, tokens: auth::Tokens) -> Result<AppState, StartError> {
         let snapshot = Snapshot::load(store)?;
         let police = match &config.police_areas {
-            Some(p) => crate::profile::read_police_areas(p).map_err(StartError::Input)?,
+            Some(p) => crate::profile::read_police_areas(p)?,
             None => vec![],
         };
         let boundaries = match &config.boundaries {
-            Some(p) => read_boundaries(p).map_err(StartError::Input)?,
+            Some(p) => read_boundaries(p)?,
             None => vec![],
         };
         let all_areas = store.areas()?;
@@ -233,7 +228,7 @@ pub fn app(state: AppState) -> Router {
 
 async fn openapi_doc(RawQuery(q): RawQuery) -> Result<Response, error::ApiError> {
     error::check_params(q.as_deref(), &["f"])?;
-    let body = openapi::document().to_json().map_err(|e| error::ApiError::Internal(e.to_string()))?;
+    let body = openapi::document().to_json()?;
     Ok(([(header::CONTENT_TYPE, "application/vnd.oai.openapi+json;version=3.0")], body).into_response())
 }
 
@@ -291,13 +286,8 @@ async fn profile(State(s): State<AppState>, caller: auth::Caller, Path(area): Pa
             p
         })
     })
-    .await
-    .map_err(|e| error::ApiError::Internal(e.to_string()))?;
-    let p = match result {
-        Ok(p) => p,
-        Err(crate::profile::ProfileError::UnknownArea(a)) => return Err(error::ApiError::NotFound(format!("no DeSO or RegSO matches '{a}'"))),
-        Err(e) => return Err(error::ApiError::Internal(e.to_string())),
-    };
+    .await?;
+    let p = result?;
     let mut resp = match format.as_str() {
         "html" => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], crate::profile::to_html(&p)).into_response(),
         "csv" => ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], crate::profile::to_csv(&p)).into_response(),

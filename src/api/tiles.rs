@@ -154,7 +154,7 @@ fn encode(layer: &str, feats: Vec<(geo::Geometry<f64>, serde_json::Map<String, V
     let mut out = Vec::new();
     for (k, (g, props)) in feats.into_iter().enumerate() {
         let Some(g) = prepare(&g, b) else { continue };
-        let mut f = g.to_mvt(EXTENT, b[0], b[1], b[2], b[3]).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let mut f = g.to_mvt(EXTENT, b[0], b[1], b[2], b[3])?;
         if f.geometry.is_empty() {
             continue;
         }
@@ -224,7 +224,7 @@ pub async fn tile(
             let st = s.clone();
             let c2 = c.clone();
             let role = caller.role;
-            let b = tokio::task::spawn_blocking(move || build_tile(&st, &c2, role, z, x, y)).await.map_err(|e| ApiError::Internal(e.to_string()))??;
+            let b = tokio::task::spawn_blocking(move || build_tile(&st, &c2, role, z, x, y)).await??;
             let t = CachedTile::new(b);
             s.tiles.put(key, t.clone());
             t
@@ -272,7 +272,7 @@ pub fn build_tile(s: &AppState, c: &Collection, role: Role, z: u8, x: u32, y: u3
                 continue;
             }
             let cellg = grid.cell(&k);
-            let g = super::layers::to_wgs84(&cellg.polygon.clone().into()).map_err(ApiError::Internal)?;
+            let g = crate::crs::to_wgs84(&cellg.polygon.clone().into())?;
             let bb = g.bounding_rect().map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]).unwrap_or([0.0; 4]);
             if !in_tile(&bb) {
                 continue;

@@ -5,8 +5,8 @@
 use super::auth::{Caller, Role};
 use super::error::{check_params, ApiError};
 use super::AppState;
-use crate::store::{WalkStore, WriteError};
-use crate::walks::{self, photo, report, HistoryEntry, Invalid, Observation, ObservationStatus, Walk, WalkStatus};
+use crate::store::WalkStore;
+use crate::walks::{self, photo, report, HistoryEntry, Observation, ObservationStatus, Walk, WalkStatus};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -52,37 +52,19 @@ fn if_match(h: &HeaderMap) -> Result<i64, ApiError> {
     t.trim_start_matches('v').parse().map_err(|_| ApiError::BadRequest(format!("If-Match '{t}' is not an ETag of this service (\"v3\")")))
 }
 
-fn write_err(e: WriteError, what: &str) -> ApiError {
-    match e {
-        WriteError::Conflict { expected, current } => {
-            ApiError::PreconditionFailed(format!("{what} changed: you sent version {expected}, the current version is {current}; read it again"))
-        }
-        WriteError::NotFound => ApiError::NotFound(format!("no such {what}")),
-        WriteError::Store(s) => ApiError::Internal(s.to_string()),
-    }
-}
-
-fn unprocessable(e: Invalid) -> ApiError {
-    ApiError::Unprocessable(e.to_string())
-}
-
 fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
 }
 
 fn to_3006(lonlat: &[[f64; 2]]) -> Result<Vec<[f64; 2]>, ApiError> {
-    let t = crate::io::transform_between(4326, 3006).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut xs: Vec<f64> = lonlat.iter().map(|p| p[0]).collect();
-    let mut ys: Vec<f64> = lonlat.iter().map(|p| p[1]).collect();
     if lonlat.iter().any(|p| !(-180.0..=180.0).contains(&p[0]) || !(-90.0..=90.0).contains(&p[1])) {
         return Err(ApiError::Unprocessable("coordinates must be longitude, latitude in degrees (WGS84)".into()));
     }
-    crate::io::transform_coords(&t, &mut xs, &mut ys).map_err(ApiError::Internal)?;
-    Ok(xs.into_iter().zip(ys).map(|(x, y)| [x, y]).collect())
+    Ok(crate::crs::from_wgs84(lonlat)?)
 }
 
 fn to_wgs(g: &geo::Geometry<f64>) -> geo::Geometry<f64> {
-    super::layers::to_wgs84(g).unwrap_or_else(|_| g.clone())
+    crate::crs::to_wgs84(g).unwrap_or_else(|_| g.clone())
 }
 
 fn coords_of(g: &geo::Geometry<f64>) -> Vec<[f64; 2]> {
@@ -118,7 +100,7 @@ fn point_from(v: &Value) -> Result<geo::Point<f64>, ApiError> {
 }
 
 fn parse_when(s: &str) -> Result<chrono::NaiveDateTime, ApiError> {
-    crate::import::parse_datetime(s).ok_or_else(|| ApiError::Unprocessable(format!("planned_at '{s}' is not a date and time (2025-11-20T18:00)")))
+    crate::model::parse_datetime(s).ok_or_else(|| ApiError::Unprocessable(format!("planned_at '{s}' is not a date and time (2025-11-20T18:00)")))
 }
 
 #[derive(Deserialize)]
@@ -151,25 +133,15 @@ fn with_etag(mut r: Response, v: i64) -> Response {
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Internal(e.to_string()))?
+    tokio::task::spawn_blocking(f).await?
 }
 
 fn find_walk(ws: &WalkService, id: &str) -> Result<Walk, ApiError> {
-    ws.store
-        .walks()
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .into_iter()
-        .find(|w| w.id == id)
-        .ok_or_else(|| ApiError::NotFound(format!("no walk '{id}'")))
+    ws.store.walks()?.into_iter().find(|w| w.id == id).ok_or_else(|| ApiError::NotFound(format!("no walk '{id}'")))
 }
 
 fn find_obs(ws: &WalkService, id: &str) -> Result<Observation, ApiError> {
-    ws.store
-        .observations(None)
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .into_iter()
-        .find(|o| o.id == id)
-        .ok_or_else(|| ApiError::NotFound(format!("no observation '{id}'")))
+    ws.store.observations(None)?.into_iter().find(|o| o.id == id).ok_or_else(|| ApiError::NotFound(format!("no observation '{id}'")))
 }
 
 pub async fn list_walks(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
@@ -183,10 +155,10 @@ pub async fn list_walks(State(s): State<AppState>, RawQuery(q): RawQuery) -> Res
     let to = get("to")
         .map(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| ApiError::BadRequest(format!("to '{d}' is not a date"))))
         .transpose()?;
-    let walks = blocking(move || ws.store.walks().map_err(|e| ApiError::Internal(e.to_string()))).await?;
+    let walks = blocking(move || Ok(ws.store.walks()?)).await?;
     let feats: Vec<Value> = walks
         .iter()
-        .filter(|w| status.as_deref().is_none_or(|st| crate::store::walks::status_str(w.status) == st))
+        .filter(|w| status.as_deref().is_none_or(|st| w.status.as_str() == st))
         .filter(|w| area.as_deref().is_none_or(|a| crate::model::fold(&w.area).contains(&crate::model::fold(a))))
         .filter(|w| from.is_none_or(|d| w.planned_at.date() >= d) && to.is_none_or(|d| w.planned_at.date() <= d))
         .map(walk_json)
@@ -202,7 +174,7 @@ pub async fn create_walk(State(s): State<AppState>, caller: Caller, body: Bytes)
         return Err(ApiError::Unprocessable("title: a walk needs a title".into()));
     }
     let route = route_from(&input.route)?;
-    walks::validate_route(&route, &ws.rules).map_err(unprocessable)?;
+    walks::validate_route(&route, &ws.rules).map_err(ApiError::from)?;
     let now = chrono::Local::now().naive_local();
     let w = Walk {
         id: walks::new_id("w"),
@@ -223,7 +195,7 @@ pub async fn create_walk(State(s): State<AppState>, caller: Caller, body: Bytes)
     let w2 = w.clone();
     blocking(move || {
         let _g = ws.write_lock.lock();
-        ws.store.insert_walk(&w2).map_err(|e| ApiError::Internal(e.to_string()))
+        Ok(ws.store.insert_walk(&w2)?)
     })
     .await?;
     let mut r = (StatusCode::CREATED, [(header::CONTENT_TYPE, "application/geo+json")], walk_json(&w).to_string()).into_response();
@@ -244,7 +216,7 @@ pub async fn update_walk(State(s): State<AppState>, caller: Caller, headers: Hea
     let ws = service(&s)?.clone();
     let input: WalkInput = parse_json(&body)?;
     let route = route_from(&input.route)?;
-    walks::validate_route(&route, &ws.rules).map_err(unprocessable)?;
+    walks::validate_route(&route, &ws.rules).map_err(ApiError::from)?;
     let planned_at = parse_when(&input.planned_at)?;
     let by = who(&caller);
     let w = blocking(move || {
@@ -264,7 +236,7 @@ pub async fn update_walk(State(s): State<AppState>, caller: Caller, headers: Hea
             version: expected + 1,
             ..old
         };
-        ws.store.replace_walk(&w, expected).map_err(|e| write_err(e, "walk"))?;
+        ws.store.replace_walk(&w, expected).map_err(|e| ApiError::from_write(e, "walk"))?;
         Ok(w)
     })
     .await?;
@@ -277,7 +249,7 @@ pub async fn delete_walk(State(s): State<AppState>, caller: Caller, headers: Hea
     let ws = service(&s)?.clone();
     blocking(move || {
         let _g = ws.write_lock.lock();
-        ws.store.delete_walk(&id, expected).map_err(|e| write_err(e, "walk"))
+        ws.store.delete_walk(&id, expected).map_err(|e| ApiError::from_write(e, "walk"))
     })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -325,7 +297,7 @@ pub async fn list_observations(State(s): State<AppState>, Path(walk): Path<Strin
     let ws = service(&s)?.clone();
     let obs = blocking(move || {
         find_walk(&ws, &walk)?;
-        ws.store.observations(Some(&walk)).map_err(|e| ApiError::Internal(e.to_string()))
+        Ok(ws.store.observations(Some(&walk))?)
     })
     .await?;
     Ok((
@@ -346,7 +318,7 @@ pub async fn all_observations(State(s): State<AppState>, RawQuery(q): RawQuery) 
             return Err(ApiError::BadRequest(format!("open must be true or false, got '{o}'")));
         }
     }
-    let obs = blocking(move || ws.store.observations(None).map_err(|e| ApiError::Internal(e.to_string()))).await?;
+    let obs = blocking(move || Ok(ws.store.observations(None)?)).await?;
     let feats: Vec<Value> = obs
         .iter()
         .filter(|o| status.as_deref().is_none_or(|st| serde_json::to_value(o.status).ok().and_then(|v| v.as_str().map(|x| x == st)).unwrap_or(false)))
@@ -383,7 +355,7 @@ pub async fn create_observation(State(s): State<AppState>, caller: Caller, Path(
             updated_at: now,
             version: 1,
         };
-        walks::validate_observation(&o, &w.route, &ws.rules).map_err(unprocessable)?;
+        walks::validate_observation(&o, &w.route, &ws.rules).map_err(ApiError::from)?;
         let h = HistoryEntry {
             observation_id: o.id.clone(),
             version: 1,
@@ -392,7 +364,7 @@ pub async fn create_observation(State(s): State<AppState>, caller: Caller, Path(
             changes: json!({"created": {"status": o.status, "category": o.category}}).to_string(),
         };
         let _g = ws.write_lock.lock();
-        ws.store.insert_observation(&o, &h).map_err(|e| ApiError::Internal(e.to_string()))?;
+        ws.store.insert_observation(&o, &h)?;
         Ok(o)
     })
     .await?;
@@ -447,13 +419,13 @@ pub async fn update_observation(
             changes.insert("point".into(), json!("moved"));
             o.point = p;
         }
-        walks::validate_observation(&o, &walk.route, &ws.rules).map_err(unprocessable)?;
+        walks::validate_observation(&o, &walk.route, &ws.rules).map_err(ApiError::from)?;
         let now = chrono::Local::now().naive_local();
         o.version = expected + 1;
         o.updated_by = by.clone();
         o.updated_at = now;
         let h = HistoryEntry { observation_id: o.id.clone(), version: o.version, changed_by: by, changed_at: now, changes: Value::Object(changes).to_string() };
-        ws.store.replace_observation(&o, expected, &h, None).map_err(|e| write_err(e, "observation"))?;
+        ws.store.replace_observation(&o, expected, &h, None).map_err(|e| ApiError::from_write(e, "observation"))?;
         Ok(o)
     })
     .await?;
@@ -466,7 +438,7 @@ pub async fn delete_observation(State(s): State<AppState>, caller: Caller, heade
     let ws = service(&s)?.clone();
     blocking(move || {
         let _g = ws.write_lock.lock();
-        ws.store.delete_observation(&id, expected).map_err(|e| write_err(e, "observation"))
+        ws.store.delete_observation(&id, expected).map_err(|e| ApiError::from_write(e, "observation"))
     })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -476,7 +448,7 @@ pub async fn history(State(s): State<AppState>, Path(id): Path<String>) -> Resul
     let ws = service(&s)?.clone();
     let h = blocking(move || {
         find_obs(&ws, &id)?;
-        ws.store.history(&id).map_err(|e| ApiError::Internal(e.to_string()))
+        Ok(ws.store.history(&id)?)
     })
     .await?;
     let items: Vec<Value> = h.iter().map(|e| json!({"version": e.version, "changed_by": e.changed_by, "changed_at": e.changed_at.format("%Y-%m-%dT%H:%M:%S").to_string(), "changes": serde_json::from_str::<Value>(&e.changes).unwrap_or(Value::Null)})).collect();
@@ -504,7 +476,7 @@ pub async fn put_photo(State(s): State<AppState>, caller: Caller, headers: Heade
             changed_at: now,
             changes: json!({"photo": [mime, clean.len()]}).to_string(),
         };
-        ws.store.replace_observation(&o, expected, &h, Some((mime, &clean))).map_err(|e| write_err(e, "observation"))?;
+        ws.store.replace_observation(&o, expected, &h, Some((mime, &clean))).map_err(|e| ApiError::from_write(e, "observation"))?;
         Ok(o)
     })
     .await?;
@@ -521,7 +493,7 @@ pub async fn get_photo(State(s): State<AppState>, caller: Caller, Path(id): Path
         });
     }
     let ws = service(&s)?.clone();
-    let p = blocking(move || ws.store.photo(&id).map_err(|e| ApiError::Internal(e.to_string()))).await?;
+    let p = blocking(move || Ok(ws.store.photo(&id)?)).await?;
     let (mime, bytes) = p.ok_or_else(|| ApiError::NotFound("no photo for this observation".into()))?;
     let mut r = ([(header::CONTENT_TYPE, mime)], bytes).into_response();
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=0"));
@@ -555,7 +527,7 @@ pub async fn route_report(State(s): State<AppState>, caller: Caller, Path(id): P
     let role = caller.role;
     let r = blocking(move || {
         let w = find_walk(&ws, &id)?;
-        let obs = ws.store.observations(Some(&id)).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let obs = ws.store.observations(Some(&id))?;
         let obs: Vec<(Observation, [f64; 2])> = obs
             .into_iter()
             .map(|o| {
@@ -564,7 +536,7 @@ pub async fn route_report(State(s): State<AppState>, caller: Caller, Path(id): P
             })
             .collect();
         let route_wgs = coords_of(&to_wgs(&w.route.clone().into()));
-        let deso = st.layers.get("deso").ok_or_else(|| ApiError::Internal("no deso layer".into()))?;
+        let deso = st.layers.get("deso").ok_or_else(|| ApiError::internal("no deso layer"))?;
         let areas: Vec<report::AreaInput> = deso
             .features
             .iter()
@@ -580,7 +552,7 @@ pub async fn route_report(State(s): State<AppState>, caller: Caller, Path(id): P
             .collect();
         let inc: Vec<(&crate::model::Incident, [f64; 2])> =
             st.layers.incidents.iter().filter(|i| i.precision.is_point_statistic()).map(|i| (i, [0.0, 0.0])).collect();
-        let hot = st.layers.get("hotspots_grid").ok_or_else(|| ApiError::Internal("no hotspot layer".into()))?;
+        let hot = st.layers.get("hotspots_grid").ok_or_else(|| ApiError::internal("no hotspot layer"))?;
         let cells: Vec<(&geo::Geometry<f64>, String, i8)> =
             hot.features.iter().map(|f| (&f.g3006, f.id.clone(), f.props.get("gi_bin").and_then(|v| v.as_i64()).unwrap_or(0) as i8)).collect();
         let min = role.suppresses_small_counts().then_some(st.config.min_public_count);
@@ -647,7 +619,7 @@ pub async fn suggest(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result
             .filter(|f| f.props.get("gi_bin").and_then(|v| v.as_i64()).unwrap_or(0) >= 2 && f.g3006.intersects(&geom))
             .filter_map(|f| f.g3006.centroid().map(|c| ([c.x(), c.y()], format!("Hotspot {} (konfidensklass {})", f.id, f.props["gi_bin"]))))
             .collect();
-        for o in ws.store.observations(None).map_err(|e| ApiError::Internal(e.to_string()))? {
+        for o in ws.store.observations(None)? {
             if o.status.is_open() && geom.intersects(&o.point) {
                 places.push(([o.point.x(), o.point.y()], format!("Öppen observation: {} – {}", walks::category_label(&o.category), o.description)));
             }

@@ -3,7 +3,6 @@
 use super::read_json;
 use anyhow::{bail, Context, Result};
 use clap::{Subcommand, ValueEnum};
-use lagesbild::io::SourceOptions;
 use lagesbild::store::{GpkgStore, Store};
 use std::path::PathBuf;
 
@@ -279,25 +278,16 @@ pub fn run(store: &GpkgStore, cmd: ClassifyCmd) -> Result<()> {
             }
             let (names, polys): (Vec<String>, Vec<geo::MultiPolygon<f64>>) = match &custom_areas {
                 Some(p) => {
-                    let data = lagesbild::io::read_source(p, &SourceOptions::default())?;
-                    let epsg = data.epsg.with_context(|| format!("{}: no CRS", data.file_name))?;
-                    let t = lagesbild::io::transform_between(epsg, 3006)?;
-                    let mut names = vec![];
-                    let mut polys = vec![];
-                    for r in &data.records {
-                        let g = lagesbild::analysis::reproject(r.geometry.as_ref().with_context(|| format!("{}: missing geometry", r.location))?, &t)
-                            .map_err(anyhow::Error::msg)?;
-                        polys.push(match g {
-                            geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
-                            geo::Geometry::MultiPolygon(m) => m,
-                            _ => bail!("{}: not a polygon", r.location),
-                        });
-                        names.push(
+                    let (data, polys) = lagesbild::io::read_polygons(p)?;
+                    let names = data
+                        .records
+                        .iter()
+                        .map(|r| {
                             r.get(&name_field)
-                                .with_context(|| format!("{}: no field '{name_field}' (fields: {})", data.file_name, data.columns.join(", ")))?
-                                .to_string(),
-                        );
-                    }
+                                .map(str::to_string)
+                                .with_context(|| format!("{}: no field '{name_field}' (fields: {})", data.file_name, data.columns.join(", ")))
+                        })
+                        .collect::<Result<Vec<_>>>()?;
                     (names, polys)
                 }
                 None => (areas.iter().map(|a| a.deso.clone()).collect(), areas.iter().map(|a| a.geometry.clone()).collect()),

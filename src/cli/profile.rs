@@ -39,7 +39,7 @@ pub struct Args {
 pub fn run(store: &GpkgStore, a: Args) -> Result<()> {
     let mut opts = lagesbild::profile::ProfileOptions::default();
     if let Some(p) = a.uso {
-        opts.police = lagesbild::profile::read_police_areas(&p).map_err(anyhow::Error::msg)?;
+        opts.police = lagesbild::profile::read_police_areas(&p)?;
     }
     if let Some(p) = a.goals {
         opts.goals = read_json(&p)?;

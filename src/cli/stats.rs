@@ -166,7 +166,7 @@ fn points_from(store: &GpkgStore, input: Option<PathBuf>) -> Result<Vec<[f64; 2]
             for r in &data.records {
                 let Some(g) = &r.geometry else { bail!("{}: missing geometry", r.location) };
                 let g = match &t {
-                    Some(t) => lagesbild::analysis::reproject(g, t).map_err(anyhow::Error::msg)?,
+                    Some(t) => lagesbild::crs::reproject(g, t)?,
                     None => g.clone(),
                 };
                 match g {
@@ -276,7 +276,7 @@ pub fn run(store: &GpkgStore, cmd: StatsCmd) -> Result<()> {
             };
             let raster = kde::density_around(&xy, None, r, cell);
             let (ncols, nrows) = (raster.ncols, raster.nrows);
-            kde::write_geotiff(&output, &raster).map_err(anyhow::Error::msg)?;
+            lagesbild::io::raster::write_geotiff(&output, &raster)?;
             println!("wrote {}×{} density raster (radius {r:.0} m, cell {cell} m, {} points) to {}", ncols, nrows, xy.len(), output.display());
             if let Some(cpath) = classes {
                 let breaks = kde::quantile_breaks(&raster, class_count);

@@ -17,6 +17,17 @@ pub enum WalkStatus {
     Uppfoljd,
 }
 
+impl WalkStatus {
+    /// The stored and serialised name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WalkStatus::Planerad => "planerad",
+            WalkStatus::Genomford => "genomford",
+            WalkStatus::Uppfoljd => "uppfoljd",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ObservationStatus {
