@@ -4,9 +4,10 @@
 use super::auth::Caller;
 use super::error::{check_params, ApiError};
 use super::features::{geometry_json, Crs};
-use super::layers::{self, suppress, Collection};
+use super::layers::{self, Collection};
 use super::AppState;
 use crate::model::{Category, Incident};
+use crate::privacy::{cache_control, suppress, Resource};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -118,18 +119,15 @@ pub async fn run(State(s): State<AppState>, caller: Caller, Path(kind): Path<Str
         .iter()
         .map(|f| {
             let mut p = f.props.clone();
-            if caller.role.suppresses_small_counts() {
-                suppress(&mut p, &c.count_fields, s.config.min_public_count);
+            if let Some(min) = caller.role.min_count(s.config.min_public_count) {
+                suppress(&mut p, &c.count_fields, min);
             }
             json!({"type": "Feature", "id": f.id, "geometry": geometry_json(&f.g3006, &f.gwgs, Crs::Crs84), "properties": p})
         })
         .collect();
     let body = json!({"type": "FeatureCollection", "features": features, "numberReturned": c.features.len(), "analysis": kind, "request": pairs.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(), "parameters": c.parameters, "library": crate::stats::LIBRARY});
     let mut resp = ([(header::CONTENT_TYPE, "application/geo+json")], body.to_string()).into_response();
-    resp.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(if caller.role.suppresses_small_counts() { "public, max-age=60" } else { "private, max-age=0" }),
-    );
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control(caller.role, Resource::Aggregate)));
     resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Authorization"));
     Ok(resp)
 }

@@ -37,7 +37,7 @@ pub async fn areas(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<i
         props.insert("population".into(), pop.into());
         let count = snap.summary.area_totals.get(&a.deso).copied().unwrap_or(0);
         // Small counts can identify people; public aggregates hide them (count and rate alike).
-        let suppressed = count > 0 && count < min;
+        let suppressed = crate::privacy::is_small(count, min);
         props.insert("incident_count".into(), if suppressed { serde_json::Value::Null } else { count.into() });
         props.insert("incident_count_suppressed".into(), suppressed.into());
         let rate = pop.filter(|p| *p > 0.0 && !suppressed).map(|p| 1000.0 * count as f64 / p);

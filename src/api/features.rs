@@ -4,6 +4,7 @@ use super::auth::{Caller, Role};
 use super::error::{check_params, ApiError};
 use super::layers::{view, Access, Collection};
 use super::AppState;
+use crate::privacy::{cache_control, Resource};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -410,8 +411,8 @@ fn enc(s: &str) -> String {
 fn restricted_headers(resp: &mut Response, c: &Collection, role: Role, crs: Crs) {
     let h = resp.headers_mut();
     h.insert("Content-Crs", HeaderValue::from_str(&format!("<{}>", crs.uri())).expect("ASCII"));
-    let cc = if c.access == Access::Incidents || role > Role::Public { "private, max-age=0" } else { "public, max-age=60" };
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cc));
+    let what = if c.access == Access::Incidents { Resource::Restricted } else { Resource::Aggregate };
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control(role, what)));
     h.insert(header::VARY, HeaderValue::from_static("Authorization"));
 }
 

@@ -96,17 +96,16 @@ pub fn view(c: &Collection, f: &Feat, role: Role, min_count: u64) -> Option<(Map
             }
             // Partner: the point moves to the centre of its 250 m cell; only category and week remain.
             let geo::Geometry::Point(p) = &f.g3006 else { return None };
-            let g = GridSpec::square(250.0);
-            let cell = g.cell(&g.key_of(p.x(), p.y()));
-            let snapped = geo::Geometry::Point(geo::Point::new(cell.centre[0], cell.centre[1]));
+            let (snapped, cell_id) = crate::privacy::snap_for_partner(p.x(), p.y());
+            let snapped = geo::Geometry::Point(snapped);
             let wgs = crate::crs::to_wgs84(&snapped).ok()?;
             let mut props = Map::new();
-            for k in ["category", "category_sv", "iso_week"] {
+            for k in crate::privacy::PARTNER_INCIDENT_FIELDS {
                 if let Some(v) = f.props.get(k) {
                     props.insert(k.into(), v.clone());
                 }
             }
-            props.insert("cell_id".into(), cell.id.clone().into());
+            props.insert("cell_id".into(), cell_id.into());
             props.insert("precision".into(), "grid_250m".into());
             // An opaque id: the raw id would link partner views to raw records.
             let id = format!("p{}", &crate::api::auth::hash_token(&f.id)[..16]);
@@ -115,23 +114,7 @@ pub fn view(c: &Collection, f: &Feat, role: Role, min_count: u64) -> Option<(Map
     }
 }
 
-/// Counts from 1 to `min − 1` become null, with `<field>_suppressed: true`. Zero stays zero.
-pub fn suppress(p: &mut Map<String, Value>, fields: &[&str], min: u64) {
-    for f in fields {
-        if let Some(v) = p.get(*f).and_then(|v| v.as_f64()) {
-            if v > 0.0 && v < min as f64 {
-                p.insert((*f).to_string(), Value::Null);
-                p.insert(format!("{f}_suppressed"), Value::Bool(true));
-                // A rate derived from a suppressed count would reveal it (smoothed ones too).
-                for rate in [format!("{f}_per_1000"), format!("{f}_eb_per_1000"), format!("{f}_seb_per_1000")] {
-                    if p.contains_key(&rate) {
-                        p.insert(rate, Value::Null);
-                    }
-                }
-            }
-        }
-    }
-}
+pub use crate::privacy::suppress;
 
 pub fn feat(id: String, props: Map<String, Value>, g3006: geo::Geometry<f64>, time: Option<NaiveDateTime>) -> Feat {
     let gwgs = crate::crs::to_wgs84(&g3006).unwrap_or_else(|_| g3006.clone());

@@ -220,10 +220,30 @@ pub fn app(state: AppState) -> Router {
         .route("/map/", get(web::index))
         .route("/map/{*path}", get(web::asset))
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), privacy_headers))
         .layer(cors)
         .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
+}
+
+/// Every response says how it may be cached for the caller's role: routes that know better set
+/// it themselves; the rest (metadata, health, errors) get the rule for aggregates.
+async fn privacy_headers(State(s): State<AppState>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::extract::FromRequestParts;
+    let (mut parts, body) = req.into_parts();
+    let role = auth::Caller::from_request_parts(&mut parts, &s).await.map(|c| c.role).unwrap_or(crate::privacy::Role::Public);
+    let mut resp = next.run(axum::extract::Request::from_parts(parts, body)).await;
+    let what =
+        if resp.status().is_client_error() || resp.status().is_server_error() { crate::privacy::Resource::Error } else { crate::privacy::Resource::Aggregate };
+    let h = resp.headers_mut();
+    if what == crate::privacy::Resource::Error || !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static(crate::privacy::cache_control(role, what)));
+    }
+    if !h.contains_key(header::VARY) {
+        h.insert(header::VARY, HeaderValue::from_static("Authorization"));
+    }
+    resp
 }
 
 async fn openapi_doc(RawQuery(q): RawQuery) -> Result<Response, error::ApiError> {
@@ -280,8 +300,8 @@ async fn profile(State(s): State<AppState>, caller: auth::Caller, Path(area): Pa
         let store = SnapshotStore(&st.snapshot, st.snapshot.areas.clone());
         let opts = crate::profile::ProfileOptions { police: st.police.as_ref().clone(), ..Default::default() };
         crate::profile::build(&store, &area, &opts).map(|mut p| {
-            if role.suppresses_small_counts() {
-                crate::profile::suppress_small_counts(&mut p, st.config.min_public_count);
+            if let Some(min) = role.min_count(st.config.min_public_count) {
+                crate::profile::suppress_small_counts(&mut p, min);
             }
             p
         })
@@ -293,8 +313,7 @@ async fn profile(State(s): State<AppState>, caller: auth::Caller, Path(area): Pa
         "csv" => ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], crate::profile::to_csv(&p)).into_response(),
         _ => Json(p).into_response(),
     };
-    let cc = if role.suppresses_small_counts() { "public, max-age=60" } else { "private, max-age=0" };
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cc));
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(crate::privacy::cache_control(role, crate::privacy::Resource::Aggregate)));
     resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Authorization"));
     Ok(resp)
 }

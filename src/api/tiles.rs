@@ -7,6 +7,7 @@ use super::error::{check_params, ApiError};
 use super::features::{authorise, base_url, find};
 use super::layers::{view, Access, Collection};
 use super::AppState;
+use crate::privacy::{cache_control, Resource};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -242,8 +243,8 @@ pub async fn tile(
     } else {
         ([(header::CONTENT_TYPE, "application/vnd.mapbox-vector-tile")], bytes.raw).into_response()
     };
-    let restricted = c.access == Access::Incidents || bucket != Role::Public;
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(if restricted { "private, max-age=0" } else { "public, max-age=300" }));
+    let what = if c.access == Access::Incidents { Resource::Restricted } else { Resource::Tile };
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control(bucket, what)));
     resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Authorization, Accept-Encoding"));
     Ok(resp)
 }
@@ -268,7 +269,7 @@ pub fn build_tile(s: &AppState, c: &Collection, role: Role, z: u8, x: u32, y: u3
         }
         let mut feats = Vec::new();
         for (k, n) in counts {
-            if role.suppresses_small_counts() && n < s.config.min_public_count {
+            if role.min_count(s.config.min_public_count).is_some_and(|m| crate::privacy::is_small(n, m)) {
                 continue;
             }
             let cellg = grid.cell(&k);

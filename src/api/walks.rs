@@ -5,6 +5,7 @@
 use super::auth::{Caller, Role};
 use super::error::{check_params, ApiError};
 use super::AppState;
+use crate::privacy::{cache_control, Resource};
 use crate::store::WalkStore;
 use crate::walks::{self, photo, report, HistoryEntry, Observation, ObservationStatus, Walk, WalkStatus};
 use axum::body::Bytes;
@@ -128,7 +129,7 @@ fn walk_json(w: &Walk) -> Value {
 
 fn with_etag(mut r: Response, v: i64) -> Response {
     r.headers_mut().insert(header::ETAG, etag(v));
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control(Role::Editor, Resource::Editable)));
     r
 }
 
@@ -496,7 +497,7 @@ pub async fn get_photo(State(s): State<AppState>, caller: Caller, Path(id): Path
     let p = blocking(move || Ok(ws.store.photo(&id)?)).await?;
     let (mime, bytes) = p.ok_or_else(|| ApiError::NotFound("no photo for this observation".into()))?;
     let mut r = ([(header::CONTENT_TYPE, mime)], bytes).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=0"));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control(caller.role, Resource::Restricted)));
     Ok(r)
 }
 
@@ -555,7 +556,7 @@ pub async fn route_report(State(s): State<AppState>, caller: Caller, Path(id): P
         let hot = st.layers.get("hotspots_grid").ok_or_else(|| ApiError::internal("no hotspot layer"))?;
         let cells: Vec<(&geo::Geometry<f64>, String, i8)> =
             hot.features.iter().map(|f| (&f.g3006, f.id.clone(), f.props.get("gi_bin").and_then(|v| v.as_i64()).unwrap_or(0) as i8)).collect();
-        let min = role.suppresses_small_counts().then_some(st.config.min_public_count);
+        let min = role.min_count(st.config.min_public_count);
         let mut r = report::build(&w, route_wgs, obs, &areas, &inc, &cells, buffer, period, role.raw_points(), min);
         if let Some(list) = r.incidents.as_mut() {
             for i in list.iter_mut() {
@@ -581,7 +582,7 @@ pub async fn route_report(State(s): State<AppState>, caller: Caller, Path(id): P
         "geojson" => ([(header::CONTENT_TYPE, "application/geo+json")], report::to_geojson(&r).to_string()).into_response(),
         _ => axum::Json(&r).into_response(),
     };
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(if role.raw_points() { "private, max-age=0" } else { "private, max-age=60" }));
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control(role, Resource::Restricted)));
     Ok(resp)
 }
 
