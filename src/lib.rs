@@ -13,6 +13,7 @@ pub mod export;
 pub mod import;
 pub mod io;
 pub mod model;
+pub mod picture;
 pub mod privacy;
 pub mod profile;
 pub mod spatial;

@@ -62,9 +62,8 @@ fn filter(pairs: &[(String, String)]) -> Result<Filter, ApiError> {
 
 fn selected<'a>(s: &'a AppState, f: &Filter) -> Vec<&'a Incident> {
     s.layers
-        .incidents
-        .iter()
-        .filter(|i| i.precision.is_point_statistic())
+        .picture
+        .point_incidents()
         .filter(|i| f.from.is_none_or(|d| i.occurred_at.date() >= d))
         .filter(|i| f.to.is_none_or(|d| i.occurred_at.date() <= d))
         .filter(|i| f.categories.as_ref().is_none_or(|c| c.contains(&i.category)))
@@ -189,10 +188,10 @@ fn compute(s: &AppState, kind: &str, pairs: &[(String, String)]) -> Result<Colle
             let deso = s.layers.get("deso").ok_or_else(|| ApiError::internal("no deso layer"))?;
             let mut y = Vec::new();
             let mut missing = Vec::new();
-            for f in &deso.features {
-                match f.props.get(&name).and_then(|v| v.as_f64()) {
+            for f in &s.layers.picture.areas {
+                match f.latest(&name) {
                     Some(v) => y.push(v),
-                    None => missing.push(f.id.clone()),
+                    None => missing.push(f.area.deso.clone()),
                 }
             }
             if !missing.is_empty() {
@@ -206,15 +205,7 @@ fn compute(s: &AppState, kind: &str, pairs: &[(String, String)]) -> Result<Colle
             let perms = num(pairs, "permutations", 0.0, 9999.0)?.unwrap_or(999.0) as usize;
             let seed = num(pairs, "seed", 0.0, 1e15)?.unwrap_or(20251122.0) as u64;
             let alpha = num(pairs, "alpha", 0.0001, 0.5)?.unwrap_or(0.05);
-            let polys: Vec<geo::MultiPolygon<f64>> = deso
-                .features
-                .iter()
-                .filter_map(|f| match &f.g3006 {
-                    geo::Geometry::MultiPolygon(m) => Some(m.clone()),
-                    geo::Geometry::Polygon(p) => Some(geo::MultiPolygon(vec![p.clone()])),
-                    _ => None,
-                })
-                .collect();
+            let polys: Vec<geo::MultiPolygon<f64>> = s.layers.picture.areas.iter().map(|f| f.area.geometry.clone()).collect();
             let w = crate::stats::Weights::contiguity(&polys, true, tol);
             let params = crate::stats::LisaParams { transform: crate::stats::Transform::R, permutations: perms, seed, alpha };
             let r = crate::stats::local_moran(&y, &w, &params).map_err(|e| ApiError::BadRequest(e.to_string()))?;

@@ -79,7 +79,6 @@ impl From<crate::profile::ProfileError> for ApiError {
     fn from(e: crate::profile::ProfileError) -> ApiError {
         match e {
             crate::profile::ProfileError::UnknownArea(a) => ApiError::NotFound(format!("no DeSO or RegSO matches '{a}'")),
-            crate::profile::ProfileError::Store(s) => s.into(),
         }
     }
 }

@@ -13,51 +13,15 @@ pub mod tiles;
 pub mod walks;
 mod web;
 
-use crate::model::{Area, Incident, IndicatorValue};
+use crate::picture::{AreaPicture, Rules};
 use crate::store::{Store, StoreError};
-use crate::summary;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
-
-/// Everything `/api/areas` answers from, loaded once from the store.
-pub struct Snapshot {
-    pub areas: Vec<Area>,
-    /// Area outlines in WGS84 lon/lat, same order as `areas`.
-    pub areas_wgs84: Vec<geojson::Geometry>,
-    pub indicators: Vec<IndicatorValue>,
-    pub incidents: Vec<Incident>,
-    pub population: HashMap<String, f64>,
-    pub summary: summary::Summary,
-    /// Latest value (and its year) of each indicator per DeSO.
-    pub latest_indicators: HashMap<String, BTreeMap<String, (i32, f64)>>,
-}
-
-impl Snapshot {
-    pub fn load(store: &dyn Store) -> Result<Snapshot, StoreError> {
-        let all_areas = store.areas()?;
-        let areas: Vec<Area> = summary::select_edition(&all_areas, None).into_iter().cloned().collect();
-        let indicators = store.indicators()?;
-        let incidents = store.incidents()?;
-        let population = summary::population_by_area(&all_areas, &indicators);
-        let refs: Vec<&Area> = areas.iter().collect();
-        let summary = summary::summarise(&refs, &incidents, &population);
-        let mut latest_indicators: HashMap<String, BTreeMap<String, (i32, f64)>> = HashMap::new();
-        for v in &indicators {
-            let e = latest_indicators.entry(v.deso.clone()).or_default().entry(v.indicator.clone()).or_insert((v.year, v.value));
-            if v.year > e.0 {
-                *e = (v.year, v.value);
-            }
-        }
-        let areas_wgs84 = areas::to_wgs84(&areas).map_err(|e| StoreError::Corrupt { path: store.describe(), reason: e.to_string() })?;
-        Ok(Snapshot { areas, areas_wgs84, indicators, incidents, population, summary, latest_indicators })
-    }
-}
 
 /// Server configuration that is not data.
 #[derive(Debug, Clone)]
@@ -82,7 +46,6 @@ impl Default for ServiceConfig {
 
 #[derive(Clone)]
 pub struct AppState {
-    pub snapshot: Arc<Snapshot>,
     pub layers: Arc<layers::LayerSet>,
     pub config: Arc<ServiceConfig>,
     pub tokens: Arc<auth::Tokens>,
@@ -121,7 +84,7 @@ impl AppState {
     /// Loads the store and builds the layers. Tokens come from `tokens` (a file's or the
     /// environment's, merged by the caller).
     pub fn new(store: &dyn Store, config: ServiceConfig, tokens: auth::Tokens) -> Result<AppState, StartError> {
-        let snapshot = Snapshot::load(store)?;
+        let picture = Arc::new(AreaPicture::from_store(store, Rules::default())?);
         let police = match &config.police_areas {
             Some(p) => crate::profile::read_police_areas(p)?,
             None => vec![],
@@ -130,10 +93,8 @@ impl AppState {
             Some(p) => read_boundaries(p)?,
             None => vec![],
         };
-        let all_areas = store.areas()?;
-        let layers = layers::build(&all_areas, &snapshot.indicators, snapshot.incidents.clone(), &police, &boundaries);
+        let layers = layers::build(picture, &police, &boundaries);
         Ok(AppState {
-            snapshot: Arc::new(snapshot),
             layers: Arc::new(layers),
             audit: Arc::new(audit::AuditLog::new(config.audit_log.clone())),
             config: Arc::new(config),
@@ -150,7 +111,7 @@ impl AppState {
     pub fn with_walks(mut self, store: Arc<dyn crate::store::WalkStore>) -> AppState {
         use geo::BoundingRect;
         let mut rules = crate::walks::WalkRules::default();
-        let boxes: Vec<geo::Rect<f64>> = self.layers.areas.iter().filter_map(|a| a.geometry.bounding_rect()).collect();
+        let boxes: Vec<geo::Rect<f64>> = self.layers.picture.areas.iter().filter_map(|f| f.area.geometry.bounding_rect()).collect();
         if let Some(first) = boxes.first() {
             let (mut x0, mut y0, mut x1, mut y1) = (first.min().x, first.min().y, first.max().x, first.max().y);
             for r in &boxes {
@@ -256,34 +217,10 @@ async fn health(State(s): State<AppState>) -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
-        "areas": s.snapshot.areas.len(),
-        "incidents": s.snapshot.incidents.len(),
-        "deso_version": s.snapshot.summary.deso_version,
+        "areas": s.layers.picture.areas.len(),
+        "incidents": s.layers.picture.incidents.len(),
+        "deso_version": s.layers.picture.edition(),
     }))
-}
-
-/// In-memory store view for profiles: the snapshot answers the `Store` reads.
-struct SnapshotStore<'a>(&'a Snapshot, Vec<Area>);
-
-impl Store for SnapshotStore<'_> {
-    fn areas(&self) -> Result<Vec<Area>, StoreError> {
-        Ok(self.1.clone())
-    }
-    fn indicators(&self) -> Result<Vec<IndicatorValue>, StoreError> {
-        Ok(self.0.indicators.clone())
-    }
-    fn incidents(&self) -> Result<Vec<Incident>, StoreError> {
-        Ok(self.0.incidents.clone())
-    }
-    fn imports(&self) -> Result<Vec<crate::model::ImportRecord>, StoreError> {
-        Ok(vec![])
-    }
-    fn write_import(&self, _: &crate::store::ImportBatch, _: &crate::model::ImportRecord) -> Result<(), StoreError> {
-        Err(StoreError::Corrupt { path: "snapshot".into(), reason: "read-only".into() })
-    }
-    fn describe(&self) -> String {
-        "in-memory snapshot".into()
-    }
 }
 
 /// `GET /api/profile/{area}?format=json|html|csv`. Small incident counts are suppressed for
@@ -297,9 +234,8 @@ async fn profile(State(s): State<AppState>, caller: auth::Caller, Path(area): Pa
     let st = s.clone();
     let role = caller.role;
     let result = tokio::task::spawn_blocking(move || {
-        let store = SnapshotStore(&st.snapshot, st.snapshot.areas.clone());
         let opts = crate::profile::ProfileOptions { police: st.police.as_ref().clone(), ..Default::default() };
-        crate::profile::build(&store, &area, &opts).map(|mut p| {
+        crate::profile::build(&st.layers.picture, &area, &opts).map(|mut p| {
             if let Some(min) = role.min_count(st.config.min_public_count) {
                 crate::profile::suppress_small_counts(&mut p, min);
             }

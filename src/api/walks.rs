@@ -537,30 +537,26 @@ pub async fn route_report(State(s): State<AppState>, caller: Caller, Path(id): P
             })
             .collect();
         let route_wgs = coords_of(&to_wgs(&w.route.clone().into()));
-        let deso = st.layers.get("deso").ok_or_else(|| ApiError::internal("no deso layer"))?;
-        let areas: Vec<report::AreaInput> = deso
-            .features
+        let picture = &st.layers.picture;
+        let shapes: Vec<geo::Geometry<f64>> = picture.areas.iter().map(|f| f.area.geometry.clone().into()).collect();
+        let areas: Vec<report::AreaInput> = picture
+            .areas
             .iter()
-            .map(|f| {
-                (
-                    &f.g3006,
-                    f.id.clone(),
-                    f.props.get("regso_name").and_then(|v| v.as_str()).unwrap_or("").to_string(),
-                    f.props.get("omradestyp").and_then(|v| v.as_f64()).map(|v| v as u8),
-                    f.props.get("index_quintile").and_then(|v| v.as_u64()).map(|v| v as u8),
-                )
-            })
+            .zip(&shapes)
+            .map(|(f, g)| (g, f.area.deso.clone(), f.area.regso_name.clone(), f.omradestyp, f.index.as_ref().and_then(|r| r.quintile)))
             .collect();
-        let inc: Vec<(&crate::model::Incident, [f64; 2])> =
-            st.layers.incidents.iter().filter(|i| i.precision.is_point_statistic()).map(|i| (i, [0.0, 0.0])).collect();
-        let hot = st.layers.get("hotspots_grid").ok_or_else(|| ApiError::internal("no hotspot layer"))?;
-        let cells: Vec<(&geo::Geometry<f64>, String, i8)> =
-            hot.features.iter().map(|f| (&f.g3006, f.id.clone(), f.props.get("gi_bin").and_then(|v| v.as_i64()).unwrap_or(0) as i8)).collect();
+        let inc: Vec<(&crate::model::Incident, [f64; 2])> = picture.point_incidents().map(|i| (i, [0.0, 0.0])).collect();
+        let hot = st.layers.hotspot_cells();
+        let hot_shapes: Vec<(geo::Geometry<f64>, String, i8)> = match hot.as_ref() {
+            Ok(h) => h.cells.iter().zip(&h.fdr_bin).map(|(c, b)| (c.polygon.clone().into(), c.id.clone(), *b)).collect(),
+            Err(_) => vec![],
+        };
+        let cells: Vec<(&geo::Geometry<f64>, String, i8)> = hot_shapes.iter().map(|(g, id, b)| (g, id.clone(), *b)).collect();
         let min = role.min_count(st.config.min_public_count);
         let mut r = report::build(&w, route_wgs, obs, &areas, &inc, &cells, buffer, period, role.raw_points(), min);
         if let Some(list) = r.incidents.as_mut() {
             for i in list.iter_mut() {
-                if let Some(src) = st.layers.incidents.iter().find(|x| x.id == i.id) {
+                if let Some(src) = st.layers.picture.incidents.iter().find(|x| x.id == i.id) {
                     let c = coords_of(&to_wgs(&src.location.into()))[0];
                     (i.lon, i.lat) = (c[0], c[1]);
                 }
@@ -600,7 +596,8 @@ pub async fn suggest(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result
     let ws = service(&s)?.clone();
     let st = s.clone();
     let body = blocking(move || {
-        let (aref, members) = crate::profile::resolve(&st.layers.areas, &area).ok_or_else(|| ApiError::NotFound(format!("no DeSO or RegSO matches '{area}'")))?;
+        let areas = st.layers.picture.area_list();
+        let (aref, members) = crate::profile::resolve(&areas, &area).ok_or_else(|| ApiError::NotFound(format!("no DeSO or RegSO matches '{area}'")))?;
         let mut geom = geo::MultiPolygon(vec![]);
         for a in &members {
             geom.0.extend(a.geometry.0.iter().cloned());
@@ -608,18 +605,21 @@ pub async fn suggest(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result
         use geo::{Centroid, Intersects};
         let pts: Vec<[f64; 2]> = st
             .layers
-            .incidents
-            .iter()
-            .filter(|i| i.precision.is_point_statistic() && from.is_none_or(|d| i.occurred_at.date() >= d) && to.is_none_or(|d| i.occurred_at.date() <= d))
+            .picture
+            .point_incidents()
+            .filter(|i| from.is_none_or(|d| i.occurred_at.date() >= d) && to.is_none_or(|d| i.occurred_at.date() <= d))
             .map(|i| [i.location.x(), i.location.y()])
             .collect();
-        let hot = super::layers::hotspot_grid_collection(&pts);
-        let mut places: Vec<([f64; 2], String)> = hot
-            .features
-            .iter()
-            .filter(|f| f.props.get("gi_bin").and_then(|v| v.as_i64()).unwrap_or(0) >= 2 && f.g3006.intersects(&geom))
-            .filter_map(|f| f.g3006.centroid().map(|c| ([c.x(), c.y()], format!("Hotspot {} (konfidensklass {})", f.id, f.props["gi_bin"]))))
-            .collect();
+        let mut places: Vec<([f64; 2], String)> = match crate::stats::optimized::optimized_hot_spots(&pts, None, None, None) {
+            Ok(hot) => hot
+                .cells
+                .iter()
+                .zip(&hot.fdr_bin)
+                .filter(|(c, bin)| **bin >= 2 && c.polygon.intersects(&geom))
+                .filter_map(|(c, bin)| c.polygon.centroid().map(|p| ([p.x(), p.y()], format!("Hotspot {} (konfidensklass {bin})", c.id))))
+                .collect(),
+            Err(_) => vec![],
+        };
         for o in ws.store.observations(None)? {
             if o.status.is_open() && geom.intersects(&o.point) {
                 places.push(([o.point.x(), o.point.y()], format!("Öppen observation: {} – {}", walks::category_label(&o.category), o.description)));

@@ -50,7 +50,8 @@ pub fn run(store: &GpkgStore, a: Args) -> Result<()> {
     if let Some(p) = a.est_rule {
         opts.est_rule = read_json(&p)?;
     }
-    let prof = lagesbild::profile::build(store, &a.area, &opts)?;
+    let picture = lagesbild::picture::AreaPicture::from_store(store, Default::default())?;
+    let prof = lagesbild::profile::build(&picture, &a.area, &opts)?;
     let text = match a.format {
         ProfileFormat::Html => lagesbild::profile::to_html(&prof),
         ProfileFormat::Csv => lagesbild::profile::to_csv(&prof),
