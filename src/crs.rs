@@ -7,6 +7,11 @@ use geo::{CoordsIter, MapCoords};
 
 pub use crate::model::WORKING_EPSG;
 
+/// Rough extent of Sweden in SWEREF 99 TM with a margin of a few kilometres (EPSG:3006's area
+/// of use is E 181 896–1 086 312, N 6 090 353–7 689 478; the territory lies within
+/// E 260 000–930 000, N 6 120 000–7 680 000).
+pub const SWEDEN_EXTENT_3006: [f64; 4] = [200_000.0, 6_080_000.0, 1_000_000.0, 7_700_000.0];
+
 #[derive(Debug, thiserror::Error)]
 pub enum CrsError {
     #[error("unknown CRS '{0}' (use the form EPSG:3006)")]

@@ -595,6 +595,13 @@ pub fn to_html(p: &Profile) -> String {
         }
         h += "</table>";
     }
+    h += &html_incidents_and_after(p);
+    h
+}
+
+/// The incident, hotspot, EST, goal and police sections of the HTML profile.
+fn html_incidents_and_after(p: &Profile) -> String {
+    let mut h = String::new();
     h += &format!("<h2>Händelser</h2><p>Totalt {} händelser med punktläge i området.</p>", p.incidents_total);
     h += "<table><tr><th>Kategori</th><th>Antal</th><th>Per 1 000 invånare</th></tr>";
     for c in &p.incidents_by_category {

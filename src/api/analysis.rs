@@ -151,6 +151,7 @@ fn compute(s: &AppState, kind: &str, pairs: &[(String, String)]) -> Result<Colle
                         p.insert("cell_id".into(), cell.id.clone().into());
                         p.insert("count".into(), (r.counts[k] as u64).into());
                         p.insert("gi_z".into(), r.gi.z[k].into());
+                        p.insert("gi_p".into(), r.gi.p_norm[k].into());
                         p.insert("gi_bin".into(), r.fdr_bin[k].into());
                         let g: geo::Geometry<f64> = cell.polygon.clone().into();
                         let gwgs = crate::crs::to_wgs84(&g).unwrap_or(g.clone());
@@ -179,62 +180,65 @@ fn compute(s: &AppState, kind: &str, pairs: &[(String, String)]) -> Result<Colle
             let step = num(pairs, "step_days", 1.0, 92.0)?.unwrap_or(7.0) as i64;
             Ok(layers::emerging_collection(&inc, cell, step))
         }
-        "lisa" => {
-            let name = pairs
-                .iter()
-                .find(|(k, _)| k == "indicator")
-                .map(|(_, v)| v.clone())
-                .ok_or_else(|| ApiError::BadRequest("lisa needs indicator=NAME (e.g. low_econ)".into()))?;
-            let deso = s.layers.get("deso").ok_or_else(|| ApiError::internal("no deso layer"))?;
-            let mut y = Vec::new();
-            let mut missing = Vec::new();
-            for f in &s.layers.picture.areas {
-                match f.latest(&name) {
-                    Some(v) => y.push(v),
-                    None => missing.push(f.area.deso.clone()),
-                }
-            }
-            if !missing.is_empty() {
-                return Err(ApiError::BadRequest(format!(
-                    "indicator '{name}' is missing for {} area(s): {}",
-                    missing.len(),
-                    missing.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
-                )));
-            }
-            let tol = num(pairs, "tolerance", 0.0, 500.0)?.unwrap_or(25.0);
-            let perms = num(pairs, "permutations", 0.0, 9999.0)?.unwrap_or(999.0) as usize;
-            let seed = num(pairs, "seed", 0.0, 1e15)?.unwrap_or(20251122.0) as u64;
-            let alpha = num(pairs, "alpha", 0.0001, 0.5)?.unwrap_or(0.05);
-            let polys: Vec<geo::MultiPolygon<f64>> = s.layers.picture.areas.iter().map(|f| f.area.geometry.clone()).collect();
-            let w = crate::stats::Weights::contiguity(&polys, true, tol);
-            let params = crate::stats::LisaParams { transform: crate::stats::Transform::R, permutations: perms, seed, alpha };
-            let r = crate::stats::local_moran(&y, &w, &params).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-            let features = deso
-                .features
-                .iter()
-                .enumerate()
-                .map(|(k, f)| {
-                    let mut p = serde_json::Map::new();
-                    p.insert("deso".into(), f.id.clone().into());
-                    p.insert("value".into(), y[k].into());
-                    p.insert("lisa_i".into(), r.i[k].into());
-                    p.insert("lisa_q".into(), r.q[k].into());
-                    p.insert("lisa_p_sim".into(), r.p_sim[k].into());
-                    p.insert("lisa_cluster".into(), r.cluster[k].into());
-                    layers::feat_from(f.id.clone(), p, f.g3006.clone(), f.gwgs.clone(), f.bbox_wgs)
-                })
-                .collect();
-            Ok(Collection {
-                id: "lisa",
-                title: "Lokal Moran (LISA)",
-                description: format!("Local Moran på {name}"),
-                access: layers::Access::Open,
-                count_fields: vec![],
-                features,
-                temporal: false,
-                parameters: json!({"indicator": name, "weights": "queen", "tolerance_m": tol, "params": params, "islands": r.islands}),
-            })
-        }
+        "lisa" => lisa(s, pairs),
         other => Err(ApiError::NotFound(format!("no analysis '{other}'"))),
     }
+}
+
+/// Local Moran of an indicator over the picture's DeSO.
+fn lisa(s: &AppState, pairs: &[(String, String)]) -> Result<Collection, ApiError> {
+    let name = pairs
+        .iter()
+        .find(|(k, _)| k == "indicator")
+        .map(|(_, v)| v.clone())
+        .ok_or_else(|| ApiError::BadRequest("lisa needs indicator=NAME (e.g. low_econ)".into()))?;
+    let deso = s.layers.get("deso").ok_or_else(|| ApiError::internal("no deso layer"))?;
+    let mut y = Vec::new();
+    let mut missing = Vec::new();
+    for f in &s.layers.picture.areas {
+        match f.latest(&name) {
+            Some(v) => y.push(v),
+            None => missing.push(f.area.deso.clone()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(ApiError::BadRequest(format!(
+            "indicator '{name}' is missing for {} area(s): {}",
+            missing.len(),
+            missing.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let tol = num(pairs, "tolerance", 0.0, 500.0)?.unwrap_or(25.0);
+    let perms = num(pairs, "permutations", 0.0, 9999.0)?.unwrap_or(999.0) as usize;
+    let seed = num(pairs, "seed", 0.0, 1e15)?.unwrap_or(20251122.0) as u64;
+    let alpha = num(pairs, "alpha", 0.0001, 0.5)?.unwrap_or(0.05);
+    let polys: Vec<geo::MultiPolygon<f64>> = s.layers.picture.areas.iter().map(|f| f.area.geometry.clone()).collect();
+    let w = crate::stats::Weights::contiguity(&polys, true, tol);
+    let params = crate::stats::LisaParams { transform: crate::stats::Transform::R, permutations: perms, seed, alpha };
+    let r = crate::stats::local_moran(&y, &w, &params).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let features = deso
+        .features
+        .iter()
+        .enumerate()
+        .map(|(k, f)| {
+            let mut p = serde_json::Map::new();
+            p.insert("deso".into(), f.id.clone().into());
+            p.insert("value".into(), y[k].into());
+            p.insert("lisa_i".into(), r.i[k].into());
+            p.insert("lisa_q".into(), r.q[k].into());
+            p.insert("lisa_p_sim".into(), r.p_sim[k].into());
+            p.insert("lisa_cluster".into(), r.cluster[k].into());
+            layers::feat_from(f.id.clone(), p, f.g3006.clone(), f.gwgs.clone(), f.bbox_wgs)
+        })
+        .collect();
+    Ok(Collection {
+        id: "lisa",
+        title: "Lokal Moran (LISA)",
+        description: format!("Local Moran på {name}"),
+        access: layers::Access::Open,
+        count_fields: vec![],
+        features,
+        temporal: false,
+        parameters: json!({"indicator": name, "weights": "queen", "tolerance_m": tol, "params": params, "islands": r.islands}),
+    })
 }

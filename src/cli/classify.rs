@@ -177,7 +177,7 @@ fn omradestyp_cmd(store: &GpkgStore, key: &Path, types: &Path, year: Option<i32>
     let all = store.areas()?;
     let areas: Vec<&lagesbild::model::Area> = lagesbild::summary::select_edition(&all, None);
     let (t, header_year) = omradestyp::read_types(types)?;
-    let k = omradestyp::read_key(key)?;
+    let k = lagesbild::io::scb::read_key(key)?;
     let desos: Vec<&str> = areas.iter().map(|a| a.deso.as_str()).collect();
     let inh = omradestyp::inherit(&t, &k, &desos);
     for u in &inh.unmatched_regso {

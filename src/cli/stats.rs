@@ -229,173 +229,206 @@ pub fn run(store: &GpkgStore, cmd: StatsCmd) -> Result<()> {
             println!("wrote {} features to {}", layer.y.len(), output.display());
         }
         StatsCmd::Rates { input, events, population, weights, tolerance, crs, layer, output } => {
-            let to = crs.as_deref().map(parse_epsg).transpose()?;
-            let lay = lagesbild::analysis::load(&input, layer.clone(), &events, to)?;
-            let pop = lagesbild::analysis::load(&input, layer, &population, to)?;
-            let w = lagesbild::analysis::build_weights(&lay, &weights, tolerance)?;
-            let r = smoothing::rates(&lay.y, &pop.y).map_err(|e| anyhow::anyhow!("{}: {e}", lay.file))?;
-            let sr = smoothing::spatial_rates(&lay.y, &pop.y, &w).map_err(|e| anyhow::anyhow!("{}: {e}", lay.file))?;
-            let per = |v: &[f64]| v.iter().map(|x| Value::from(1000.0 * x)).collect::<Vec<_>>();
-            let table = lagesbild::analysis::with_results(
-                &lay,
-                "rates",
-                vec![
-                    (Column::new("rate_crude_per_1000", ColumnKind::Real), per(&r.crude)),
-                    (Column::new("rate_eb_per_1000", ColumnKind::Real), per(&r.eb)),
-                    (Column::new("rate_eb_clipped_per_1000", ColumnKind::Real), per(&r.eb_clipped)),
-                    (Column::new("rate_spatial_per_1000", ColumnKind::Real), per(&sr.spatial_rate)),
-                    (Column::new("rate_seb_per_1000", ColumnKind::Real), per(&sr.spatial_eb)),
-                    (Column::new("excess_risk", ColumnKind::Real), r.excess_risk.iter().map(|x| Value::from(*x)).collect()),
-                    (Column::new("rate_ar_z", ColumnKind::Real), r.assuncao_reis.iter().map(|x| Value::from(*x)).collect()),
-                ],
-            );
-            lagesbild::io::write_table(&output, &table)?;
-            write_params(
-                &output,
-                serde_json::json!({"method": "rates (Marshall 1991 EB; Assunção & Reis 1999)", "events": events, "population": population, "mean_rate_per_1000": 1000.0 * r.m, "prior_variance": r.a, "clipped": r.a < 0.0, "weights": w.kind, "tolerance_m": tolerance, "library": LIBRARY}),
-            )?;
-            println!(
-                "wrote rates for {} areas to {} (mean {:.2} per 1 000{})",
-                lay.y.len(),
-                output.display(),
-                1000.0 * r.m,
-                if r.a < 0.0 { "; prior variance < 0: esda's EB leaves [0,1], the clipped EB equals the mean" } else { "" }
-            );
+            rates(input, events, population, weights, tolerance, crs, layer, output)?
         }
         StatsCmd::Moran { a } => {
             let (_layer, w, t) = load_for(&a)?;
             let m = moran(&_layer.y, &w, t, a.permutations, a.seed)?;
             println!("{}", serde_json::to_string_pretty(&m)?);
         }
-        StatsCmd::Kde { input, radius, cell, output, classes, class_count } => {
-            let xy = points_from(store, input)?;
-            let r = if radius == "auto" {
-                kde::default_bandwidth(&xy, None).context("need at least two points for a default radius")?.search_radius
-            } else {
-                radius.parse::<f64>().ok().filter(|r| *r > 0.0).with_context(|| format!("--radius: '{radius}' is not a positive number of metres or 'auto'"))?
-            };
-            let raster = kde::density_around(&xy, None, r, cell);
-            let (ncols, nrows) = (raster.ncols, raster.nrows);
-            lagesbild::io::raster::write_geotiff(&output, &raster)?;
-            println!("wrote {}×{} density raster (radius {r:.0} m, cell {cell} m, {} points) to {}", ncols, nrows, xy.len(), output.display());
-            if let Some(cpath) = classes {
-                let breaks = kde::quantile_breaks(&raster, class_count);
-                let polys = kde::class_polygons(&raster, &breaks);
-                let table = lagesbild::io::Table {
-                    name: "density_classes".into(),
-                    epsg: Some(3006),
-                    columns: vec![
-                        Column::new("class", ColumnKind::Integer),
-                        Column::new("min_per_km2", ColumnKind::Real),
-                        Column::new("max_per_km2", ColumnKind::Real),
-                    ],
-                    rows: polys
-                        .into_iter()
-                        .map(|(c, lo, hi, g)| lagesbild::io::TableRow {
-                            values: vec![Value::Int(c as i64), Value::from(lo * 1e6), Value::from(if hi.is_finite() { hi * 1e6 } else { f64::NAN })],
-                            geometry: Some(g.into()),
-                        })
-                        .collect(),
-                };
-                lagesbild::io::write_table(&cpath, &table)?;
-                println!("wrote {} density classes to {}", table.rows.len(), cpath.display());
-            }
-            write_params(
-                &output,
-                serde_json::json!({"method": "quartic kernel (ArcGIS)", "radius_m": r, "radius_auto": radius == "auto", "cell_size_m": cell, "points": xy.len(), "units": "per m² (×1e6 per km²)", "library": LIBRARY}),
-            )?;
-        }
-        StatsCmd::Hotspots { input, cell, band, hex, output } => {
-            let xy = points_from(store, input)?;
-            let shape = if hex { lagesbild::spatial::grid::Shape::Hexagon } else { lagesbild::spatial::grid::Shape::Square };
-            let r = optimized::optimized_hot_spots_with(&xy, None, cell, band, shape)?;
-            let table = lagesbild::io::Table {
-                name: "hotspots".into(),
-                epsg: Some(3006),
-                columns: vec![
-                    Column::new("cell_id", ColumnKind::Text),
-                    Column::new("count", ColumnKind::Integer),
-                    Column::new("gi_z", ColumnKind::Real),
-                    Column::new("gi_p", ColumnKind::Real),
-                    Column::new("gi_bin", ColumnKind::Integer),
-                ],
-                rows: r
-                    .cells
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| lagesbild::io::TableRow {
-                        values: vec![
-                            Value::from(c.id.clone()),
-                            Value::Int(r.counts[i] as i64),
-                            Value::from(r.gi.z[i]),
-                            Value::from(r.gi.p_norm[i]),
-                            Value::Int(r.fdr_bin[i] as i64),
-                        ],
-                        geometry: Some(c.polygon.clone().into()),
-                    })
-                    .collect(),
-            };
-            lagesbild::io::write_table(&output, &table)?;
-            write_params(&output, serde_json::json!({"method": "optimized hot spots (Gi*, FDR)", "choices": r.choices, "library": LIBRARY}))?;
-            println!("{}", serde_json::to_string_pretty(&r.choices)?);
-        }
+        StatsCmd::Kde { input, radius, cell, output, classes, class_count } => kde(store, input, radius, cell, output, classes, class_count)?,
+        StatsCmd::Hotspots { input, cell, band, hex, output } => hotspots(store, input, cell, band, hex, output)?,
         StatsCmd::Emerging { cell, step_days, distance, time_steps, alpha, hex, output } => {
-            let inc = store_points(store)?;
-            if inc.is_empty() {
-                bail!("the store has no point-precision incidents");
-            }
-            let shape = if hex { lagesbild::spatial::grid::Shape::Hexagon } else { lagesbild::spatial::grid::Shape::Square };
-            let grid = lagesbild::spatial::grid::GridSpec { cell_size_m: cell, shape };
-            let pts: Vec<([f64; 2], chrono::NaiveDateTime)> = inc.iter().map(|i| ([i.location.x(), i.location.y()], i.occurred_at)).collect();
-            let cube = lagesbild::spatial::grid::space_time_cube(&pts, &grid, step_days).context("no incidents")?;
-            let (cells, counts, start, steps) = (cube.cells, cube.counts, cube.start, cube.steps);
-            let xy: Vec<[f64; 2]> = cells.iter().map(|c| c.centre).collect();
-            let params = emerging::EmergingParams { distance: distance.unwrap_or(cell * 1.5), time_steps, alpha };
-            let r = emerging::emerging_hot_spots(&xy, &counts, &params)?;
-            let table = lagesbild::io::Table {
-                name: "emerging_hotspots".into(),
-                epsg: Some(3006),
-                columns: vec![
-                    Column::new("cell_id", ColumnKind::Text),
-                    Column::new("pattern", ColumnKind::Text),
-                    Column::new("pattern_sv", ColumnKind::Text),
-                    Column::new("incidents", ColumnKind::Integer),
-                    Column::new("hot_steps", ColumnKind::Integer),
-                    Column::new("cold_steps", ColumnKind::Integer),
-                    Column::new("trend_z", ColumnKind::Real),
-                    Column::new("trend_p", ColumnKind::Real),
-                    Column::new("trend_tau", ColumnKind::Real),
-                ],
-                rows: cells
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| lagesbild::io::TableRow {
-                        values: vec![
-                            Value::from(c.id.clone()),
-                            Value::from(serde_json::to_value(r.pattern[i]).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()),
-                            Value::from(r.pattern[i].label_sv()),
-                            Value::Int(counts[i].iter().sum::<f64>() as i64),
-                            Value::Int(r.significance[i].iter().filter(|s| **s > 0).count() as i64),
-                            Value::Int(r.significance[i].iter().filter(|s| **s < 0).count() as i64),
-                            Value::from(r.trend[i].z),
-                            Value::from(r.trend[i].p),
-                            Value::from(r.trend[i].tau),
-                        ],
-                        geometry: Some(c.polygon.clone().into()),
-                    })
-                    .collect(),
-            };
-            lagesbild::io::write_table(&output, &table)?;
-            let mut tally: std::collections::BTreeMap<&str, usize> = Default::default();
-            for p in &r.pattern {
-                *tally.entry(p.label_sv()).or_default() += 1;
-            }
-            write_params(
-                &output,
-                serde_json::json!({"method": "emerging hot spots (space-time Gi*, FDR, Mann-Kendall)", "cell_size_m": cell, "time_step_days": step_days, "steps": steps, "first_step_starts": start.to_string(), "params": params, "unverified": "significance and trend thresholds are not verified against ArcGIS", "library": LIBRARY}),
-            )?;
-            println!("wrote {} cells × {steps} steps to {}: {:?}", cells.len(), output.display(), tally);
+            emerging(store, cell, step_days, distance, time_steps, alpha, hex, output)?
         }
     }
+    Ok(())
+}
+
+fn kde(store: &GpkgStore, input: Option<PathBuf>, radius: String, cell: f64, output: PathBuf, classes: Option<PathBuf>, class_count: usize) -> Result<()> {
+    use lagesbild::io::{Column, ColumnKind, Value};
+    use lagesbild::stats::*;
+    let xy = points_from(store, input)?;
+    let r = if radius == "auto" {
+        kde::default_bandwidth(&xy, None).context("need at least two points for a default radius")?.search_radius
+    } else {
+        radius.parse::<f64>().ok().filter(|r| *r > 0.0).with_context(|| format!("--radius: '{radius}' is not a positive number of metres or 'auto'"))?
+    };
+    let raster = kde::density_around(&xy, None, r, cell);
+    let (ncols, nrows) = (raster.ncols, raster.nrows);
+    lagesbild::io::raster::write_geotiff(&output, &raster)?;
+    println!("wrote {}×{} density raster (radius {r:.0} m, cell {cell} m, {} points) to {}", ncols, nrows, xy.len(), output.display());
+    if let Some(cpath) = classes {
+        let breaks = kde::quantile_breaks(&raster, class_count);
+        let polys = kde::class_polygons(&raster, &breaks);
+        let table = lagesbild::io::Table {
+            name: "density_classes".into(),
+            epsg: Some(3006),
+            columns: vec![
+                Column::new("class", ColumnKind::Integer),
+                Column::new("min_per_km2", ColumnKind::Real),
+                Column::new("max_per_km2", ColumnKind::Real),
+            ],
+            rows: polys
+                .into_iter()
+                .map(|(c, lo, hi, g)| lagesbild::io::TableRow {
+                    values: vec![Value::Int(c as i64), Value::from(lo * 1e6), Value::from(if hi.is_finite() { hi * 1e6 } else { f64::NAN })],
+                    geometry: Some(g.into()),
+                })
+                .collect(),
+        };
+        lagesbild::io::write_table(&cpath, &table)?;
+        println!("wrote {} density classes to {}", table.rows.len(), cpath.display());
+    }
+    write_params(
+        &output,
+        serde_json::json!({"method": "quartic kernel (ArcGIS)", "radius_m": r, "radius_auto": radius == "auto", "cell_size_m": cell, "points": xy.len(), "units": "per m² (×1e6 per km²)", "library": LIBRARY}),
+    )?;
+    Ok(())
+}
+
+fn hotspots(store: &GpkgStore, input: Option<PathBuf>, cell: Option<f64>, band: Option<f64>, hex: bool, output: PathBuf) -> Result<()> {
+    use lagesbild::io::{Column, ColumnKind, Value};
+    use lagesbild::stats::*;
+    let xy = points_from(store, input)?;
+    let shape = if hex { lagesbild::spatial::grid::Shape::Hexagon } else { lagesbild::spatial::grid::Shape::Square };
+    let r = optimized::optimized_hot_spots_with(&xy, None, cell, band, shape)?;
+    let table = lagesbild::io::Table {
+        name: "hotspots".into(),
+        epsg: Some(3006),
+        columns: vec![
+            Column::new("cell_id", ColumnKind::Text),
+            Column::new("count", ColumnKind::Integer),
+            Column::new("gi_z", ColumnKind::Real),
+            Column::new("gi_p", ColumnKind::Real),
+            Column::new("gi_bin", ColumnKind::Integer),
+        ],
+        rows: r
+            .cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| lagesbild::io::TableRow {
+                values: vec![
+                    Value::from(c.id.clone()),
+                    Value::Int(r.counts[i] as i64),
+                    Value::from(r.gi.z[i]),
+                    Value::from(r.gi.p_norm[i]),
+                    Value::Int(r.fdr_bin[i] as i64),
+                ],
+                geometry: Some(c.polygon.clone().into()),
+            })
+            .collect(),
+    };
+    lagesbild::io::write_table(&output, &table)?;
+    write_params(&output, serde_json::json!({"method": "optimized hot spots (Gi*, FDR)", "choices": r.choices, "library": LIBRARY}))?;
+    println!("{}", serde_json::to_string_pretty(&r.choices)?);
+    Ok(())
+}
+
+fn emerging(store: &GpkgStore, cell: f64, step_days: i64, distance: Option<f64>, time_steps: usize, alpha: f64, hex: bool, output: PathBuf) -> Result<()> {
+    use lagesbild::io::{Column, ColumnKind, Value};
+    use lagesbild::stats::*;
+    let inc = store_points(store)?;
+    if inc.is_empty() {
+        bail!("the store has no point-precision incidents");
+    }
+    let shape = if hex { lagesbild::spatial::grid::Shape::Hexagon } else { lagesbild::spatial::grid::Shape::Square };
+    let grid = lagesbild::spatial::grid::GridSpec { cell_size_m: cell, shape };
+    let pts: Vec<([f64; 2], chrono::NaiveDateTime)> = inc.iter().map(|i| ([i.location.x(), i.location.y()], i.occurred_at)).collect();
+    let cube = lagesbild::spatial::grid::space_time_cube(&pts, &grid, step_days).context("no incidents")?;
+    let (cells, counts, start, steps) = (cube.cells, cube.counts, cube.start, cube.steps);
+    let xy: Vec<[f64; 2]> = cells.iter().map(|c| c.centre).collect();
+    let params = emerging::EmergingParams { distance: distance.unwrap_or(cell * 1.5), time_steps, alpha };
+    let r = emerging::emerging_hot_spots(&xy, &counts, &params)?;
+    let table = lagesbild::io::Table {
+        name: "emerging_hotspots".into(),
+        epsg: Some(3006),
+        columns: vec![
+            Column::new("cell_id", ColumnKind::Text),
+            Column::new("pattern", ColumnKind::Text),
+            Column::new("pattern_sv", ColumnKind::Text),
+            Column::new("incidents", ColumnKind::Integer),
+            Column::new("hot_steps", ColumnKind::Integer),
+            Column::new("cold_steps", ColumnKind::Integer),
+            Column::new("trend_z", ColumnKind::Real),
+            Column::new("trend_p", ColumnKind::Real),
+            Column::new("trend_tau", ColumnKind::Real),
+        ],
+        rows: cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| lagesbild::io::TableRow {
+                values: vec![
+                    Value::from(c.id.clone()),
+                    Value::from(serde_json::to_value(r.pattern[i]).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()),
+                    Value::from(r.pattern[i].label_sv()),
+                    Value::Int(counts[i].iter().sum::<f64>() as i64),
+                    Value::Int(r.significance[i].iter().filter(|s| **s > 0).count() as i64),
+                    Value::Int(r.significance[i].iter().filter(|s| **s < 0).count() as i64),
+                    Value::from(r.trend[i].z),
+                    Value::from(r.trend[i].p),
+                    Value::from(r.trend[i].tau),
+                ],
+                geometry: Some(c.polygon.clone().into()),
+            })
+            .collect(),
+    };
+    lagesbild::io::write_table(&output, &table)?;
+    let mut tally: std::collections::BTreeMap<&str, usize> = Default::default();
+    for p in &r.pattern {
+        *tally.entry(p.label_sv()).or_default() += 1;
+    }
+    write_params(
+        &output,
+        serde_json::json!({"method": "emerging hot spots (space-time Gi*, FDR, Mann-Kendall)", "cell_size_m": cell, "time_step_days": step_days, "steps": steps, "first_step_starts": start.to_string(), "params": params, "unverified": "significance and trend thresholds are not verified against ArcGIS", "library": LIBRARY}),
+    )?;
+    println!("wrote {} cells × {steps} steps to {}: {:?}", cells.len(), output.display(), tally);
+    Ok(())
+}
+
+fn rates(
+    input: PathBuf,
+    events: String,
+    population: String,
+    weights: lagesbild::analysis::WeightsSpec,
+    tolerance: f64,
+    crs: Option<String>,
+    layer: Option<String>,
+    output: PathBuf,
+) -> Result<()> {
+    use lagesbild::io::{Column, ColumnKind, Value};
+    use lagesbild::stats::*;
+    let to = crs.as_deref().map(parse_epsg).transpose()?;
+    let lay = lagesbild::analysis::load(&input, layer.clone(), &events, to)?;
+    let pop = lagesbild::analysis::load(&input, layer, &population, to)?;
+    let w = lagesbild::analysis::build_weights(&lay, &weights, tolerance)?;
+    let r = smoothing::rates(&lay.y, &pop.y).map_err(|e| anyhow::anyhow!("{}: {e}", lay.file))?;
+    let sr = smoothing::spatial_rates(&lay.y, &pop.y, &w).map_err(|e| anyhow::anyhow!("{}: {e}", lay.file))?;
+    let per = |v: &[f64]| v.iter().map(|x| Value::from(1000.0 * x)).collect::<Vec<_>>();
+    let table = lagesbild::analysis::with_results(
+        &lay,
+        "rates",
+        vec![
+            (Column::new("rate_crude_per_1000", ColumnKind::Real), per(&r.crude)),
+            (Column::new("rate_eb_per_1000", ColumnKind::Real), per(&r.eb)),
+            (Column::new("rate_eb_clipped_per_1000", ColumnKind::Real), per(&r.eb_clipped)),
+            (Column::new("rate_spatial_per_1000", ColumnKind::Real), per(&sr.spatial_rate)),
+            (Column::new("rate_seb_per_1000", ColumnKind::Real), per(&sr.spatial_eb)),
+            (Column::new("excess_risk", ColumnKind::Real), r.excess_risk.iter().map(|x| Value::from(*x)).collect()),
+            (Column::new("rate_ar_z", ColumnKind::Real), r.assuncao_reis.iter().map(|x| Value::from(*x)).collect()),
+        ],
+    );
+    lagesbild::io::write_table(&output, &table)?;
+    write_params(
+        &output,
+        serde_json::json!({"method": "rates (Marshall 1991 EB; Assunção & Reis 1999)", "events": events, "population": population, "mean_rate_per_1000": 1000.0 * r.m, "prior_variance": r.a, "clipped": r.a < 0.0, "weights": w.kind, "tolerance_m": tolerance, "library": LIBRARY}),
+    )?;
+    println!(
+        "wrote rates for {} areas to {} (mean {:.2} per 1 000{})",
+        lay.y.len(),
+        output.display(),
+        1000.0 * r.m,
+        if r.a < 0.0 { "; prior variance < 0: esda's EB leaves [0,1], the clipped EB equals the mean" } else { "" }
+    );
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 mod csvread;
 pub mod raster;
+pub mod scb;
 mod source;
 mod write;
 
@@ -30,10 +31,7 @@ pub enum IoError {
     Crs(#[from] crate::crs::CrsError),
 }
 
-/// Rough extent of Sweden in SWEREF 99 TM with a margin of a few kilometres (EPSG:3006's area
-/// of use is E 181 896–1 086 312, N 6 090 353–7 689 478; the territory lies within
-/// E 260 000–930 000, N 6 120 000–7 680 000).
-pub const SWEDEN_EXTENT_3006: [f64; 4] = [200_000.0, 6_080_000.0, 1_000_000.0, 7_700_000.0];
+pub use crate::crs::SWEDEN_EXTENT_3006;
 
 pub fn inside_sweden(x: f64, y: f64) -> bool {
     let [x0, y0, x1, y1] = SWEDEN_EXTENT_3006;
