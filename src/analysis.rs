@@ -22,6 +22,8 @@ pub enum AnalysisError {
     Stats(#[from] stats::StatsError),
     #[error(transparent)]
     Crs(#[from] crate::crs::CrsError),
+    #[error("unknown transform '{0}' (use B or R)")]
+    Transform(String),
 }
 
 /// `queen`, `rook`, `knn=K` or `band=METRES`.
@@ -34,19 +36,19 @@ pub enum WeightsSpec {
 }
 
 impl std::str::FromStr for WeightsSpec {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = AnalysisError;
+    fn from_str(s: &str) -> Result<Self, AnalysisError> {
         let s = s.trim().to_ascii_lowercase();
         match s.as_str() {
             "queen" => Ok(WeightsSpec::Queen),
             "rook" => Ok(WeightsSpec::Rook),
             _ => {
                 if let Some(k) = s.strip_prefix("knn=") {
-                    k.parse().map(WeightsSpec::Knn).map_err(|_| format!("knn=K needs a whole number, got '{k}'"))
+                    k.parse().map(WeightsSpec::Knn).map_err(|_| AnalysisError::Weights(format!("knn=K needs a whole number, got '{k}'")))
                 } else if let Some(d) = s.strip_prefix("band=") {
-                    d.parse().map(WeightsSpec::Band).map_err(|_| format!("band=METRES needs a number, got '{d}'"))
+                    d.parse().map(WeightsSpec::Band).map_err(|_| AnalysisError::Weights(format!("band=METRES needs a number, got '{d}'")))
                 } else {
-                    Err(format!("unknown weights '{s}' (use queen, rook, knn=K or band=METRES)"))
+                    Err(AnalysisError::Weights(format!("unknown weights '{s}' (use queen, rook, knn=K or band=METRES)")))
                 }
             }
         }
@@ -200,8 +202,8 @@ pub fn describe_islands(w: &Weights, layer: &Layer) -> Option<String> {
     })
 }
 
-pub fn parse_transform(s: &str) -> Result<Transform, String> {
-    Transform::parse(s).ok_or_else(|| format!("unknown transform '{s}' (use B or R)"))
+pub fn parse_transform(s: &str) -> Result<Transform, AnalysisError> {
+    Transform::parse(s).ok_or_else(|| AnalysisError::Transform(s.to_string()))
 }
 
 fn has_leading_zero(s: &str) -> bool {

@@ -76,11 +76,11 @@ where
 /// Reprojects EPSG:3006 → WGS84 lon/lat, rounded to 7 decimals (~1 cm).
 pub fn to_wgs84(g: &geo::Geometry<f64>) -> Result<geo::Geometry<f64>, CrsError> {
     thread_local! {
-        static T: Result<CoordTransform, String> = transform_between(WORKING_EPSG, 4326).map_err(|e| e.to_string());
+        static T: Option<CoordTransform> = transform_between(WORKING_EPSG, 4326).ok();
     }
     let g = T.with(|t| match t {
-        Ok(t) => reproject(g, t),
-        Err(e) => Err(CrsError::Transform(e.clone())),
+        Some(t) => reproject(g, t),
+        None => Err(CrsError::Unknown(format!("EPSG:{WORKING_EPSG} -> EPSG:4326"))),
     })?;
     Ok(g.map_coords(|c| geo::coord! { x: (c.x * 1e7).round() / 1e7, y: (c.y * 1e7).round() / 1e7 }))
 }

@@ -77,7 +77,7 @@ pub fn run(store: &GpkgStore, args: Args) -> Result<()> {
     };
     let crs_epsg = a.crs.as_deref().map(parse_epsg).transpose()?;
     let category_map = match &a.category_map {
-        Some(p) => Some(CategoryMap::with_file(p).map_err(anyhow::Error::msg)?),
+        Some(p) => Some(CategoryMap::with_file(p)?),
         None => None,
     };
     let precision = match &a.precision {

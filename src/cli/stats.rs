@@ -147,7 +147,7 @@ fn load_for(a: &StatArgs) -> Result<(lagesbild::analysis::Layer, lagesbild::stat
     if let Some(msg) = lagesbild::analysis::describe_islands(&w, &layer) {
         eprintln!("warning: {msg}");
     }
-    let t = lagesbild::analysis::parse_transform(&a.transform).map_err(anyhow::Error::msg)?;
+    let t = lagesbild::analysis::parse_transform(&a.transform)?;
     Ok((layer, w, t))
 }
 
