@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use lagesbild::import::{run_import, write_rejects, ImportError, ImportKind, ImportOptions};
+use lagesbild::import::{run_import, run_import_with_rejects, write_rejects, ImportError, ImportKind, ImportOptions};
 use lagesbild::io::{parse_epsg, SourceOptions};
 use lagesbild::model::{CategoryMap, Precision};
 use lagesbild::store::{GpkgStore, Store};
@@ -374,7 +374,7 @@ struct ImportArgs {
     /// Import the valid rows and write the rejected ones to --rejects.
     #[arg(long)]
     skip_invalid: bool,
-    /// Where --skip-invalid writes rejected rows (default: FILE.rejects.csv).
+    /// Where rejected rows go with their reasons: with --skip-invalid (default FILE.rejects.csv), and for a refused file.
     #[arg(long)]
     rejects: Option<PathBuf>,
     /// CSV of `label;category` that extends the built-in category mapping.
@@ -512,6 +512,9 @@ fn tempdir_store() -> Result<GpkgStore> {
     Ok(GpkgStore::new(p))
 }
 
+/// How many problems of a refused file the terminal shows; `--rejects FILE` gets them all.
+const SHOWN_PROBLEMS: usize = 50;
+
 fn import(store: &GpkgStore, kind: Kind, file: &std::path::Path, a: ImportArgs) -> Result<()> {
     let kind = match kind {
         Kind::Areas => ImportKind::Areas,
@@ -553,7 +556,8 @@ fn import(store: &GpkgStore, kind: Kind, file: &std::path::Path, a: ImportArgs) 
             bar.set_position(done);
         }
     };
-    let result = run_import(store, kind, file, &opts, &progress);
+    // A refused file's problem rows go to --rejects too: the terminal shows only the first 50.
+    let result = run_import_with_rejects(store, kind, file, &opts, a.rejects.as_deref(), &progress);
     bar.finish_and_clear();
     match result {
         Ok(report) => {
@@ -582,8 +586,15 @@ fn import(store: &GpkgStore, kind: Kind, file: &std::path::Path, a: ImportArgs) 
             Ok(())
         }
         Err(ImportError::Invalid { file, problems }) => {
-            for p in &problems {
+            for p in problems.iter().take(SHOWN_PROBLEMS) {
                 eprintln!("{p}");
+            }
+            match &a.rejects {
+                Some(p) => eprintln!("all {} problem row(s), with their reasons, are in {}", problems.len(), p.display()),
+                None if problems.len() > SHOWN_PROBLEMS => {
+                    eprintln!("… and {} more (--rejects FILE writes them all)", problems.len() - SHOWN_PROBLEMS)
+                }
+                None => {}
             }
             bail!("{file}: {} invalid row(s); nothing was imported (the store is unchanged). Use --skip-invalid to import the valid rows.", problems.len())
         }

@@ -1,10 +1,10 @@
 //! GeoPackage store through GDAL's GPKG driver, so the file is a plain GeoPackage that QGIS
 //! and ogrinfo open as it is.
 
-use super::{ImportBatch, Store, StoreError};
+use super::bulk::{self, IncidentBulk};
+use super::{ImportBatch, IncidentSink, Store, StoreError};
 use crate::io::srs_from_epsg;
 use crate::model::{Area, Category, ImportRecord, Incident, IndicatorValue, Precision, WORKING_EPSG};
-use chrono::{NaiveDateTime, TimeZone};
 use gdal::vector::{Feature, FieldDefn, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType, ToGdal};
 use gdal::{Dataset, DatasetOptions, DriverManager, GdalOpenFlags};
 use std::path::{Path, PathBuf};
@@ -226,10 +226,38 @@ impl Store for GpkgStore {
     }
 
     fn incident_ids(&self) -> Result<std::collections::HashSet<String>, StoreError> {
-        Ok(self.read_layer("incidents", |f| Ok(s(f, "id")))?.into_iter().collect())
+        let mut ids = std::collections::HashSet::new();
+        self.for_each_incident_id(&mut |id| {
+            ids.insert(id.to_string());
+        })?;
+        Ok(ids)
+    }
+
+    fn for_each_incident_id(&self, f: &mut dyn FnMut(&str)) -> Result<(), StoreError> {
+        if !self.path.exists() {
+            return Err(StoreError::Missing { path: self.path.display().to_string() });
+        }
+        self.recover_if_needed()?;
+        bulk::for_each_incident_id(&self.path, f)
+    }
+
+    fn incident_sink(&self) -> Result<Box<dyn IncidentSink + '_>, StoreError> {
+        let created = !self.path.exists();
+        if created {
+            self.create()?;
+        }
+        self.recover_if_needed()?;
+        let mut sink = GpkgSink { bulk: None, created: created.then(|| self.path.clone()) };
+        sink.bulk = Some(IncidentBulk::begin(&self.path)?);
+        Ok(Box::new(sink))
     }
 
     fn write_import(&self, batch: &ImportBatch, record: &ImportRecord) -> Result<(), StoreError> {
+        if let ImportBatch::Incidents(rows) = batch {
+            let mut sink = self.incident_sink()?;
+            sink.append(rows)?;
+            return sink.commit(record);
+        }
         if !self.path.exists() {
             self.create()?;
         }
@@ -268,23 +296,8 @@ impl Store for GpkgStore {
                         f.create(&layer).map_err(e)?;
                     }
                 }
-                ImportBatch::Incidents(incidents) => {
-                    let layer = txn.layer_by_name("incidents").map_err(e)?;
-                    let tz = chrono::FixedOffset::east_opt(0).expect("zero offset");
-                    for i in incidents {
-                        let mut f = Feature::new(layer.defn()).map_err(e)?;
-                        f.set_field_string(0, &i.id).map_err(e)?;
-                        f.set_field_string(1, i.category.as_str()).map_err(e)?;
-                        f.set_field_string(2, &i.source_label).map_err(e)?;
-                        f.set_field_datetime(3, local_as_fixed(&tz, i.occurred_at)).map_err(e)?;
-                        f.set_field_string(4, &i.reported_by).map_err(e)?;
-                        f.set_field_string(5, i.precision.as_str()).map_err(e)?;
-                        f.set_field_string(6, &i.description).map_err(e)?;
-                        f.set_field_string(7, &i.import_id).map_err(e)?;
-                        f.set_geometry(i.location.to_gdal().map_err(e)?).map_err(e)?;
-                        f.create(&layer).map_err(e)?;
-                    }
-                }
+                // Written through the bulk path at the top of this function.
+                ImportBatch::Incidents(_) => {}
             }
             let layer = txn.layer_by_name("imports").map_err(e)?;
             let mut f = Feature::new(layer.defn()).map_err(e)?;
@@ -305,8 +318,37 @@ impl Store for GpkgStore {
     }
 }
 
-/// Incident times are local wall-clock times; GDAL wants an offset, so we store them with a
-/// zero offset and read them back with `naive_local()`: the wall-clock value round-trips.
-fn local_as_fixed(tz: &chrono::FixedOffset, t: NaiveDateTime) -> chrono::DateTime<chrono::FixedOffset> {
-    tz.from_utc_datetime(&t)
+/// The GeoPackage's bulk transaction; a store file made just for this write is removed again
+/// when the write is abandoned, so a refused import leaves no store behind.
+struct GpkgSink {
+    bulk: Option<IncidentBulk>,
+    created: Option<PathBuf>,
+}
+
+impl IncidentSink for GpkgSink {
+    fn append(&mut self, rows: &[Incident]) -> Result<(), StoreError> {
+        match &mut self.bulk {
+            Some(b) => b.append(rows),
+            None => Ok(()),
+        }
+    }
+    fn commit(mut self: Box<Self>, record: &ImportRecord) -> Result<(), StoreError> {
+        let done = match self.bulk.take() {
+            Some(b) => b.commit(record),
+            None => Ok(()),
+        };
+        if done.is_ok() {
+            self.created = None;
+        }
+        done
+    }
+}
+
+impl Drop for GpkgSink {
+    fn drop(&mut self) {
+        drop(self.bulk.take());
+        if let Some(p) = self.created.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
