@@ -118,6 +118,8 @@ fn a_large_import_lands_whole_in_a_valid_geopackage_with_its_spatial_index() {
     let db = rusqlite::Connection::open(f.store.path()).unwrap();
     let q = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
     assert_eq!(q("SELECT count(*) FROM rtree_incidents_geom"), 40_000);
+    let check: String = db.query_row("SELECT rtreecheck('rtree_incidents_geom')", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
     assert_eq!(q("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'rtree_incidents_geom_insert'"), 1);
     assert_eq!(q("SELECT CAST(min_x AS INTEGER) FROM gpkg_contents WHERE table_name = 'incidents'"), 660_001);
     assert_eq!(q("SELECT CAST(max_x AS INTEGER) FROM gpkg_contents WHERE table_name = 'incidents'"), 660_997);
@@ -133,6 +135,19 @@ fn a_large_import_lands_whole_in_a_valid_geopackage_with_its_spatial_index() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("Feature Count: 100"), "{text}");
+    // A second import adds to the packed tree.
+    let p = f.write("more.csv", "id,category,date,e,n\nM1,klotter,2025-01-01,660005,6590005\n");
+    f.import(ImportKind::Incidents, &p, &crs3006()).expect("second import");
+    let db = rusqlite::Connection::open(f.store.path()).unwrap();
+    let n: i64 = db
+        .query_row("SELECT count(*) FROM rtree_incidents_geom WHERE minx <= 660006 AND maxx >= 660004 AND miny <= 6590006 AND maxy >= 6590004", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    // M1, and the grid rows with E and N each one of 3 whole metres in the window: 3 × 3.
+    assert_eq!(n, 10);
+    let check: String = db.query_row("SELECT rtreecheck('rtree_incidents_geom')", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
 }
 
 #[test]

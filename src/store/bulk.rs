@@ -2,18 +2,20 @@
 //! file, in one transaction, instead of one OGR feature at a time.
 //!
 //! Each row is written exactly as GDAL's GPKG driver writes it (GeoPackage binary point with
-//! SRS 3006, `occurred_at` as `YYYY-MM-DDTHH:MM:SS.sss`), and the R-tree row is written beside
-//! it. GDAL's R-tree and feature-count triggers call SQL functions that only GDAL registers
+//! SRS 3006, `occurred_at` as `YYYY-MM-DDTHH:MM:SS.sss`); the R-tree is packed once at commit
+//! (see `rtree`). GDAL's R-tree and feature-count triggers call SQL functions that only GDAL registers
 //! (`ST_IsEmpty`, `ST_MinX`, …), so they are lifted for the duration of the transaction and put
 //! back, with their original SQL, before the commit; `gpkg_contents` gets the new extent and
 //! `gpkg_ogr_contents` the new count. QGIS and ogrinfo open the result as before.
 
+use super::rtree;
 use super::StoreError;
 use crate::model::{ImportRecord, Incident};
 use rusqlite::{params, Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 
 const TABLE: &str = "incidents";
+const RTREE: &str = "rtree_incidents_geom";
 /// Rows per INSERT statement (10 parameters a row, well under SQLite's 32,766).
 const ROWS_PER_INSERT: usize = 128;
 /// Trigger names GDAL gives the incidents table's R-tree and count triggers on insert.
@@ -28,6 +30,8 @@ pub struct IncidentBulk {
     triggers: Vec<String>,
     written: u64,
     next_fid: i64,
+    /// R-tree entries of the new rows, loaded with the stored ones in one pass at commit.
+    boxes: Vec<rtree::Entry>,
     extent: [f64; 4],
     done: bool,
 }
@@ -39,7 +43,7 @@ impl IncidentBulk {
         let err = |e: rusqlite::Error| StoreError::Gdal { path: path.display().to_string(), reason: e.to_string() };
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
-        // 64 MB of page cache: enough to keep the R-tree's hot pages, bounded for 10 M rows.
+        // 64 MB of page cache, bounded for 10 M rows.
         conn.execute_batch("PRAGMA cache_size = -65536; BEGIN IMMEDIATE;").map_err(err)?;
         let mut bulk = IncidentBulk {
             conn,
@@ -47,6 +51,7 @@ impl IncidentBulk {
             triggers: Vec::new(),
             written: 0,
             next_fid: 0,
+            boxes: Vec::new(),
             extent: [f64::MAX, f64::MAX, f64::MIN, f64::MIN],
             done: false,
         };
@@ -105,7 +110,6 @@ impl IncidentBulk {
             "INSERT INTO incidents (fid, geom, id, category, source_label, occurred_at, reported_by, precision, description, import_id) VALUES {}",
             vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; n].join(", ")
         );
-        let rt_sql = format!("INSERT OR REPLACE INTO rtree_incidents_geom VALUES {}", vec!["(?, ?, ?, ?, ?)"; n].join(", "));
         let blobs: Vec<Vec<u8>> = rows.iter().map(|i| gpkg_point(i.location.x(), i.location.y())).collect();
         let whens: Vec<String> = rows.iter().map(|i| datetime_text(i.occurred_at)).collect();
         let cats: Vec<&str> = rows.iter().map(|i| i.category.as_str()).collect();
@@ -132,14 +136,8 @@ impl IncidentBulk {
         drop(st);
         let xs: Vec<f64> = rows.iter().map(|i| i.location.x()).collect();
         let ys: Vec<f64> = rows.iter().map(|i| i.location.y()).collect();
-        let mut rvals: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(n * 5);
-        for k in 0..n {
-            rvals.extend_from_slice(&[&fids[k], &xs[k], &xs[k], &ys[k], &ys[k]]);
-        }
-        let mut rt = self.conn.prepare_cached(&rt_sql).map_err(|e| self.err(e))?;
-        rt.execute(&rvals[..]).map_err(|e| self.err(e))?;
-        drop(rt);
-        for (&x, &y) in xs.iter().zip(&ys) {
+        for (k, (&x, &y)) in xs.iter().zip(&ys).enumerate() {
+            self.boxes.push(rtree::point_entry(fids[k], x, y));
             let e = &mut self.extent;
             (e[0], e[1], e[2], e[3]) = (e[0].min(x), e[1].min(y), e[2].max(x), e[3].max(y));
         }
@@ -156,6 +154,11 @@ impl IncidentBulk {
                 params![record.import_id, record.kind, record.file_name, record.sha256, record.imported_at, record.accepted as i64, record.rejected as i64],
             )
             .map_err(|e| self.err(e))?;
+        if !self.boxes.is_empty() {
+            let mut all = rtree::stored_entries(&self.conn, RTREE).map_err(|e| self.err(e))?;
+            all.append(&mut self.boxes);
+            rtree::rewrite(&self.conn, RTREE, all).map_err(|e| self.err(e))?;
+        }
         for sql in std::mem::take(&mut self.triggers) {
             self.conn.execute_batch(&sql).map_err(|e| self.err(e))?;
         }

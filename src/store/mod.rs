@@ -3,6 +3,7 @@
 
 mod bulk;
 mod gpkg;
+mod rtree;
 pub mod walks;
 
 pub use gpkg::GpkgStore;
