@@ -24,14 +24,15 @@ AREAS=geodata/stockholm_lan_deso2018.geojson
 rm -f "$OUT/areas_store.gpkg"
 "$BIN" --store "$OUT/areas_store.gpkg" import areas "$AREAS" >/dev/null
 
-# measure NAME CMD...: runs CMD under /usr/bin/time -v, leaves "seconds peak_mb" in $OUT/NAME.m
+# measure NAME CMD...: runs CMD under /usr/bin/time -v, leaves "wall_s peak_mb cpu_s" in $OUT/NAME.m
 measure() {
   local name="$1"; shift
   /usr/bin/time -v "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" || true
   local wall rss
   wall=$(grep "Elapsed (wall clock)" "$OUT/$name.err" | awk '{print $NF}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
   rss=$(grep "Maximum resident set size" "$OUT/$name.err" | awk '{print $NF}')
-  echo "$wall $((rss / 1024))" >"$OUT/$name.m"
+  cpu=$(grep -E "(User|System) time" "$OUT/$name.err" | awk '{s += $NF} END {print s}')
+  echo "$wall $((rss / 1024)) $cpu" >"$OUT/$name.m"
 }
 
 cp "$OUT/areas_store.gpkg" "$OUT/lagesbild.gpkg"
@@ -43,7 +44,7 @@ tail -1 "$OUT/lagesbild.out"; cat "$OUT/geopandas.out"
 [ -f "$OUT/incidents_${N}_bad.csv" ] || "$PY" bench/gen_incidents.py "$AREAS" "$OUT/incidents_${N}_bad.csv" "$N" --seed 15 --bad "$BAD"
 cp "$OUT/areas_store.gpkg" "$OUT/refused.gpkg"
 measure refused "$BIN" --store "$OUT/refused.gpkg" import incidents "$OUT/incidents_${N}_bad.csv" --rejects "$OUT/refused.rejects.csv"
-echo "refusal: $(($(wc -l <"$OUT/refused.rejects.csv") - 1)) rows in the rejects file; terminal: $(grep -c '^incidents_' "$OUT/refused.err") problem lines, then: $(grep -m1 'more' "$OUT/refused.err")"
+echo "refusal: $(($(wc -l <"$OUT/refused.rejects.csv") - 1)) rows in the rejects file; terminal: $(grep -c '^incidents_' "$OUT/refused.err") problem lines, then: $(grep -m1 'problem row' "$OUT/refused.err")"
 cmp -s "$OUT/areas_store.gpkg" "$OUT/refused.gpkg" && echo "refusal: store byte-for-byte unchanged"
 
 if [ "${TEN_M:-0}" = 1 ]; then
@@ -57,13 +58,13 @@ fi
 import sys, os
 out, n = sys.argv[1], int(sys.argv[2])
 m = lambda k: tuple(float(v) for v in open(os.path.join(out, k + ".m")).read().split())
-(lt, lm), (gt, gm), (rt, rm) = m("lagesbild"), m("geopandas"), m("refused")
-print(f"{n:,} incidents, end to end (wall clock, peak RSS):")
-print(f"  lagesbild import incidents  {lt:7.2f} s  {lm:7.0f} MB")
-print(f"  GeoPandas pipeline          {gt:7.2f} s  {gm:7.0f} MB")
-print(f"  lagesbild is {gt / lt:.1f}x faster, peak memory {lm / gm:.2f}x GeoPandas'")
-print(f"  refusal of the file with bad rows: {rt:.2f} s, {rm:.0f} MB")
+(lt, lm, lc), (gt, gm, gc), (rt, rm, rc) = m("lagesbild"), m("geopandas"), m("refused")
+print(f"{n:,} incidents, end to end (wall clock, CPU user+sys, peak RSS):")
+print(f"  lagesbild import incidents  {lt:7.2f} s  {lc:7.2f} s CPU  {lm:7.0f} MB")
+print(f"  GeoPandas pipeline          {gt:7.2f} s  {gc:7.2f} s CPU  {gm:7.0f} MB")
+print(f"  lagesbild is {gt / lt:.1f}x faster ({gc / lc:.1f}x less CPU), peak memory {lm / gm:.2f}x GeoPandas'")
+print(f"  refusal of the file with bad rows: {rt:.2f} s ({rc:.2f} s CPU), {rm:.0f} MB")
 if os.path.exists(os.path.join(out, "ten.m")):
-    tt, tm = m("ten")
-    print(f"  10,000,000 incidents: {tt:.1f} s, peak {tm:.0f} MB")
+    tt, tm, tc = m("ten")
+    print(f"  10,000,000 incidents: {tt:.1f} s ({tc:.1f} s CPU), peak {tm:.0f} MB")
 PY
