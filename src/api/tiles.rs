@@ -23,7 +23,7 @@ const BUFFER_PX: f64 = 64.0;
 pub const MAX_ZOOM: u8 = 20;
 /// Below this zoom incident points are shown as grid aggregates for every role.
 pub const POINT_ZOOM: u8 = 13;
-const HALF_WORLD: f64 = 20_037_508.342_789_244;
+use crate::tiles::{inv_merc, merc, tile_bounds};
 
 /// A tile, plain and gzip-compressed once (most clients accept gzip; compressing per request
 /// would cost more than building the tile).
@@ -62,22 +62,6 @@ impl TileCache {
             m.insert(k, v);
         }
     }
-}
-
-fn merc(lon: f64, lat: f64) -> (f64, f64) {
-    let lat = lat.clamp(-85.051_128_78, 85.051_128_78);
-    (lon.to_radians() * 6_378_137.0, ((std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0).tan()).ln() * 6_378_137.0)
-}
-
-fn tile_bounds(z: u8, x: u32, y: u32) -> [f64; 4] {
-    let size = 2.0 * HALF_WORLD / f64::from(1u32 << z);
-    let left = -HALF_WORLD + x as f64 * size;
-    let top = HALF_WORLD - y as f64 * size;
-    [left, top - size, left + size, top]
-}
-
-fn inv_merc(x: f64, y: f64) -> (f64, f64) {
-    ((x / 6_378_137.0).to_degrees(), (2.0 * (y / 6_378_137.0).exp().atan() - std::f64::consts::FRAC_PI_2).to_degrees())
 }
 
 /// Clips and simplifies a WGS84 geometry for a tile; None when nothing is left.
@@ -154,7 +138,15 @@ fn encode(layer: &str, feats: Vec<(geo::Geometry<f64>, serde_json::Map<String, V
     let mut out = Vec::new();
     for (k, (g, props)) in feats.into_iter().enumerate() {
         let Some(g) = prepare(&g, b) else { continue };
-        let mut f = g.to_mvt(EXTENT, b[0], b[1], b[2], b[3]).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let f = match &g {
+            // Polygons follow MVT 2.1's ring rules on the integer grid; points and lines as before.
+            geo::Geometry::MultiPolygon(mp) => match crate::tiles::mvt::tile_polygons(mp, b, EXTENT) {
+                Some(t) => geo::Geometry::MultiPolygon(t).to_mvt_unscaled(),
+                None => continue,
+            },
+            other => other.to_mvt(EXTENT, b[0], b[1], b[2], b[3]),
+        };
+        let mut f = f.map_err(|e| ApiError::Internal(e.to_string()))?;
         if f.geometry.is_empty() {
             continue;
         }
@@ -310,6 +302,7 @@ pub async fn tilejson(
     }
     let b = base_url(&headers);
     let bounds = c.extent_wgs84().unwrap_or([10.0, 55.0, 25.0, 69.5]);
+    let (minzoom, maxzoom) = crate::tiles::zoom_range(c.id);
     let fields: serde_json::Map<String, Value> = c.property_names().into_iter().map(|n| (n, Value::String("".into()))).collect();
     Ok(Json(json!({
         "tilejson": "3.0.0",
@@ -317,11 +310,11 @@ pub async fn tilejson(
         "description": c.description,
         "attribution": "Källa: SCB, Polisen",
         "tiles": [format!("{b}/tiles/{}/{{z}}/{{x}}/{{y}}.mvt", c.id)],
-        "minzoom": 0,
-        "maxzoom": MAX_ZOOM,
+        "minzoom": minzoom,
+        "maxzoom": maxzoom,
         "bounds": bounds,
         "center": [(bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0, 11],
-        "vector_layers": [{"id": c.id, "fields": fields, "minzoom": 0, "maxzoom": MAX_ZOOM}],
+        "vector_layers": [{"id": c.id, "fields": fields, "minzoom": minzoom, "maxzoom": maxzoom}],
         "scheme": "xyz"
     })))
 }

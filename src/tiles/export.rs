@@ -1,0 +1,1 @@
+//! Static export of the public tiles to PMTiles and MBTiles.
