@@ -207,6 +207,20 @@ pub async fn tile(
     check_params(q.as_deref(), &[])?;
     let c = find(&s, &id)?;
     let (z, x, y) = parse_zxy(&z, &x, &y)?;
+    respond(&s, &caller, &headers, c, z, x, y).await
+}
+
+/// One tile as the caller may see it, from the cache or built: shared by `/tiles/…` and OGC API
+/// – Tiles, so both answer the same bytes with the same privacy and caching.
+pub(crate) async fn respond(
+    s: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    c: std::sync::Arc<Collection>,
+    z: u8,
+    x: u32,
+    y: u32,
+) -> Result<Response, ApiError> {
     let bucket = role_bucket(caller.role);
     let key = (c.id.to_string(), bucket, z, x, y);
     let raw_points = c.access == Access::Incidents && z >= POINT_ZOOM && bucket == Role::Analyst;
@@ -224,7 +238,7 @@ pub async fn tile(
     };
     if raw_points {
         // Raw points left the server: audited even when the tile came from the cache.
-        s.audit.record(&caller, c.id, &format!("tile {z}/{x}/{y}"), 1);
+        s.audit.record(caller, c.id, &format!("tile {z}/{x}/{y}"), 1);
     }
     let gzip = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
     let mut resp = if gzip {
