@@ -93,9 +93,17 @@ pub async fn tile_matrix_set(headers: HeaderMap, Path(id): Path<String>, RawQuer
     })))
 }
 
-/// The WGS84 box a collection's tiles cover (Sweden when it is empty).
+/// The WGS84 box a collection's tiles cover (Sweden when it is empty). Incident tiles draw grid
+/// cells around the points, so their box grows by the largest cell.
 fn extent(c: &Collection) -> [f64; 4] {
-    c.extent_wgs84().unwrap_or([10.0, 55.0, 25.0, 69.5])
+    let e = c.extent_wgs84().unwrap_or([10.0, 55.0, 25.0, 69.5]);
+    if c.access != super::layers::Access::Incidents {
+        return e;
+    }
+    let m = super::tiles::aggregate_cell_m(0);
+    let dlat = m / 111_320.0;
+    let dlon = dlat / e[3].max(e[1]).to_radians().cos();
+    [e[0] - dlon, e[1] - dlat, e[2] + dlon, e[3] + dlat]
 }
 
 fn geometry_type(c: &Collection) -> &'static str {
