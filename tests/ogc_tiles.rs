@@ -188,3 +188,36 @@ async fn tiles_outside_the_limits_are_404_and_bad_numbers_400_both_as_json() {
         assert!(v["code"].is_string() && v["description"].is_string(), "{uri}: {v}");
     }
 }
+
+/// GDAL's MVT driver reads an OGC tile as it is: the three squares, each a valid polygon, with
+/// their true area.
+#[tokio::test]
+async fn gdal_reads_an_ogc_tile_as_three_valid_squares_of_the_right_area() {
+    let (f, app) = fixture();
+    // At zoom 11 one tile (19.6 km of Web Mercator, about 10 km on the ground) holds the whole
+    // 3 km × 1 km fixture.
+    let z = 11u8;
+    let (x, y) = tile_of(LON, LAT, z);
+    assert_eq!(tile_of(17.8180, 59.4261, z), (x, y), "north-west corner in the same tile");
+    assert_eq!(tile_of(17.8750, 59.4180, z), (x, y), "south-east corner in the same tile");
+    let (_, _, b) = get(&app, &format!("/collections/deso/tiles/{WMQ}/{z}/{y}/{x}"), None).await;
+    let path = f.dir.path().join("tile.mvt");
+    std::fs::write(&path, &b).unwrap();
+    let out = std::process::Command::new("ogrinfo")
+        .args(["-ro", "-q", "-oo", &format!("X={x}"), "-oo", &format!("Y={y}"), "-oo", &format!("Z={z}"), "-dialect", "SQLite", "-sql"])
+        .arg("SELECT COUNT(*) AS n, SUM(ST_IsValid(geometry)) AS valid, SUM(ST_Area(geometry)) AS area FROM deso")
+        .arg(&path)
+        .output()
+        .expect("ogrinfo (gdal-bin)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let field = |name: &str| -> f64 {
+        text.lines().find_map(|l| l.trim().strip_prefix(&format!("{name} ("))).and_then(|r| r.split("= ").nth(1)).unwrap().trim().parse().unwrap()
+    };
+    assert_eq!(field("n"), 3.0, "{text}");
+    assert_eq!(field("valid"), 3.0, "every polygon valid: {text}");
+    // Three 1 km² squares; Web Mercator stretches areas by 1/cos²(latitude) (SWEREF 99 TM's own
+    // scale there, 0.99992, is far below the tolerance).
+    let want = 3.0e6 / LAT.to_radians().cos().powi(2);
+    assert!((field("area") - want).abs() < 0.01 * want, "area {} against {want}", field("area"));
+}
