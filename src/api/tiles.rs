@@ -7,6 +7,7 @@ use super::error::{check_params, ApiError};
 use super::features::{authorise, base_url, find};
 use super::layers::{view, Access, Collection};
 use super::AppState;
+use crate::tiles::{inv_merc, merc, tile_bounds};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -23,7 +24,6 @@ const BUFFER_PX: f64 = 64.0;
 pub const MAX_ZOOM: u8 = 20;
 /// Below this zoom incident points are shown as grid aggregates for every role.
 pub const POINT_ZOOM: u8 = 13;
-use crate::tiles::{inv_merc, merc, tile_bounds};
 
 /// A tile, plain and gzip-compressed once (most clients accept gzip; compressing per request
 /// would cost more than building the tile).
