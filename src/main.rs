@@ -38,14 +38,32 @@ enum Command {
         #[arg(long)]
         deso_version: Option<String>,
     },
-    /// Export a store layer.
+    /// Export a store layer, or (`export tiles`) the public vector tiles as PMTiles or MBTiles.
     Export {
-        /// areas, indicators, incidents, imports or summary
+        /// areas, indicators, incidents, imports, summary or tiles
         layer: String,
         #[arg(long, value_enum)]
         format: Format,
         #[arg(long)]
         output: PathBuf,
+        /// Tiles: the collections to include, comma-separated (deso,incident_counts,…).
+        #[arg(long, value_delimiter = ',')]
+        layers: Vec<String>,
+        /// Tiles: first zoom level.
+        #[arg(long, default_value_t = 8)]
+        minzoom: u8,
+        /// Tiles: last zoom level (at most 16; clients overzoom past it).
+        #[arg(long, default_value_t = 14)]
+        maxzoom: u8,
+        /// Tiles: Polisen's utsatta områden (GeoJSON) for the `police_areas` layer.
+        #[arg(long)]
+        uso: Option<PathBuf>,
+        /// Tiles: municipality boundaries (GeoJSON) for the `municipalities` layer.
+        #[arg(long)]
+        boundaries: Option<PathBuf>,
+        /// Tiles: smallest count shown (as `serve --min-count`).
+        #[arg(long, default_value_t = 5)]
+        min_count: u64,
     },
     /// Run the HTTP service.
     Serve {
@@ -353,11 +371,13 @@ enum Kind {
     Incidents,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
 enum Format {
     Gpkg,
     Geojson,
     Csv,
+    Pmtiles,
+    Mbtiles,
 }
 
 #[derive(clap::Args)]
@@ -413,6 +433,22 @@ fn parse_pairs(items: &[String], what: &str) -> Result<HashMap<String, String>> 
         .collect()
 }
 
+/// `export tiles`: builds the service's layers from the store, then writes the public tiles with
+/// a progress bar on stderr.
+fn export_tiles(store: &GpkgStore, config: lagesbild::api::ServiceConfig, opts: &lagesbild::tiles::export::ExportOptions) -> Result<()> {
+    let state = lagesbild::AppState::new(store, config, Default::default())?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(indicatif::ProgressStyle::with_template("tiler [{bar:40}] {pos}/{len} {eta}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+    let report = lagesbild::tiles::export::export(&state, opts, &|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    });
+    bar.finish_and_clear();
+    let report = report?;
+    println!("wrote {} tiles ({} bytes) of layers {} to {}", report.tiles, report.bytes, report.layers.join(","), opts.output.display());
+    Ok(())
+}
+
 fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=info".into()))
@@ -430,12 +466,23 @@ fn run() -> Result<()> {
     match cli.command {
         Command::Import { kind, file, opts } => import(&store, kind, &file, opts),
         Command::Summary { csv, deso_version } => summary(&store, csv, deso_version),
-        Command::Export { layer, format, output } => {
+        Command::Export { layer, format, output, layers, minzoom, maxzoom, uso, boundaries, min_count } => {
             let fmt = match format {
                 Format::Gpkg => "gpkg",
                 Format::Geojson => "geojson",
                 Format::Csv => "csv",
+                Format::Pmtiles | Format::Mbtiles if layer == "tiles" => {
+                    let container =
+                        if format == Format::Pmtiles { lagesbild::tiles::export::Container::Pmtiles } else { lagesbild::tiles::export::Container::Mbtiles };
+                    let config = lagesbild::api::ServiceConfig { min_public_count: min_count, police_areas: uso, boundaries, ..Default::default() };
+                    let opts = lagesbild::tiles::export::ExportOptions { layers, container, minzoom, maxzoom, output };
+                    return export_tiles(&store, config, &opts);
+                }
+                Format::Pmtiles | Format::Mbtiles => bail!("--format pmtiles|mbtiles is for `export tiles`"),
             };
+            if layer == "tiles" {
+                bail!("export tiles needs --format pmtiles or mbtiles");
+            }
             let table = lagesbild::export::layer_table(&store, &layer)?;
             lagesbild::io::write_table_as(&output, &table, fmt)?;
             println!("wrote {} features of layer {layer} to {}", table.rows.len(), output.display());

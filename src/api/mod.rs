@@ -8,6 +8,7 @@ pub mod auth;
 pub mod error;
 pub mod features;
 pub mod layers;
+pub mod ogc_tiles;
 pub mod openapi;
 pub mod tiles;
 pub mod walks;
@@ -207,6 +208,11 @@ pub fn app(state: AppState) -> Router {
         .route("/collections/{id}/items/{fid}", get(features::item))
         .route("/collections/{id}/download", get(features::download))
         .route("/tiles/{id}/tilejson.json", get(tiles::tilejson))
+        .route("/tileMatrixSets", get(ogc_tiles::tile_matrix_sets))
+        .route("/tileMatrixSets/{tms}", get(ogc_tiles::tile_matrix_set))
+        .route("/collections/{id}/tiles", get(ogc_tiles::tilesets))
+        .route("/collections/{id}/tiles/{tms}", get(ogc_tiles::tileset))
+        .route("/collections/{id}/tiles/{tms}/{m}/{row}/{col}", get(ogc_tiles::tile))
         .route("/tiles/{id}/{z}/{x}/{y}", get(tiles::tile))
         .route("/analysis/{kind}", get(analysis::run))
         .route("/api/profile/{area}", get(profile))

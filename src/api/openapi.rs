@@ -15,6 +15,16 @@ pub const ROUTES: &[(&str, &str, &[&str], &[&str])] = &[
     ("/collections/{collectionId}/download", "Hela samlingen som GeoPackage, GeoJSON eller CSV", &["collectionId"], &["format"]),
     ("/tiles/{collectionId}/tilejson.json", "TileJSON 3.0", &["collectionId"], &[]),
     ("/tiles/{collectionId}/{z}/{x}/{y}.mvt", "Vektortiler (MVT)", &["collectionId", "z", "x", "y"], &[]),
+    ("/tileMatrixSets", "Rutnät för tiler (OGC API – Tiles)", &[], &["f"]),
+    ("/tileMatrixSets/{tileMatrixSetId}", "Definition av ett rutnät (WebMercatorQuad)", &["tileMatrixSetId"], &["f"]),
+    ("/collections/{collectionId}/tiles", "En samlings tileset (OGC API – Tiles)", &["collectionId"], &["f"]),
+    ("/collections/{collectionId}/tiles/{tileMatrixSetId}", "Ett tileset med gränser och länkar", &["collectionId", "tileMatrixSetId"], &["f"]),
+    (
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+        "En vektortile (MVT); rad före kolumn",
+        &["collectionId", "tileMatrixSetId", "tileMatrix", "tileRow", "tileCol"],
+        &["f"],
+    ),
     (
         "/analysis/{kind}",
         "Analys på begäran: hotspots, density, emerging, lisa",
