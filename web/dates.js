@@ -57,13 +57,13 @@
     const d = parseDate(s);
     if (d) {
       const w = isoWeek(d);
-      return { api: ymd(d), text: `${ymd(d)} (v. ${w.week} ${w.year})` };
+      return { api: ymd(d), text: `${ymd(d)} (v. ${w.week} ${w.year})`, label: ymd(d), start: ymd(d), end: ymd(d) };
     }
     const w = parseWeek(s, defaultYear);
     if (w) {
       const mon = weekMonday(w.year, w.week);
       const sun = new Date(mon); sun.setUTCDate(mon.getUTCDate() + 6);
-      return { api: `${w.year}-W${pad(w.week)}`, text: `v. ${w.week} ${w.year}: ${ymd(mon)} – ${ymd(sun)}` };
+      return { api: `${w.year}-W${pad(w.week)}`, text: `v. ${w.week} ${w.year}: ${ymd(mon)} – ${ymd(sun)}`, label: `v. ${w.week} ${w.year}`, start: ymd(mon), end: ymd(sun) };
     }
     return null;
   }

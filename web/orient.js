@@ -98,12 +98,16 @@
   }
 
   // ---- Spara bild ----
+  // "Period: v. 1 2025 – v. 46 2026 (2024-12-30 – 2026-11-15)".
   function periodText() {
-    const f = document.getElementById('from'); const t = document.getElementById('to');
-    const p = (el) => (el && el.value.trim() && window.lagesbildDates ? (window.lagesbildDates.parsePeriod(el.value, new Date().getFullYear()) || {}).text : '') || '';
-    const a = p(f); const b = p(t);
+    const parse = (id) => {
+      const el = document.getElementById(id);
+      return el && el.value.trim() && window.lagesbildDates ? window.lagesbildDates.parsePeriod(el.value, new Date().getFullYear()) : null;
+    };
+    const a = parse('from'); const b = parse('to');
     if (!a && !b) return 'Period: hela perioden i data';
-    return `Period: ${a || 'från början'} – ${b || 'till senaste'}`;
+    const span = `${a ? a.start : '…'} – ${b ? b.end : '…'}`;
+    return `Period: ${a ? a.label : 'från början'} – ${b ? b.label : 'till senaste'} (${span})`;
   }
 
   function legendEntries() {
@@ -163,7 +167,7 @@
     const attrib = (document.querySelector('.maplibregl-ctrl-attrib-inner') || {}).textContent || '';
     ctx.font = fs(11); ctx.fillStyle = '#444';
     const today = new Date();
-    ctx.fillText(`Kartdata: ${attrib.trim() || 'SCB, Polisen'}`, 12 * ratio, fy + 18 * ratio);
+    ctx.fillText(attrib.trim() || 'Källa: SCB, Polisen', 12 * ratio, fy + 18 * ratio);
     ctx.fillText(`Utskriven ${today.getFullYear()}-${String(today.getMonth() + 1).padStart(2, '0')}-${String(today.getDate()).padStart(2, '0')} · ${periodText()}`, 12 * ratio, fy + 34 * ratio);
     return out;
   }
@@ -195,5 +199,10 @@
     box.classList.toggle('collapsed');
     document.getElementById('legend-toggle').setAttribute('aria-expanded', box.classList.contains('collapsed') ? 'false' : 'true');
   });
+  // On a phone the legend starts folded to its header so that the map stays visible.
+  if (window.matchMedia && window.matchMedia('(max-width: 700px)').matches) {
+    document.getElementById('legend-box').classList.add('collapsed');
+    document.getElementById('legend-toggle').setAttribute('aria-expanded', 'false');
+  }
   if (map.loaded()) addLabelLayers(); else map.on('load', addLabelLayers);
 }());

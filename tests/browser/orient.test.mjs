@@ -68,6 +68,8 @@ after(async () => {
 
 async function openMap(base, viewport) {
   const page = await browser.newPage({ viewport: viewport || { width: 1280, height: 800 }, acceptDownloads: true });
+  // Other work may share the two cores: generous waits (no timing is asserted).
+  page.setDefaultTimeout(120000);
   const external = []; const glyphs = []; const basemapTiles = [];
   page.on('request', (r) => { const u = r.url(); if (!u.startsWith(base) && !u.startsWith('blob:' + base) && !u.startsWith('data:')) external.push(u); });
   page.on('response', (r) => {
@@ -163,6 +165,12 @@ test('Spara bild saves the view as PNG with legend, period and attribution; desk
   assert.ok(await phone.page.isVisible('#legend-box'));
   assert.ok(await phone.page.isVisible('#search'));
   await phone.page.screenshot({ path: join(shots, 'orient-phone.png') });
+  // On a phone the legend starts folded; a tap opens it.
+  assert.equal(await phone.page.isVisible('#legend'), false);
+  await phone.page.click('#legend-toggle');
+  assert.ok(await phone.page.isVisible('#legend'));
+  assert.match(await phone.page.textContent('#legend'), /Områdestyp/);
+  await phone.page.screenshot({ path: join(shots, 'orient-phone-legend.png') });
   await phone.page.close();
 });
 
