@@ -249,3 +249,39 @@ async fn a_local_mbtiles_basemap_is_served_with_tilejson_style_and_tiles() {
     let (s, v) = get_json(&app, &format!("/basemap/{z}/0/0")).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
 }
+
+#[tokio::test]
+async fn a_vector_mbtiles_basemap_is_drawn_with_the_vendored_openstreetmap_style() {
+    let f = Fixture::with_areas();
+    // One road in the Protomaps schema's `roads` layer, written as vector MBTiles by GDAL.
+    let road = f.write(
+        "roads.geojson",
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"kind":"major_road","name":"Sollentunavägen"},
+        "geometry":{"type":"LineString","coordinates":[[17.93,59.42],[17.95,59.44]]}}]}"#,
+    );
+    let mbt = f.dir.path().join("osm.mbtiles");
+    let ok = Command::new("ogr2ogr")
+        .args(["-f", "MBTILES", "-dsco", "MINZOOM=10", "-dsco", "MAXZOOM=12", "-nln", "roads"])
+        .arg(&mbt)
+        .arg(&road)
+        .status()
+        .expect("ogr2ogr (gdal-bin)");
+    assert!(ok.success());
+    let app = app_with(&f, Some(mbt.display().to_string()), None).unwrap();
+    let (_, style) = get_json(&app, "/basemap/style.json").await;
+    assert_eq!(style["metadata"]["lagesbild:basemap"], "local-vector");
+    assert_eq!(style["sources"]["protomaps"]["url"], "http://127.0.0.1:9/basemap/tilejson.json");
+    let layers = style["layers"].as_array().unwrap();
+    assert!(layers.iter().any(|l| l["source-layer"] == "roads"), "Protomaps road layers");
+    // Every font the style asks for is one /fonts serves.
+    let fonts = style.to_string();
+    assert!(fonts.contains("Noto Sans Regular") && !fonts.contains("icon-image"));
+    let (_, tj) = get_json(&app, "/basemap/tilejson.json").await;
+    assert_eq!(tj["format"], "pbf");
+    // 17.94° E, 59.43° N lies in tile 11/1126/601 (x = floor((17.94 + 180) / 360 · 2¹¹), y from
+    // the Web Mercator formula).
+    let r = app.clone().oneshot(Request::get("/basemap/11/1126/601").header("host", "127.0.0.1:9").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/vnd.mapbox-vector-tile");
+    assert_eq!(r.headers()["content-encoding"], "gzip", "MBTiles vector tiles are stored gzip-compressed");
+}
