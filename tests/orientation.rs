@@ -285,3 +285,16 @@ async fn a_vector_mbtiles_basemap_is_drawn_with_the_vendored_openstreetmap_style
     assert_eq!(r.headers()["content-type"], "application/vnd.mapbox-vector-tile");
     assert_eq!(r.headers()["content-encoding"], "gzip", "MBTiles vector tiles are stored gzip-compressed");
 }
+
+#[tokio::test]
+async fn a_style_file_is_served_as_it_is_with_our_glyphs_where_it_has_none() {
+    let f = Fixture::with_areas();
+    let style = f.write("stil.json", r#"{"version": 8, "sources": {"kommunkarta": {"type": "raster", "tiles": ["https://karta.example.se/{z}/{x}/{y}.png"]}}, "layers": [{"id": "k", "type": "raster", "source": "kommunkarta"}]}"#);
+    let app = app_with(&f, Some(style.display().to_string()), Some("© Kommunen")).unwrap();
+    let (_, v) = get_json(&app, "/basemap/style.json").await;
+    assert_eq!(v["layers"][0]["id"], "k");
+    assert_eq!(v["sources"]["kommunkarta"]["attribution"], "© Kommunen");
+    assert_eq!(v["glyphs"], "http://127.0.0.1:9/fonts/{fontstack}/{range}.pbf");
+    let bad = f.write("inte-stil.json", r#"{"version": 7}"#);
+    assert!(matches!(app_with(&f, Some(bad.display().to_string()), None), Err(lagesbild::api::StartError::Basemap(_))));
+}

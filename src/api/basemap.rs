@@ -272,7 +272,14 @@ pub async fn style_handler(State(s): State<AppState>, headers: HeaderMap) -> Res
     let b = &s.basemap;
     let v = match b.as_ref() {
         Basemap::StyleUrl(u) => return Ok((StatusCode::FOUND, [(header::LOCATION, u.clone())]).into_response()),
-        Basemap::StyleFile(v) => v.clone(),
+        Basemap::StyleFile(v) => {
+            // Our label layers need glyphs; a style without any gets ours.
+            let mut v = v.clone();
+            if v.get("glyphs").is_none() {
+                v["glyphs"] = format!("{}/fonts/{{fontstack}}/{{range}}.pbf", base_url(&headers)).into();
+            }
+            v
+        }
         other => style(other, &base_url(&headers)),
     };
     Ok(Json(v).into_response())
