@@ -87,6 +87,14 @@ enum Command {
         /// Smallest count shown to public and partner roles.
         #[arg(long, default_value_t = 5)]
         min_count: u64,
+        /// Basemap: a tile template (`https://…/{z}/{x}/{y}.png`, WMTS `{TileMatrix}/{TileRow}/{TileCol}`),
+        /// a MapLibre style JSON (URL or file) or a local MBTiles file served at /basemap/.
+        /// Without it the map draws only our own layers and loads nothing from the internet.
+        #[arg(long)]
+        basemap: Option<String>,
+        /// Attribution shown for the basemap (e.g. "© Lantmäteriet").
+        #[arg(long)]
+        basemap_attribution: Option<String>,
     },
     /// Print the SHA-256 of a token, for the token file (`role:sha256:HEX`).
     HashToken { token: String },
@@ -488,7 +496,7 @@ fn run() -> Result<()> {
             println!("wrote {} features of layer {layer} to {}", table.rows.len(), output.display());
             Ok(())
         }
-        Command::Serve { bind, uso, boundaries, tokens, audit_log, cors, min_count } => {
+        Command::Serve { bind, uso, boundaries, tokens, audit_log, cors, min_count, basemap, basemap_attribution } => {
             let mut t = match &tokens {
                 Some(p) => lagesbild::api::auth::Tokens::from_file(p)?,
                 None => Default::default(),
@@ -497,8 +505,15 @@ fn run() -> Result<()> {
                 t = t.merge(lagesbild::api::auth::Tokens::from_env_value(&v)?);
             }
             let audit_log = audit_log.unwrap_or_else(|| cli.store.with_extension("audit.log"));
-            let config =
-                lagesbild::api::ServiceConfig { min_public_count: min_count, police_areas: uso, boundaries, audit_log: Some(audit_log), cors_origins: cors };
+            let config = lagesbild::api::ServiceConfig {
+                min_public_count: min_count,
+                police_areas: uso,
+                boundaries,
+                audit_log: Some(audit_log),
+                cors_origins: cors,
+                basemap,
+                basemap_attribution,
+            };
             serve(&store, &bind, config, t)
         }
         Command::HashToken { token } => {

@@ -53,7 +53,10 @@ const map = new maplibregl.Map({
   zoom: 11.3,
   attributionControl: { compact: true, customAttribution: 'Källa: SCB, Polisen' },
   transformRequest: (url) => ({ url, headers: authHeaders(url) }),
-  style: { version: 8, sources: {}, layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#eef0ea' } }] },
+  // The server's style: the chosen basemap (none by default), our glyphs and attribution.
+  style: origin + '/basemap/style.json',
+  // "Spara bild" reads the drawn view back from the canvas.
+  canvasContextAttributes: { preserveDrawingBuffer: true },
 });
 map.addControl(new maplibregl.NavigationControl(), 'top-right');
 map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
@@ -129,10 +132,18 @@ function applyVisibility() {
   renderLegend();
 }
 
+// Swedish date/week fields (dates.js) give the API's form; unparsable input is sent as typed so
+// that the server's message explains it.
+function svValue(id) {
+  const el = document.getElementById(id);
+  const v = window.lagesbildDates ? window.lagesbildDates.apiValue(el) : null;
+  return v === null ? el.value.trim() : v;
+}
+
 function analysisQuery() {
   const q = new URLSearchParams();
-  const from = document.getElementById('from').value.trim();
-  const to = document.getElementById('to').value.trim();
+  const from = svValue('from');
+  const to = svValue('to');
   if (from) q.set('from', from);
   if (to) q.set('to', to);
   const cats = [...document.querySelectorAll('#categories input:checked')].map((c) => c.value);
@@ -337,8 +348,8 @@ async function loadWalks() {
   const area = document.getElementById('walk-area-filter').value.trim();
   if (st) q.set('status', st);
   if (area) q.set('area', area);
-  const from = document.getElementById('walk-from').value;
-  const to = document.getElementById('walk-to').value;
+  const from = svValue('walk-from');
+  const to = svValue('walk-to');
   if (from) q.set('from', from);
   if (to) q.set('to', to);
   const fc = await api('/walks?' + q.toString());
@@ -398,7 +409,7 @@ function startDraw(existing) {
     document.getElementById('walk-area').value = w.properties.area || '';
     document.getElementById('walk-organiser').value = w.properties.organiser || '';
     document.getElementById('walk-orgs').value = (w.properties.organisations || []).join(', ');
-    document.getElementById('walk-when').value = w.properties.planned_at.slice(0, 16);
+    document.getElementById('walk-when').value = w.properties.planned_at.slice(0, 16).replace('T', ' ');
   }
   map.getCanvas().style.cursor = 'crosshair';
   drawDraft();
@@ -417,7 +428,7 @@ async function saveWalk() {
   const status = document.getElementById('walk-status');
   const body = {
     title: document.getElementById('walk-title').value.trim(),
-    planned_at: document.getElementById('walk-when').value,
+    planned_at: svValue('walk-when'),
     area: document.getElementById('walk-area').value.trim(),
     organiser: document.getElementById('walk-organiser').value.trim(),
     organisations: document.getElementById('walk-orgs').value.split(',').map((x) => x.trim()).filter(Boolean),

@@ -203,6 +203,11 @@ fn latest_by_area(indicators: &[IndicatorValue]) -> HashMap<String, BTreeMap<Str
     m
 }
 
+/// Gaps between neighbouring areas up to this mean width (metres) and area (m²) are slivers of
+/// independent simplification, closed on the map (DeSO cover the country without holes).
+const MAX_SLIVER_WIDTH_M: f64 = 150.0;
+const MAX_SLIVER_AREA_M2: f64 = 1_000_000.0;
+
 /// Builds the published collections from store data.
 pub fn build(
     areas_all: &[Area],
@@ -278,6 +283,9 @@ pub fn build(
         }
     }
     let crowding = CrowdingRule::default();
+    // What the map draws: the same areas with one border between neighbours, so that no slivers
+    // show (statistics above use the stored polygons as they are).
+    let (shown, _) = crate::spatial::topology::share_boundaries(&polys, &codes, MAX_SLIVER_WIDTH_M, MAX_SLIVER_AREA_M2);
     let mut deso = Vec::new();
     let mut counts_feats = Vec::new();
     for (k, a) in areas.iter().enumerate() {
@@ -318,7 +326,7 @@ pub fn build(
             p.insert("est_status".into(), serde_json::to_value(s).unwrap_or(Value::Null));
             p.insert("est_score".into(), (*score).into());
         }
-        deso.push(feat(a.deso.clone(), p, a.geometry.clone().into(), None));
+        deso.push(feat(a.deso.clone(), p, shown[k].clone().into(), None));
         let mut cp = Map::new();
         cp.insert("deso".into(), a.deso.clone().into());
         cp.insert("regso_name".into(), a.regso_name.clone().into());
@@ -326,7 +334,7 @@ pub fn build(
         for c in crate::model::Category::ALL {
             cp.insert(format!("n_{}", c.as_str()), by_cat[k].get(c.as_str()).copied().unwrap_or(0).into());
         }
-        counts_feats.push(feat(a.deso.clone(), cp, a.geometry.clone().into(), None));
+        counts_feats.push(feat(a.deso.clone(), cp, shown[k].clone().into(), None));
     }
     // RegSO: the union of its DeSO, counts summed, population-weighted shares.
     let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -335,7 +343,7 @@ pub fn build(
     }
     let mut regso = Vec::new();
     for (code, members) in &groups {
-        let parts: Vec<geo::Polygon<f64>> = members.iter().flat_map(|k| areas[*k].geometry.0.iter().cloned()).collect();
+        let parts: Vec<geo::Polygon<f64>> = members.iter().flat_map(|k| shown[*k].0.iter().cloned()).collect();
         let geom = geo::unary_union(parts.iter());
         let mut p = Map::new();
         p.insert("regso".into(), code.clone().into());

@@ -5,11 +5,14 @@ mod analysis;
 mod areas;
 pub mod audit;
 pub mod auth;
+pub mod basemap;
 pub mod error;
 pub mod features;
+pub mod fonts;
 pub mod layers;
 pub mod ogc_tiles;
 pub mod openapi;
+pub mod search;
 pub mod tiles;
 pub mod walks;
 mod web;
@@ -73,11 +76,23 @@ pub struct ServiceConfig {
     pub audit_log: Option<PathBuf>,
     /// Allowed CORS origins (`*` for any); none: same origin only.
     pub cors_origins: Vec<String>,
+    /// `--basemap SPEC`: tile template, style JSON or local MBTiles (see [`basemap`]).
+    pub basemap: Option<String>,
+    /// `--basemap-attribution TEXT`, shown on the map and in the style/TileJSON.
+    pub basemap_attribution: Option<String>,
 }
 
 impl Default for ServiceConfig {
     fn default() -> Self {
-        ServiceConfig { min_public_count: 5, police_areas: None, boundaries: None, audit_log: None, cors_origins: vec![] }
+        ServiceConfig {
+            min_public_count: 5,
+            police_areas: None,
+            boundaries: None,
+            audit_log: None,
+            cors_origins: vec![],
+            basemap: None,
+            basemap_attribution: None,
+        }
     }
 }
 
@@ -92,6 +107,7 @@ pub struct AppState {
     analysis: Arc<analysis::AnalysisCache>,
     police: Arc<Vec<crate::classify::goals::PoliceArea>>,
     pub walks: Option<walks::WalkService>,
+    pub basemap: Arc<basemap::Basemap>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +118,8 @@ pub enum StartError {
     Input(String),
     #[error(transparent)]
     Tokens(#[from] auth::TokenError),
+    #[error(transparent)]
+    Basemap(#[from] basemap::BasemapError),
 }
 
 fn read_boundaries(path: &std::path::Path) -> Result<Vec<(String, String, geo::MultiPolygon<f64>)>, String> {
@@ -136,6 +154,7 @@ impl AppState {
             Some(p) => read_boundaries(p).map_err(StartError::Input)?,
             None => vec![],
         };
+        let basemap = basemap::Basemap::open(config.basemap.as_deref(), config.basemap_attribution.clone())?;
         let all_areas = store.areas()?;
         let layers = layers::build(&all_areas, &snapshot.indicators, snapshot.incidents.clone(), &police, &boundaries);
         Ok(AppState {
@@ -148,6 +167,7 @@ impl AppState {
             analysis: Default::default(),
             police: Arc::new(police),
             walks: None,
+            basemap: Arc::new(basemap),
         })
     }
 
@@ -226,6 +246,12 @@ pub fn app(state: AppState) -> Router {
         .route("/observations/{id}/history", get(walks::history))
         .route("/observations/{id}/photo", get(walks::get_photo).put(walks::put_photo))
         .route("/api/areas", get(areas::areas))
+        .route("/api/search", get(search::search_handler))
+        .route("/api/labels", get(search::labels_handler))
+        .route("/fonts/{fontstack}/{range}", get(fonts::glyphs))
+        .route("/basemap/style.json", get(basemap::style_handler))
+        .route("/basemap/tilejson.json", get(basemap::tilejson_handler))
+        .route("/basemap/{z}/{x}/{y}", get(basemap::tile_handler))
         .route("/health", get(health))
         .route("/map", get(web::redirect))
         .route("/map/", get(web::index))
