@@ -8,7 +8,7 @@
   const PENDING = 'lagesbild-oidc-pending';
   // Renew this long before the access token expires.
   const RENEW_BEFORE_S = 60;
-  const session = { tokens: null, claims: null, timer: null };
+  const session = { tokens: null, claims: null, timer: null, renewals: 0 };
   let config = null;
 
   const b64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
@@ -51,6 +51,7 @@
   }
 
   async function changed(message) {
+    const before = session.role;
     session.role = null;
     if (session.tokens) {
       try {
@@ -65,7 +66,8 @@
       }
     }
     render(message);
-    if (window.lagesbildRoleChanged) await window.lagesbildRoleChanged();
+    // A renewed token with the same role changes nothing on the map.
+    if (session.role !== before && window.lagesbildRoleChanged) await window.lagesbildRoleChanged();
   }
 
   function schedule() {
@@ -93,6 +95,7 @@
       try {
         const t = await tokenRequest({ grant_type: 'refresh_token', refresh_token: refresh });
         session.tokens = { ...session.tokens, ...t };
+        session.renewals += 1;
         schedule();
         await changed();
         return;
@@ -101,6 +104,7 @@
     // No way to renew silently: keep the session until it expires, then ask to sign in again.
     const exp = (payload(bearer()) || {}).exp || 0;
     render('Inloggningen går snart ut. Logga in igen för att fortsätta.');
+    el('oidc-login').hidden = false;
     session.timer = setTimeout(async () => {
       session.tokens = null;
       await changed('Inloggningen har gått ut. Logga in igen.');
@@ -163,7 +167,7 @@
     }
   }
 
-  window.lagesbildAuth = { bearer, signedIn: () => !!session.tokens };
+  window.lagesbildAuth = { bearer, signedIn: () => !!session.tokens, renewals: () => session.renewals };
 
   async function start() {
     try {
@@ -176,6 +180,7 @@
     const box = document.createElement('div');
     box.id = 'oidc';
     box.innerHTML = `
+      <label for="oidc-login">Inloggning med kommunens konto</label>
       <div class="row"><button id="oidc-login" type="button">Logga in</button>
       <button id="oidc-logout" type="button" hidden>Logga ut</button></div>
       <p id="oidc-user"></p>

@@ -8,7 +8,9 @@
 // Only a test provider has these routes.
 //
 // Environment: PORT (0 = any free port), AUDIENCE (the API's audience), CLIENT_ID (the web
-// map's public client), REDIRECT_URIS (comma-separated, the map's address), EXTRA_KEY=1 (also
+// map's public client), REDIRECT_URIS (comma-separated, the map's address), ACCESS_TTL (access
+// token lifetime in seconds, default 300), REFRESH=1 (refresh tokens with every code, as Keycloak
+// gives them, except for the user `partner`, who must sign in again), EXTRA_KEY=1 (also
 // publish a second RSA key, `rsa-2`: a rotated key set), KEY_SEED_FILE (where the keys are kept,
 // so a restarted provider publishes the same keys).
 import http from 'node:http';
@@ -19,6 +21,8 @@ import * as jose from 'jose';
 const PORT = Number(process.env.PORT ?? 0);
 const AUDIENCE = process.env.AUDIENCE ?? 'api://lagesbild';
 const CLIENT_ID = process.env.CLIENT_ID ?? 'lagesbild-karta';
+const ACCESS_TTL = Number(process.env.ACCESS_TTL ?? 300);
+const REFRESH = process.env.REFRESH === '1';
 const REDIRECT_URIS = (process.env.REDIRECT_URIS ?? 'http://127.0.0.1:8080/map/').split(',').filter(Boolean);
 
 // Test users: the login name is the account id; any password is accepted (the provider's
@@ -95,7 +99,7 @@ const provider = new Provider(issuer, {
         scope: 'openid profile roles offline_access',
         audience: AUDIENCE,
         accessTokenFormat: 'jwt',
-        accessTokenTTL: 300,
+        accessTokenTTL: ACCESS_TTL,
         jwt: { sign: { alg: 'RS256' } },
       }),
     },
@@ -107,7 +111,8 @@ const provider = new Provider(issuer, {
     return { roles: user.roles, preferred_username: token.accountId, name: user.name };
   },
   pkce: { required: () => true },
-  ttl: { AccessToken: 300, IdToken: 300, RefreshToken: 3600, Session: 3600, Grant: 3600, Interaction: 600 },
+  ...(REFRESH ? { issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.accountId !== 'partner' } : {}),
+  ttl: { AccessToken: ACCESS_TTL, IdToken: 300, RefreshToken: 3600, Session: 3600, Grant: 3600, Interaction: 600 },
 });
 // Plain http on loopback is what the tests use; the provider would otherwise warn on each request.
 provider.proxy = false;

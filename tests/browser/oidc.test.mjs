@@ -17,7 +17,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const bin = process.env.LAGESBILD_BIN || join(root, 'target', 'debug', 'lagesbild');
 const shots = join(root, 'target', 'screenshots');
-let server; let provider; let browser; let base; let issuer;
+let browser; let base; let issuer;
 
 function freePort() {
   return new Promise((resolve) => {
@@ -30,35 +30,45 @@ function run(store, args) {
   execFileSync(bin, ['--store', store, ...args], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
+const stacks = [];
+let store;
+
+// A provider and a lagesbild server that trusts it, on free loopback ports.
+async function startStack(providerEnv = {}) {
+  const port = await freePort();
+  const stack = { base: `http://127.0.0.1:${port}` };
+  stack.provider = spawn('node', ['oidc-test-provider.mjs'], {
+    cwd: here,
+    env: { ...process.env, PORT: '0', AUDIENCE: 'api://lagesbild', CLIENT_ID: 'lagesbild-karta', REDIRECT_URIS: `${stack.base}/map/`, ...providerEnv },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  stacks.push(stack);
+  const first = await new Promise((resolve, reject) => {
+    createInterface({ input: stack.provider.stdout }).once('line', resolve);
+    stack.provider.once('exit', (c) => reject(new Error(`the test provider exited (${c})`)));
+  });
+  stack.issuer = JSON.parse(first).issuer;
+  stack.server = spawn(bin, [
+    '--store', store, 'serve', '--bind', `127.0.0.1:${port}`,
+    '--oidc-issuer', stack.issuer, '--oidc-audience', 'api://lagesbild', '--oidc-client-id', 'lagesbild-karta',
+    '--oidc-role-map', 'lagesbild-analytiker=analyst,lagesbild-redaktor=editor,lagesbild-admin=admin,lagesbild-partner=partner',
+  ], { cwd: root, env: { ...process.env, LAGESBILD_TOKENS: 'analyst:oidc-static-analyst' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; i < 200; i++) {
+    try { if ((await fetch(stack.base + '/health')).ok) break; } catch (e) { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return stack;
+}
+
 before(async () => {
   assert.ok(existsSync(bin), `build the binary first: ${bin}`);
   assert.ok(existsSync('/usr/bin/chromium'), 'Debian chromium must be installed (apt-get install chromium)');
   mkdirSync(shots, { recursive: true });
   const dir = mkdtempSync(join(tmpdir(), 'lagesbild-oidc-'));
-  const store = join(dir, 'demo.gpkg');
+  store = join(dir, 'demo.gpkg');
   run(store, ['import', 'areas', 'geodata/sollentuna_deso2025.geojson']);
   run(store, ['import', 'incidents', 'geodata/incidents_synthetic_sollentuna.csv', '--crs', 'EPSG:3006']);
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  provider = spawn('node', ['oidc-test-provider.mjs'], {
-    cwd: here,
-    env: { ...process.env, PORT: '0', AUDIENCE: 'api://lagesbild', CLIENT_ID: 'lagesbild-karta', REDIRECT_URIS: `${base}/map/` },
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const first = await new Promise((resolve, reject) => {
-    createInterface({ input: provider.stdout }).once('line', resolve);
-    provider.once('exit', (c) => reject(new Error(`the test provider exited (${c})`)));
-  });
-  issuer = JSON.parse(first).issuer;
-  server = spawn(bin, [
-    '--store', store, 'serve', '--bind', `127.0.0.1:${port}`,
-    '--oidc-issuer', issuer, '--oidc-audience', 'api://lagesbild', '--oidc-client-id', 'lagesbild-karta',
-    '--oidc-role-map', 'lagesbild-analytiker=analyst,lagesbild-redaktor=editor,lagesbild-admin=admin,lagesbild-partner=partner',
-  ], { cwd: root, env: { ...process.env, LAGESBILD_TOKENS: 'analyst:oidc-static-analyst' }, stdio: ['ignore', 'ignore', 'inherit'] });
-  for (let i = 0; i < 200; i++) {
-    try { if ((await fetch(base + '/health')).ok) break; } catch (e) { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  ({ base, issuer } = await startStack());
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
@@ -67,8 +77,10 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
-  if (server) server.kill();
-  if (provider) provider.kill();
+  for (const s of stacks) {
+    if (s.server) s.server.kill();
+    if (s.provider) s.provider.kill();
+  }
 });
 
 async function newPage(viewport) {
@@ -86,23 +98,23 @@ async function mapReady(page) {
   await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 180000 });
 }
 
-async function signIn(page, login) {
+async function signIn(page, login, b = base, iss = issuer) {
   await page.click('#oidc-login');
   // The provider's own login page.
-  await page.waitForURL((u) => u.href.startsWith(issuer), { timeout: 30000 });
+  await page.waitForURL((u) => u.href.startsWith(iss), { timeout: 30000 });
   await page.fill('input[name="login"]', login);
   await page.fill('input[name="password"]', 'valfritt');
 }
 
 // Submits the login form, gives consent when the provider asks, and waits for the map again.
-async function finishProvider(page) {
+async function finishProvider(page, b = base) {
   await page.click('button[type="submit"]');
   const consent = await Promise.race([
     page.waitForSelector('input[name="prompt"][value="consent"]', { state: 'attached', timeout: 30000 }).then(() => true),
-    page.waitForURL((u) => u.href.startsWith(base + '/map/'), { timeout: 30000 }).then(() => false),
+    page.waitForURL((u) => u.href.startsWith(b + '/map/'), { timeout: 30000 }).then(() => false),
   ]);
   if (consent) await page.click('button[type="submit"]');
-  await page.waitForURL((u) => u.href.startsWith(base + '/map/'), { timeout: 30000 });
+  await page.waitForURL((u) => u.href.startsWith(b + '/map/'), { timeout: 30000 });
   await mapReady(page);
 }
 
@@ -157,4 +169,39 @@ test('on a phone a partner signs in and sees the role, without raw points', asyn
   await page.screenshot({ path: join(shots, 'oidc-partner-phone.png') });
   assert.deepEqual(errors, []);
   await context.close();
+});
+
+test('a short-lived token is renewed with the refresh token, or the map asks to sign in again', async () => {
+  // Access tokens live 61 s: the map renews one minute before expiry, so at once.
+  const stack = await startStack({ ACCESS_TTL: '61', REFRESH: '1' });
+  const { context, page, errors } = await newPage({ width: 1280, height: 800 });
+  await page.goto(stack.base + '/map/');
+  await mapReady(page);
+  await signIn(page, 'redaktor', stack.base, stack.issuer);
+  await finishProvider(page, stack.base);
+  await page.waitForFunction(() => /roll: editor/.test(document.getElementById('oidc-user').textContent), null, { timeout: 30000 });
+  const [first, n] = await page.evaluate(() => [window.lagesbildAuth.bearer(), window.lagesbildAuth.renewals()]);
+  await page.waitForFunction((k) => window.lagesbildAuth.renewals() > k, n, { timeout: 60000 });
+  const renewed = await page.evaluate(() => window.lagesbildAuth.bearer());
+  assert.notEqual(renewed, first, 'a new access token');
+  assert.match(await page.textContent('#oidc-user'), /Rune Redaktör \(roll: editor\)/);
+  // The renewed token is accepted by the API.
+  const me = await page.evaluate(async () => (await fetch('/api/auth/me', { headers: { Authorization: 'Bearer ' + window.lagesbildAuth.bearer() } })).json());
+  assert.equal(me.role, 'editor');
+  await context.close();
+
+  // This provider gives the partner no refresh token: the map says the sign-in is about to end,
+  // and when the token has expired it is signed out and asks to sign in again.
+  const second = await newPage({ width: 390, height: 844 });
+  await second.page.goto(stack.base + '/map/');
+  await mapReady(second.page);
+  await signIn(second.page, 'partner', stack.base, stack.issuer);
+  await finishProvider(second.page, stack.base);
+  await second.page.waitForFunction(() => /går snart ut/.test(document.getElementById('oidc-message').textContent), null, { timeout: 30000 });
+  await second.page.screenshot({ path: join(shots, 'oidc-expiring-phone.png') });
+  await second.page.waitForFunction(() => /har gått ut/.test(document.getElementById('oidc-message').textContent), null, { timeout: 90000 });
+  assert.equal(await second.page.isVisible('#oidc-login'), true);
+  await second.page.waitForFunction(() => /Öppen vy/.test(document.getElementById('role').textContent), null, { timeout: 30000 });
+  assert.deepEqual([...errors, ...second.errors], []);
+  await second.context.close();
 });
