@@ -306,3 +306,19 @@ fn serve_refuses_a_plain_http_issuer_off_loopback() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("https://"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_role_claim_and_no_role_map_use_the_role_names_themselves() {
+    let f = Fixture::with_areas();
+    let p = start_provider(0, &f.dir.path().join("keys.json"), false);
+    let s = start_server(&f, None, &["--oidc-issuer", &p.issuer, "--oidc-audience", AUDIENCE, "--oidc-role-claim", "groups"]);
+    let analyst = mint(&p, "claim=groups&roles=analyst&single=1&sub=g1").await;
+    let (st, me) = call(&s, "GET", "/api/auth/me", Some(&analyst), None).await;
+    assert_eq!((st, me["role"].as_str(), me["sub"].as_str()), (200, Some("analyst"), Some("g1")));
+    // The same role under the default claim name is not read: this server looks at `groups`.
+    let elsewhere = mint(&p, "roles=analyst&sub=g2").await;
+    let (st, me) = call(&s, "GET", "/api/auth/me", Some(&elsewhere), None).await;
+    assert_eq!((st, me["role"].as_str(), me["authenticated"].as_bool()), (200, Some("public"), Some(true)));
+    let (st, _) = call(&s, "GET", "/collections/incidents/items", Some(&elsewhere), None).await;
+    assert_eq!(st, 403);
+}

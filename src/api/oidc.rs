@@ -341,14 +341,25 @@ impl Verifier {
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         let data = jsonwebtoken::decode::<Claims>(token, &key, &v).map_err(map_jwt_error)?;
         let c = data.claims;
-        let values = match c.rest.get(&self.config.role_claim) {
-            Some(serde_json::Value::String(s)) => vec![s.clone()],
-            Some(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
-            _ => vec![],
-        };
-        let role = self.config.role_of(&values);
+        let role = self.config.role_of(&claim_values(&c.rest, &self.config.role_claim));
         let sub = c.sub.ok_or_else(|| OidcError::MissingClaim("sub".into()))?;
         Ok((role, OidcUser { sub, preferred_username: c.preferred_username, name: c.name }))
+    }
+}
+
+/// The strings of a claim that is a string or an array of strings. A name that is not a claim
+/// itself is followed as a path through nested objects (`realm_access.roles`, Keycloak's
+/// default), so namespaced claims with dots (`https://kommun.se/roles`) still work as they are.
+fn claim_values(claims: &HashMap<String, serde_json::Value>, name: &str) -> Vec<String> {
+    let value = claims.get(name).or_else(|| {
+        let mut parts = name.split('.');
+        let first = claims.get(parts.next()?)?;
+        parts.try_fold(first, |v, p| v.get(p))
+    });
+    match value {
+        Some(serde_json::Value::String(s)) => vec![s.clone()],
+        Some(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+        _ => vec![],
     }
 }
 
@@ -420,6 +431,22 @@ mod tests {
         assert_eq!(c.role_of(&v(&["analyst", "partner"])), Role::Analyst, "without a map, role names themselves");
         assert!(OidcConfig::parse_role_map("x=boss").is_err());
         assert!(OidcConfig::parse_role_map("analyst").is_err());
+    }
+
+    #[test]
+    fn role_claims_are_strings_arrays_or_nested_paths() {
+        let claims: HashMap<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
+            "roles": ["a", 1, "b"],
+            "group": "g",
+            "realm_access": {"roles": ["r1"]},
+            "https://kommun.se/roles": ["n1"],
+        }))
+        .unwrap();
+        assert_eq!(claim_values(&claims, "roles"), ["a", "b"], "non-strings are skipped");
+        assert_eq!(claim_values(&claims, "group"), ["g"]);
+        assert_eq!(claim_values(&claims, "realm_access.roles"), ["r1"]);
+        assert_eq!(claim_values(&claims, "https://kommun.se/roles"), ["n1"]);
+        assert!(claim_values(&claims, "missing.path").is_empty());
     }
 
     #[test]
