@@ -227,6 +227,9 @@ async fn every_bad_token_gets_401_with_a_json_body_and_refetching_is_bounded() {
     let good = mint(&p, "roles=lagesbild-analytiker").await;
     let (st, _) = call(&s, "GET", "/collections/incidents/items", Some(&good), None).await;
     assert_eq!(st, 200, "the control token passes");
+    let skewed = mint(&p, "kind=skewed&roles=lagesbild-analytiker").await;
+    let (st, b) = call(&s, "GET", "/collections/incidents/items", Some(&skewed), None).await;
+    assert_eq!(st, 200, "exp 30 s ago and nbf 30 s ahead are within the 60 s leeway: {b}");
     for kind in ["expired", "not-yet-valid", "wrong-audience", "wrong-issuer", "bad-signature", "unknown-kid", "alg-none", "hs256", "rotated"] {
         let t = mint(&p, &format!("kind={kind}&roles=lagesbild-analytiker")).await;
         let (st, b) = call(&s, "GET", "/collections/incidents/items", Some(&t), None).await;

@@ -149,6 +149,8 @@ async function mint(params) {
     // Far outside the 60 s leeway the API allows.
     case 'expired': claims.iat = now - 3600; claims.nbf = now - 3600; claims.exp = now - 600; break;
     case 'not-yet-valid': claims.nbf = now + 600; claims.exp = now + 900; break;
+    // Clock skew within the 60 s leeway: expired 30 s ago, valid from 30 s on.
+    case 'skewed': claims.nbf = now + 30; claims.exp = now - 30; break;
     case 'wrong-audience': claims.aud = 'api://someone-else'; break;
     case 'wrong-issuer': claims.iss = 'http://127.0.0.1:9/other'; break;
     case 'bad-signature': key = keys.forger; break;
