@@ -696,7 +696,7 @@ fn serve(
         let state = match oidc {
             Some(c) => {
                 tracing::info!("OpenID Connect: issuer {}, audience {}", c.issuer, c.audience);
-                state.with_oidc(c)
+                state.with_oidc(c)?
             }
             None => state,
         };

@@ -104,6 +104,8 @@ pub enum StartError {
     Input(String),
     #[error(transparent)]
     Tokens(#[from] auth::TokenError),
+    #[error(transparent)]
+    Oidc(#[from] oidc::OidcError),
 }
 
 fn read_boundaries(path: &std::path::Path) -> Result<Vec<(String, String, geo::MultiPolygon<f64>)>, String> {
@@ -176,11 +178,11 @@ impl AppState {
 
     /// Accepts OpenID Connect tokens from an issuer beside the static tokens. Call inside a tokio
     /// runtime: the keys are loaded in the background.
-    pub fn with_oidc(mut self, config: oidc::OidcConfig) -> AppState {
-        let v = oidc::Verifier::new(config);
+    pub fn with_oidc(mut self, config: oidc::OidcConfig) -> Result<AppState, StartError> {
+        let v = oidc::Verifier::new(config)?;
         v.spawn_refresh();
         self.oidc = Some(v);
-        self
+        Ok(self)
     }
 
     /// With default configuration and tokens from `LAGESBILD_TOKENS`.

@@ -31,6 +31,8 @@ pub enum OidcError {
     InsecureIssuer(String),
     #[error("OIDC role map entry '{0}': expected CLAIM_VALUE=ROLE with ROLE one of public, partner, analyst, editor, admin")]
     RoleMap(String),
+    #[error("cannot set up the HTTP client for the identity provider: {0}")]
+    Client(String),
     #[error("the bearer token is not a well-formed JWT with a supported algorithm (RS256 or ES256)")]
     Malformed,
     #[error("token algorithm {0} is not accepted (RS256 or ES256 only)")]
@@ -178,15 +180,15 @@ struct Claims {
 }
 
 impl Verifier {
-    pub fn new(config: OidcConfig) -> Arc<Verifier> {
+    pub fn new(config: OidcConfig) -> Result<Arc<Verifier>, OidcError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
             .timeout(Duration::from_secs(5))
             // Discovery and keys come from the issuer's own host; a redirect elsewhere is refused.
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .expect("a plain rustls client builds");
-        Arc::new(Verifier { config, http, cache: RwLock::new(None), fetch: Mutex::new(FetchState::default()) })
+            .map_err(|e| OidcError::Client(e.to_string()))?;
+        Ok(Arc::new(Verifier { config, http, cache: RwLock::new(None), fetch: Mutex::new(FetchState::default()) }))
     }
 
     pub fn config(&self) -> &OidcConfig {
