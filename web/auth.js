@@ -175,7 +175,8 @@
     } catch (e) {
       return;
     }
-    if (!config.oidc) return;
+    // Without a client id for the map, OIDC is for API clients (QGIS, scripts) only.
+    if (!config.oidc || !config.client_id) return;
     const section = el('login');
     const box = document.createElement('div');
     box.id = 'oidc';
