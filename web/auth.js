@@ -96,8 +96,8 @@
         const t = await tokenRequest({ grant_type: 'refresh_token', refresh_token: refresh });
         session.tokens = { ...session.tokens, ...t };
         session.renewals += 1;
-        schedule();
         await changed();
+        schedule();
         return;
       } catch (e) { /* fall through: ask to sign in again */ }
     }
@@ -160,8 +160,9 @@
       if (!claims || claims.nonce !== pending.nonce) throw new Error('fel nonce i ID-token');
       session.tokens = t;
       session.claims = claims;
-      schedule();
       await changed();
+      // After the first render, so that a "going to expire" notice is not overwritten by it.
+      schedule();
     } catch (e) {
       await changed('Inloggningen misslyckades: ' + e.message);
     }
