@@ -95,6 +95,8 @@ enum Command {
         /// Attribution shown for the basemap (e.g. "© Lantmäteriet").
         #[arg(long)]
         basemap_attribution: Option<String>,
+        #[command(flatten)]
+        oidc: OidcArgs,
     },
     /// Print the SHA-256 of a token, for the token file (`role:sha256:HEX`).
     HashToken { token: String },
@@ -457,6 +459,52 @@ fn export_tiles(store: &GpkgStore, config: lagesbild::api::ServiceConfig, opts: 
     Ok(())
 }
 
+/// OpenID Connect sign-in for `serve`.
+#[derive(clap::Args, Debug)]
+struct OidcArgs {
+    /// Issuer URL (https://, or http:// on a loopback address); turns OIDC on.
+    #[arg(long, env = "LAGESBILD_OIDC_ISSUER", requires = "oidc_audience")]
+    oidc_issuer: Option<String>,
+    /// The `aud` the API's tokens carry.
+    #[arg(long, env = "LAGESBILD_OIDC_AUDIENCE")]
+    oidc_audience: Option<String>,
+    /// Claim with the roles (a string or an array of strings).
+    #[arg(long, default_value = "roles")]
+    oidc_role_claim: String,
+    /// Claim value to role: `lagesbild-analytiker=analyst,lagesbild-redaktor=editor` (default: role names themselves).
+    #[arg(long)]
+    oidc_role_map: Option<String>,
+    /// The web map's public client id; with it the map offers "Logga in".
+    #[arg(long)]
+    oidc_client_id: Option<String>,
+    /// Scopes the web map asks for.
+    #[arg(long, default_value = "openid profile")]
+    oidc_scopes: String,
+    /// Smallest time between two fetches of the provider's keys (an unknown `kid` triggers one).
+    #[arg(long, default_value_t = 30)]
+    oidc_refetch_seconds: u64,
+}
+
+impl OidcArgs {
+    fn config(&self) -> Result<Option<lagesbild::api::oidc::OidcConfig>> {
+        let (Some(issuer), Some(audience)) = (&self.oidc_issuer, &self.oidc_audience) else {
+            if self.oidc_audience.is_some() || self.oidc_client_id.is_some() || self.oidc_role_map.is_some() {
+                anyhow::bail!("--oidc-audience, --oidc-client-id and --oidc-role-map need --oidc-issuer");
+            }
+            return Ok(None);
+        };
+        let mut c = lagesbild::api::oidc::OidcConfig::new(issuer, audience)?;
+        c.role_claim = self.oidc_role_claim.clone();
+        if let Some(m) = &self.oidc_role_map {
+            c.role_map = lagesbild::api::oidc::OidcConfig::parse_role_map(m)?;
+        }
+        c.client_id = self.oidc_client_id.clone();
+        c.scopes = self.oidc_scopes.clone();
+        c.refetch_interval = std::time::Duration::from_secs(self.oidc_refetch_seconds);
+        Ok(Some(c))
+    }
+}
+
 fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=info".into()))
@@ -496,7 +544,7 @@ fn run() -> Result<()> {
             println!("wrote {} features of layer {layer} to {}", table.rows.len(), output.display());
             Ok(())
         }
-        Command::Serve { bind, uso, boundaries, tokens, audit_log, cors, min_count, basemap, basemap_attribution } => {
+        Command::Serve { bind, uso, boundaries, tokens, audit_log, cors, min_count, basemap, basemap_attribution, oidc } => {
             let mut t = match &tokens {
                 Some(p) => lagesbild::api::auth::Tokens::from_file(p)?,
                 None => Default::default(),
@@ -514,7 +562,7 @@ fn run() -> Result<()> {
                 basemap,
                 basemap_attribution,
             };
-            serve(&store, &bind, config, t)
+            serve(&store, &bind, config, t, oidc.config()?)
         }
         Command::HashToken { token } => {
             println!("sha256:{}", lagesbild::api::auth::hash_token(&token));
@@ -708,10 +756,23 @@ fn summary(store: &GpkgStore, csv: Option<PathBuf>, version: Option<String>) -> 
     Ok(())
 }
 
-fn serve(store: &GpkgStore, bind: &str, config: lagesbild::api::ServiceConfig, tokens: lagesbild::api::auth::Tokens) -> Result<()> {
+fn serve(
+    store: &GpkgStore,
+    bind: &str,
+    config: lagesbild::api::ServiceConfig,
+    tokens: lagesbild::api::auth::Tokens,
+    oidc: Option<lagesbild::api::oidc::OidcConfig>,
+) -> Result<()> {
     let state = lagesbild::AppState::new(store, config, tokens)?.with_walks(std::sync::Arc::new(store.clone()));
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
+        let state = match oidc {
+            Some(c) => {
+                tracing::info!("OpenID Connect: issuer {}, audience {}", c.issuer, c.audience);
+                state.with_oidc(c)?
+            }
+            None => state,
+        };
         let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot bind {bind}"))?;
         tracing::info!("lagesbild listening on http://{} (map: http://{}/map/)", listener.local_addr()?, listener.local_addr()?);
         axum::serve(listener, lagesbild::app(state))

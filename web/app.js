@@ -33,7 +33,9 @@ const THEMES = {
 };
 
 function authHeaders(url) {
-  return state.token && url.startsWith(origin) ? { Authorization: 'Bearer ' + state.token } : {};
+  // A signed-in person (auth.js) comes before a pasted static token.
+  const token = (window.lagesbildAuth && window.lagesbildAuth.bearer()) || state.token;
+  return token && url.startsWith(origin) ? { Authorization: 'Bearer ' + token } : {};
 }
 
 async function api(path) {
@@ -245,6 +247,7 @@ async function download(format) {
 }
 
 map.on('load', async () => {
+  state.loaded = true; // from here on a sign-in (auth.js) reloads what depends on the role
   map.addSource('municipalities', { type: 'geojson', data: empty() });
   map.addSource('deso', { type: 'vector', tiles: [origin + '/tiles/deso/{z}/{x}/{y}.mvt'], minzoom: 0, maxzoom: 16, promoteId: 'deso' });
   map.addSource('hotspots', { type: 'geojson', data: empty() });
@@ -311,10 +314,18 @@ document.getElementById('login-btn').addEventListener('click', async () => {
     sessionStorage.removeItem('lagesbild-token');
     return;
   }
+  await roleChanged();
+});
+
+// Called by auth.js after signing in or out.
+async function roleChanged() {
+  if (!state.loaded) return; // the first load reads the role itself
+  await refreshRole().catch(() => {});
   // Tiles depend on the role: reload them.
   ['deso', 'incidents'].forEach((id) => { const s = map.getSource(id); if (s && s.setTiles) s.setTiles(s.tiles); });
   refreshAnalysis();
-});
+}
+window.lagesbildRoleChanged = roleChanged;
 
 // ---- Trygghetsvandringar -------------------------------------------------------------------
 

@@ -23,8 +23,22 @@ pub enum ApiError {
     PreconditionFailed(String),
     #[error("{0}")]
     Unprocessable(String),
+    #[error("{0}")]
+    ServiceUnavailable(String),
     #[error("internal error")]
     Internal(String),
+}
+
+impl From<super::oidc::OidcError> for ApiError {
+    /// A bad token is the caller's fault (401); an unreachable identity provider is not (503).
+    fn from(e: super::oidc::OidcError) -> ApiError {
+        if e.is_unavailable() {
+            tracing::warn!("OIDC: {e}");
+            ApiError::ServiceUnavailable("the identity provider cannot be reached; try again shortly or continue without signing in".into())
+        } else {
+            ApiError::Unauthorized(e.to_string())
+        }
+    }
 }
 
 impl ApiError {
@@ -38,6 +52,7 @@ impl ApiError {
             ApiError::PreconditionRequired(_) => (StatusCode::PRECONDITION_REQUIRED, "PreconditionRequired"),
             ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "PreconditionFailed"),
             ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "InvalidValue"),
+            ApiError::ServiceUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "ServerError"),
         }
     }

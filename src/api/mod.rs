@@ -11,6 +11,7 @@ pub mod features;
 pub mod fonts;
 pub mod layers;
 pub mod ogc_tiles;
+pub mod oidc;
 pub mod openapi;
 pub mod search;
 pub mod tiles;
@@ -102,6 +103,8 @@ pub struct AppState {
     pub layers: Arc<layers::LayerSet>,
     pub config: Arc<ServiceConfig>,
     pub tokens: Arc<auth::Tokens>,
+    /// OpenID Connect bearer tokens beside the static ones (`serve --oidc-issuer`).
+    pub oidc: Option<Arc<oidc::Verifier>>,
     pub audit: Arc<audit::AuditLog>,
     pub tiles: Arc<tiles::TileCache>,
     analysis: Arc<analysis::AnalysisCache>,
@@ -120,6 +123,8 @@ pub enum StartError {
     Tokens(#[from] auth::TokenError),
     #[error(transparent)]
     Basemap(#[from] basemap::BasemapError),
+    #[error(transparent)]
+    Oidc(#[from] oidc::OidcError),
 }
 
 fn read_boundaries(path: &std::path::Path) -> Result<Vec<(String, String, geo::MultiPolygon<f64>)>, String> {
@@ -163,6 +168,7 @@ impl AppState {
             audit: Arc::new(audit::AuditLog::new(config.audit_log.clone())),
             config: Arc::new(config),
             tokens: Arc::new(tokens),
+            oidc: None,
             tiles: Default::default(),
             analysis: Default::default(),
             police: Arc::new(police),
@@ -189,6 +195,15 @@ impl AppState {
         }
         self.walks = Some(walks::WalkService { store, rules: Arc::new(rules), write_lock: Default::default() });
         self
+    }
+
+    /// Accepts OpenID Connect tokens from an issuer beside the static tokens. Call inside a tokio
+    /// runtime: the keys are loaded in the background.
+    pub fn with_oidc(mut self, config: oidc::OidcConfig) -> Result<AppState, StartError> {
+        let v = oidc::Verifier::new(config)?;
+        v.spawn_refresh();
+        self.oidc = Some(v);
+        Ok(self)
     }
 
     /// With default configuration and tokens from `LAGESBILD_TOKENS`.
@@ -253,10 +268,13 @@ pub fn app(state: AppState) -> Router {
         .route("/basemap/tilejson.json", get(basemap::tilejson_handler))
         .route("/basemap/{z}/{x}/{y}", get(basemap::tile_handler))
         .route("/health", get(health))
+        .route("/api/auth/config", get(auth_config))
+        .route("/api/auth/me", get(auth_me))
         .route("/map", get(web::redirect))
         .route("/map/", get(web::index))
         .route("/map/{*path}", get(web::asset))
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), audit_writes))
         .layer(cors)
         .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
         .layer(tower_http::compression::CompressionLayer::new())
@@ -267,6 +285,65 @@ async fn openapi_doc(RawQuery(q): RawQuery) -> Result<Response, error::ApiError>
     error::check_params(q.as_deref(), &["f"])?;
     let body = openapi::document().to_json().map_err(|e| error::ApiError::Internal(e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, "application/vnd.oai.openapi+json;version=3.0")], body).into_response())
+}
+
+/// Every accepted write goes to the audit log with who made it. The caller is resolved here
+/// once and handed to the handler through the request's extensions.
+async fn audit_writes(State(s): State<AppState>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::extract::FromRequestParts;
+    use axum::http::Method;
+    if !matches!(*req.method(), Method::POST | Method::PUT | Method::DELETE | Method::PATCH) {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    let caller = match auth::Caller::from_request_parts(&mut parts, &s).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    parts.extensions.insert(caller.clone());
+    let (method, path) = (parts.method.clone(), parts.uri.path().to_string());
+    let resp = next.run(axum::extract::Request::from_parts(parts, body)).await;
+    if resp.status().is_success() {
+        s.audit.record_write(&caller, method.as_str(), &path, resp.status().as_u16());
+    }
+    resp
+}
+
+/// `GET /api/auth/config`: what the web map needs to sign in (public information only).
+async fn auth_config(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Json<serde_json::Value>, error::ApiError> {
+    error::check_params(q.as_deref(), &[])?;
+    let Some(v) = &s.oidc else {
+        return Ok(Json(serde_json::json!({ "oidc": false, "login": false })));
+    };
+    let c = v.config();
+    // Without the provider's endpoints the map cannot start a login; it says so instead.
+    let d = v.discovery().await.ok();
+    Ok(Json(serde_json::json!({
+        "oidc": true,
+        "login": c.client_id.is_some() && d.is_some(),
+        "issuer": c.issuer,
+        "client_id": c.client_id,
+        "scopes": c.scopes,
+        "authorization_endpoint": d.as_ref().and_then(|d| d.authorization_endpoint.clone()),
+        "token_endpoint": d.as_ref().and_then(|d| d.token_endpoint.clone()),
+        "end_session_endpoint": d.as_ref().and_then(|d| d.end_session_endpoint.clone()),
+    })))
+}
+
+/// `GET /api/auth/me`: the caller's role as the server sees it, and who a signed-in token names.
+async fn auth_me(caller: auth::Caller, RawQuery(q): RawQuery) -> Result<Response, error::ApiError> {
+    error::check_params(q.as_deref(), &[])?;
+    let u = caller.user.as_ref();
+    let mut resp = Json(serde_json::json!({
+        "role": caller.role.as_str(),
+        "authenticated": caller.authenticated(),
+        "sub": u.map(|u| u.sub.clone()),
+        "preferred_username": u.and_then(|u| u.preferred_username.clone()),
+        "name": u.and_then(|u| u.name.clone()),
+    }))
+    .into_response();
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    Ok(resp)
 }
 
 async fn health(State(s): State<AppState>) -> Json<serde_json::Value> {

@@ -40,6 +40,8 @@ pub const ROUTES: &[(&str, &str, &[&str], &[&str])] = &[
     ("/basemap/tilejson.json", "TileJSON för bakgrundskartan", &[], &[]),
     ("/basemap/{z}/{x}/{y}", "Tiler ur en lokal MBTiles-bakgrundskarta", &["z", "x", "y"], &[]),
     ("/health", "Hälsa", &[], &[]),
+    ("/api/auth/me", "Den inloggades roll och namn", &[], &[]),
+    ("/api/auth/config", "Inloggningsinställningar för kartan (OpenID Connect, endast publik information)", &[], &[]),
     ("/walks", "Trygghetsvandringar (GET lista, POST ny: editor)", &[], &["status", "area", "from", "to"]),
     ("/walks/suggest", "Föreslagna stopp för en vandring", &[], &["area", "start", "from", "to"]),
     ("/walks/{walkId}", "En vandring (GET; PUT/DELETE med If-Match: editor)", &["walkId"], &[]),
@@ -70,6 +72,7 @@ pub fn document() -> OpenApi {
                 .response("401", ResponseBuilder::new().description("Token krävs"))
                 .response("403", ResponseBuilder::new().description("Rollen räcker inte"))
                 .response("404", ResponseBuilder::new().description("Finns inte"))
+                .response("503", ResponseBuilder::new().description("Identitetsleverantören svarar inte (förfrågningar med token)"))
                 .build(),
         );
         for p in *pparams {

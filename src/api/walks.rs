@@ -38,7 +38,11 @@ fn require_editor(c: &Caller) -> Result<(), ApiError> {
 }
 
 fn who(c: &Caller) -> String {
-    format!("{}:{}", c.role.as_str(), c.fingerprint.clone().unwrap_or_default())
+    match &c.user {
+        // A signed-in person is named, not a token fingerprint.
+        Some(u) => format!("{}:{}", c.role.as_str(), u.preferred_username.as_deref().unwrap_or(&u.sub)),
+        None => format!("{}:{}", c.role.as_str(), c.fingerprint.clone().unwrap_or_default()),
+    }
 }
 
 fn etag(version: i64) -> HeaderValue {
