@@ -5,9 +5,12 @@ mod analysis;
 mod areas;
 pub mod audit;
 pub mod auth;
+pub mod bounded;
 pub mod error;
 pub mod features;
+pub mod imports;
 pub mod layers;
+pub mod live;
 pub mod openapi;
 pub mod tiles;
 pub mod walks;
@@ -31,7 +34,8 @@ pub struct Snapshot {
     /// Area outlines in WGS84 lon/lat, same order as `areas`.
     pub areas_wgs84: Vec<geojson::Geometry>,
     pub indicators: Vec<IndicatorValue>,
-    pub incidents: Vec<Incident>,
+    /// Held once: the layers share this same allocation.
+    pub incidents: Arc<Vec<Incident>>,
     pub population: HashMap<String, f64>,
     pub summary: summary::Summary,
     /// Latest value (and its year) of each indicator per DeSO.
@@ -43,7 +47,7 @@ impl Snapshot {
         let all_areas = store.areas()?;
         let areas: Vec<Area> = summary::select_edition(&all_areas, None).into_iter().cloned().collect();
         let indicators = store.indicators()?;
-        let incidents = store.incidents()?;
+        let incidents = Arc::new(store.incidents()?);
         let population = summary::population_by_area(&all_areas, &indicators);
         let refs: Vec<&Area> = areas.iter().collect();
         let summary = summary::summarise(&refs, &incidents, &population);
@@ -72,12 +76,47 @@ pub struct ServiceConfig {
     pub audit_log: Option<PathBuf>,
     /// Allowed CORS origins (`*` for any); none: same origin only.
     pub cors_origins: Vec<String>,
+    /// Largest upload to `POST /api/imports/{kind}` (`--max-upload-mb`).
+    pub max_upload_mb: u64,
+    /// Byte budget of the analysis result cache (`--analysis-cache-mb`).
+    pub analysis_cache_mb: u64,
+    /// Analyses computing at once (`--analysis-workers`).
+    pub analysis_workers: usize,
+    /// Analyses waiting for a worker before further ones get 503 (`--analysis-queue`).
+    pub analysis_queue: usize,
 }
 
 impl Default for ServiceConfig {
     fn default() -> Self {
-        ServiceConfig { min_public_count: 5, police_areas: None, boundaries: None, audit_log: None, cors_origins: vec![] }
+        let workers = bounded::default_workers();
+        ServiceConfig {
+            min_public_count: 5,
+            police_areas: None,
+            boundaries: None,
+            audit_log: None,
+            cors_origins: vec![],
+            max_upload_mb: 100,
+            analysis_cache_mb: 256,
+            analysis_workers: workers,
+            analysis_queue: 4 * workers,
+        }
     }
+}
+
+/// Municipality outlines: code, name, polygon in EPSG:3006.
+pub type Boundaries = Vec<(String, String, geo::MultiPolygon<f64>)>;
+
+/// The in-memory picture of the store: everything the read endpoints answer from. The ONE place
+/// it is built, at start and on every new data generation.
+pub fn load_data(
+    store: &dyn Store,
+    police: &[crate::classify::goals::PoliceArea],
+    boundaries: &Boundaries,
+) -> Result<(Snapshot, layers::LayerSet), StoreError> {
+    let snapshot = Snapshot::load(store)?;
+    let all_areas = store.areas()?;
+    let layers = layers::build(&all_areas, &snapshot.indicators, snapshot.incidents.clone(), police, boundaries);
+    Ok((snapshot, layers))
 }
 
 #[derive(Clone)]
@@ -88,9 +127,16 @@ pub struct AppState {
     pub tokens: Arc<auth::Tokens>,
     pub audit: Arc<audit::AuditLog>,
     pub tiles: Arc<tiles::TileCache>,
-    analysis: Arc<analysis::AnalysisCache>,
+    /// Analysis cache and worker limits, shared by every generation.
+    pub(crate) analysis: Arc<bounded::AnalysisGate>,
     police: Arc<Vec<crate::classify::goals::PoliceArea>>,
+    boundaries: Arc<Boundaries>,
     pub walks: Option<walks::WalkService>,
+    /// The store's data generation this picture was built from.
+    pub generation: u64,
+    pub imports: Option<imports::ImportService>,
+    /// Set when the service runs live (see `live::start`).
+    pub reload_signal: Option<Arc<live::ReloadSignal>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -126,7 +172,6 @@ impl AppState {
     /// Loads the store and builds the layers. Tokens come from `tokens` (a file's or the
     /// environment's, merged by the caller).
     pub fn new(store: &dyn Store, config: ServiceConfig, tokens: auth::Tokens) -> Result<AppState, StartError> {
-        let snapshot = Snapshot::load(store)?;
         let police = match &config.police_areas {
             Some(p) => crate::profile::read_police_areas(p).map_err(StartError::Input)?,
             None => vec![],
@@ -135,37 +180,56 @@ impl AppState {
             Some(p) => read_boundaries(p).map_err(StartError::Input)?,
             None => vec![],
         };
-        let all_areas = store.areas()?;
-        let layers = layers::build(&all_areas, &snapshot.indicators, snapshot.incidents.clone(), &police, &boundaries);
+        // Read before loading: a write landing meanwhile then shows as a newer generation.
+        let generation = store.data_generation()?;
+        let (snapshot, layers) = load_data(store, &police, &boundaries)?;
         Ok(AppState {
             snapshot: Arc::new(snapshot),
             layers: Arc::new(layers),
             audit: Arc::new(audit::AuditLog::new(config.audit_log.clone())),
+            analysis: Arc::new(bounded::AnalysisGate::new(config.analysis_cache_mb, config.analysis_workers, config.analysis_queue)),
             config: Arc::new(config),
             tokens: Arc::new(tokens),
             tiles: Default::default(),
-            analysis: Default::default(),
             police: Arc::new(police),
+            boundaries: Arc::new(boundaries),
             walks: None,
+            generation,
+            imports: None,
+            reload_signal: None,
         })
+    }
+
+    /// The same service over the store's current data: a new picture and tile cache; tokens,
+    /// limits, the analysis gate, walks and imports carry over.
+    pub fn reload(&self, store: &dyn Store) -> Result<AppState, StartError> {
+        let generation = store.data_generation()?;
+        let (snapshot, layers) = load_data(store, &self.police, &self.boundaries)?;
+        let mut next = AppState { snapshot: Arc::new(snapshot), layers: Arc::new(layers), tiles: Default::default(), generation, ..self.clone() };
+        if let Some(w) = &self.walks {
+            next.walks = Some(walks::WalkService { rules: Arc::new(walk_rules(&next.layers)), ..w.clone() });
+        }
+        Ok(next)
+    }
+
+    /// Enables `/api/imports` on a writable store.
+    pub fn with_imports(mut self, store: Arc<dyn Store>) -> AppState {
+        let max = self.config.max_upload_mb.saturating_mul(1024 * 1024);
+        self.imports = Some(imports::ImportService { store, max_upload_bytes: max, write_lock: Default::default() });
+        self
+    }
+
+    /// Asks the live reloader (when running) to look at the store now.
+    pub fn request_reload(&self) {
+        if let Some(s) = &self.reload_signal {
+            s.request();
+        }
     }
 
     /// Enables the walk endpoints on a store; routes and observations must lie in the
     /// municipality's extent (the areas' bounding box padded by 1 km).
     pub fn with_walks(mut self, store: Arc<dyn crate::store::WalkStore>) -> AppState {
-        use geo::BoundingRect;
-        let mut rules = crate::walks::WalkRules::default();
-        let boxes: Vec<geo::Rect<f64>> = self.layers.areas.iter().filter_map(|a| a.geometry.bounding_rect()).collect();
-        if let Some(first) = boxes.first() {
-            let (mut x0, mut y0, mut x1, mut y1) = (first.min().x, first.min().y, first.max().x, first.max().y);
-            for r in &boxes {
-                x0 = x0.min(r.min().x);
-                y0 = y0.min(r.min().y);
-                x1 = x1.max(r.max().x);
-                y1 = y1.max(r.max().y);
-            }
-            rules.extent = [x0 - 1000.0, y0 - 1000.0, x1 + 1000.0, y1 + 1000.0];
-        }
+        let rules = walk_rules(&self.layers);
         self.walks = Some(walks::WalkService { store, rules: Arc::new(rules), write_lock: Default::default() });
         self
     }
@@ -178,6 +242,69 @@ impl AppState {
         };
         AppState::new(store, config, tokens)
     }
+}
+
+/// Routes and observations must lie in the municipality's extent (the areas' bounding box
+/// padded by 1 km).
+fn walk_rules(layers: &layers::LayerSet) -> crate::walks::WalkRules {
+    use geo::BoundingRect;
+    let mut rules = crate::walks::WalkRules::default();
+    let boxes: Vec<geo::Rect<f64>> = layers.areas.iter().filter_map(|a| a.geometry.bounding_rect()).collect();
+    if let Some(first) = boxes.first() {
+        let (mut x0, mut y0, mut x1, mut y1) = (first.min().x, first.min().y, first.max().x, first.max().y);
+        for r in &boxes {
+            x0 = x0.min(r.min().x);
+            y0 = y0.min(r.min().y);
+            x1 = x1.max(r.max().x);
+            y1 = y1.max(r.max().y);
+        }
+        rules.extent = [x0 - 1000.0, y0 - 1000.0, x1 + 1000.0, y1 + 1000.0];
+    }
+    rules
+}
+
+/// Paths whose responses depend only on the data generation, the URL and the caller's token.
+fn generation_tagged(path: &str) -> bool {
+    let walk_layer = path.starts_with("/collections/walks") || path.starts_with("/collections/observations");
+    (path.starts_with("/collections") && !walk_layer && !path.ends_with("/download"))
+        || path.starts_with("/tiles/")
+        || path.starts_with("/analysis/")
+        || path.starts_with("/api/profile/")
+        || path == "/api/areas"
+}
+
+/// ETags from the data generation: a new import or undo changes every one of them, and a client
+/// holding a current one gets 304 without the work being redone. Caches must revalidate
+/// (`no-cache`), so no stale copy is served after the data changed.
+async fn generation_etag(State(generation): State<u64>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use sha2::{Digest, Sha256};
+    let path = req.uri().path().to_string();
+    if req.method() != axum::http::Method::GET || !generation_tagged(&path) {
+        return next.run(req).await;
+    }
+    let mut h = Sha256::new();
+    h.update(req.uri().to_string().as_bytes());
+    h.update([0]);
+    h.update(req.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes()).unwrap_or(b""));
+    let digest = format!("{:x}", h.finalize());
+    let etag = format!("\"g{generation}-{}\"", &digest[..16]);
+    let matches = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    if matches {
+        let mut r = axum::http::StatusCode::NOT_MODIFIED.into_response();
+        if let Ok(v) = HeaderValue::from_str(&etag) {
+            r.headers_mut().insert(header::ETAG, v);
+        }
+        return r;
+    }
+    let mut resp = next.run(req).await;
+    if resp.status() == axum::http::StatusCode::OK {
+        if let Ok(v) = HeaderValue::from_str(&etag) {
+            resp.headers_mut().insert(header::ETAG, v);
+        }
+        let private = resp.headers().get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("private"));
+        resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(if private { "private, no-cache" } else { "public, no-cache" }));
+    }
+    resp
 }
 
 /// The whole HTTP service as a plain router: tests call it without binding a port.
@@ -194,6 +321,8 @@ pub fn app(state: AppState) -> Router {
             layer.allow_origin(AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok())))
         }
     };
+    let upload_limit = usize::try_from(state.config.max_upload_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
+    let generation = state.generation;
     let router = Router::new();
     #[cfg(feature = "vendored")]
     let router = router.merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi::document()));
@@ -220,11 +349,21 @@ pub fn app(state: AppState) -> Router {
         .route("/observations/{id}/history", get(walks::history))
         .route("/observations/{id}/photo", get(walks::get_photo).put(walks::put_photo))
         .route("/api/areas", get(areas::areas))
+        .route("/api/imports", get(imports::list))
+        .route(
+            "/api/imports/{key}",
+            axum::routing::post(imports::upload)
+                .delete(imports::delete)
+                // Uploads are streamed to a file, so the limit is on bytes received, not memory.
+                .layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/api/imports/{kind}/preview", axum::routing::post(imports::preview).layer(axum::extract::DefaultBodyLimit::max(upload_limit)))
         .route("/health", get(health))
         .route("/map", get(web::redirect))
         .route("/map/", get(web::index))
         .route("/map/{*path}", get(web::asset))
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(generation, generation_etag))
         .layer(cors)
         .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
         .layer(tower_http::compression::CompressionLayer::new())
@@ -244,6 +383,7 @@ async fn health(State(s): State<AppState>) -> Json<serde_json::Value> {
         "areas": s.snapshot.areas.len(),
         "incidents": s.snapshot.incidents.len(),
         "deso_version": s.snapshot.summary.deso_version,
+        "generation": s.generation,
     }))
 }
 
@@ -258,7 +398,7 @@ impl Store for SnapshotStore<'_> {
         Ok(self.0.indicators.clone())
     }
     fn incidents(&self) -> Result<Vec<Incident>, StoreError> {
-        Ok(self.0.incidents.clone())
+        Ok(self.0.incidents.as_ref().clone())
     }
     fn imports(&self) -> Result<Vec<crate::model::ImportRecord>, StoreError> {
         Ok(vec![])

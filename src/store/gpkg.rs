@@ -23,6 +23,7 @@ const AREA_FIELDS: &[FieldSpec] = &[
     ("kommun", OGRFieldType::OFTString),
     ("version", OGRFieldType::OFTString),
     ("population", OGRFieldType::OFTReal),
+    ("import_id", OGRFieldType::OFTString),
 ];
 const INDICATOR_FIELDS: &[FieldSpec] = &[
     ("deso", OGRFieldType::OFTString),
@@ -30,6 +31,7 @@ const INDICATOR_FIELDS: &[FieldSpec] = &[
     ("indicator", OGRFieldType::OFTString),
     ("value", OGRFieldType::OFTReal),
     ("source", OGRFieldType::OFTString),
+    ("import_id", OGRFieldType::OFTString),
 ];
 const INCIDENT_FIELDS: &[FieldSpec] = &[
     ("id", OGRFieldType::OFTString),
@@ -49,6 +51,7 @@ const IMPORT_FIELDS: &[FieldSpec] = &[
     ("imported_at", OGRFieldType::OFTString),
     ("accepted", OGRFieldType::OFTInteger64),
     ("rejected", OGRFieldType::OFTInteger64),
+    ("imported_by", OGRFieldType::OFTString),
 ];
 
 const LAYERS: &[(&str, OGRwkbGeometryType::Type, &[FieldSpec])] = &[
@@ -221,6 +224,7 @@ impl Store for GpkgStore {
                 imported_at: s(f, "imported_at"),
                 accepted: d(f, "accepted").unwrap_or(0.0) as u64,
                 rejected: d(f, "rejected").unwrap_or(0.0) as u64,
+                imported_by: s(f, "imported_by"),
             })
         })
     }
@@ -234,6 +238,23 @@ impl Store for GpkgStore {
             self.create()?;
         }
         let mut ds = self.open_gpkg(true)?;
+        // Stores made before undo existed lack these columns; adding them first keeps the write
+        // below one plain transaction.
+        let id_field = |ds: &Dataset, layer: &str, name: &str| -> Result<usize, StoreError> {
+            let l = ds.layer_by_name(layer).map_err(|e| self.err(e))?;
+            if let Ok(i) = l.defn().field_index(name) {
+                return Ok(i);
+            }
+            FieldDefn::new(name, OGRFieldType::OFTString).and_then(|f| f.add_to_layer(&l)).map_err(|e| self.err(e))?;
+            l.defn().field_index(name).map_err(|e| self.err(e))
+        };
+        let row_layer = match batch {
+            ImportBatch::Areas(_) => "areas",
+            ImportBatch::Indicators(_) => "indicators",
+            ImportBatch::Incidents(_) => "incidents",
+        };
+        let row_id = id_field(&ds, row_layer, "import_id")?;
+        let by_field = id_field(&ds, "imports", "imported_by")?;
         // One SQLite transaction: dropped without commit (any error below) means rolled back.
         let txn = ds.start_transaction().map_err(|e| self.err(e))?;
         {
@@ -252,6 +273,7 @@ impl Store for GpkgStore {
                             Some(p) => f.set_field_double(5, p).map_err(e)?,
                             None => f.set_field_null(5).map_err(e)?,
                         }
+                        f.set_field_string(row_id, &record.import_id).map_err(e)?;
                         f.set_geometry(a.geometry.to_gdal().map_err(e)?).map_err(e)?;
                         f.create(&layer).map_err(e)?;
                     }
@@ -265,6 +287,7 @@ impl Store for GpkgStore {
                         f.set_field_string(2, &v.indicator).map_err(e)?;
                         f.set_field_double(3, v.value).map_err(e)?;
                         f.set_field_string(4, &v.source).map_err(e)?;
+                        f.set_field_string(row_id, &record.import_id).map_err(e)?;
                         f.create(&layer).map_err(e)?;
                     }
                 }
@@ -295,6 +318,7 @@ impl Store for GpkgStore {
             f.set_field_string(4, &record.imported_at).map_err(e)?;
             f.set_field_integer64(5, record.accepted as i64).map_err(e)?;
             f.set_field_integer64(6, record.rejected as i64).map_err(e)?;
+            f.set_field_string(by_field, &record.imported_by).map_err(e)?;
             f.create(&layer).map_err(e)?;
         }
         txn.commit().map_err(|e| self.err(e))
@@ -303,6 +327,59 @@ impl Store for GpkgStore {
     fn describe(&self) -> String {
         format!("GeoPackage {}", self.path.display())
     }
+
+    fn delete_import(&self, import_id: &str) -> Result<Option<super::DeletedImport>, StoreError> {
+        if !self.path.exists() {
+            return Ok(None);
+        }
+        let Some(record) = self.imports()?.into_iter().find(|r| r.import_id == import_id) else {
+            return Ok(None);
+        };
+        let table = match record.kind.as_str() {
+            "areas" => "areas",
+            "incidents" => "incidents",
+            // Indicator files and classifications both write indicator rows.
+            _ => "indicators",
+        };
+        let corrupt = |reason: String| StoreError::Corrupt { path: self.path.display().to_string(), reason };
+        let mut ds = self.open_gpkg(true)?;
+        if ds.layer_by_name(table).map_err(|e| self.err(e))?.defn().field_index("import_id").is_err() {
+            return Err(corrupt(format!("the {table} rows carry no import_id (store made by an older version); {import_id} cannot be undone")));
+        }
+        // Ids are written by lagesbild, but quote anyway: the value reaches SQL text.
+        let quoted = format!("'{}'", import_id.replace('\'', "''"));
+        let txn = ds.start_transaction().map_err(|e| self.err(e))?;
+        let removed = count_rows(&txn, &format!("SELECT count(*) FROM \"{table}\" WHERE import_id = {quoted}")).map_err(|e| self.err(e))?;
+        if removed != record.accepted {
+            // Rows of this import were changed by hand: removing some of them would not undo it.
+            return Err(corrupt(format!("{import_id} added {} {table} rows but {removed} carry its id; nothing was removed", record.accepted)));
+        }
+        txn.execute_sql(format!("DELETE FROM \"{table}\" WHERE import_id = {quoted}"), None, gdal::vector::sql::Dialect::DEFAULT).map_err(|e| self.err(e))?;
+        txn.execute_sql(format!("DELETE FROM imports WHERE import_id = {quoted}"), None, gdal::vector::sql::Dialect::DEFAULT).map_err(|e| self.err(e))?;
+        txn.commit().map_err(|e| self.err(e))?;
+        Ok(Some(super::DeletedImport { record, removed }))
+    }
+
+    fn data_generation(&self) -> Result<u64, StoreError> {
+        if !self.path.exists() {
+            return Ok(0);
+        }
+        let ds = self.open_read()?;
+        // fid is AUTOINCREMENT in a GeoPackage, so (rows, largest fid) never repeats: every
+        // import raises the largest fid, every undo lowers the count.
+        let n = count_rows(&ds, "SELECT count(*) FROM imports").map_err(|e| self.err(e))?;
+        let max = count_rows(&ds, "SELECT coalesce(max(fid), 0) FROM imports").map_err(|e| self.err(e))?;
+        Ok((n << 32) ^ max)
+    }
+}
+
+/// The first column of the first row of a query, as an integer.
+fn count_rows(ds: &Dataset, sql: &str) -> Result<u64, gdal::errors::GdalError> {
+    let Some(mut rs) = ds.execute_sql(sql, None, gdal::vector::sql::Dialect::DEFAULT)? else {
+        return Ok(0);
+    };
+    let v = rs.features().next().and_then(|f| f.field_as_integer64(0).ok().flatten()).unwrap_or(0);
+    Ok(v.max(0) as u64)
 }
 
 /// Incident times are local wall-clock times; GDAL wants an offset, so we store them with a
