@@ -308,7 +308,7 @@ pub async fn list(State(s): State<AppState>, caller: Caller) -> Result<Response,
     })?;
     records.sort_by(|a, b| b.imported_at.cmp(&a.imported_at));
     let items: Vec<Value> = records.iter().map(record_json).collect();
-    Ok(Json(json!({"imports": items, "total": items.len()})).into_response())
+    Ok(Json(json!({"imports": items, "total": items.len(), "can_write": caller.role >= Role::Editor})).into_response())
 }
 
 /// `DELETE /api/imports/{id}`: removes what that import added, in one transaction; audited.
