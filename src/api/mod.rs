@@ -43,14 +43,31 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub fn load(store: &dyn Store) -> Result<Snapshot, StoreError> {
-        let all_areas = store.areas()?;
-        let areas: Vec<Area> = summary::select_edition(&all_areas, None).into_iter().cloned().collect();
-        let indicators = store.indicators()?;
-        let incidents = Arc::new(store.incidents()?);
-        let population = summary::population_by_area(&all_areas, &indicators);
-        let refs: Vec<&Area> = areas.iter().collect();
-        let summary = summary::summarise(&refs, &incidents, &population);
+    /// The snapshot beside a layer set built from the same store data; the incidents and their
+    /// join to DeSO are the layer set's, not read or computed again.
+    pub fn from_layers(all_areas: &[Area], indicators: Vec<IndicatorValue>, layers: &layers::LayerSet) -> Result<Snapshot, String> {
+        let areas: Vec<Area> = layers.areas.clone();
+        let incidents = layers.incidents.clone();
+        let population = summary::population_by_area(all_areas, &indicators);
+        // Per-area totals only: the service never reads the area × category × week rows, which
+        // at county scale would be hundreds of thousands of rows (`lagesbild summary` has them).
+        let mut totals = vec![0u64; areas.len()];
+        let (mut unassigned, mut excluded_imprecise) = (0, 0);
+        for (j, i) in layers.deso_of_incident.iter().zip(incidents.iter()) {
+            match j {
+                Some(a) => totals[*a as usize] += 1,
+                None if i.precision.is_point_statistic() => unassigned += 1,
+                None => excluded_imprecise += 1,
+            }
+        }
+        let summary = summary::Summary {
+            rows: vec![],
+            unassigned,
+            ambiguous: 0,
+            excluded_imprecise,
+            area_totals: areas.iter().zip(&totals).map(|(a, n)| (a.deso.clone(), *n)).collect(),
+            deso_version: areas.first().map(|a| a.version.clone()).unwrap_or_default(),
+        };
         let mut latest_indicators: HashMap<String, BTreeMap<String, (i32, f64)>> = HashMap::new();
         for v in &indicators {
             let e = latest_indicators.entry(v.deso.clone()).or_default().entry(v.indicator.clone()).or_insert((v.year, v.value));
@@ -58,7 +75,7 @@ impl Snapshot {
                 *e = (v.year, v.value);
             }
         }
-        let areas_wgs84 = areas::to_wgs84(&areas).map_err(|e| StoreError::Corrupt { path: store.describe(), reason: e })?;
+        let areas_wgs84 = areas::to_wgs84(&areas)?;
         Ok(Snapshot { areas, areas_wgs84, indicators, incidents, population, summary, latest_indicators })
     }
 }
@@ -113,9 +130,11 @@ pub fn load_data(
     police: &[crate::classify::goals::PoliceArea],
     boundaries: &Boundaries,
 ) -> Result<(Snapshot, layers::LayerSet), StoreError> {
-    let snapshot = Snapshot::load(store)?;
     let all_areas = store.areas()?;
-    let layers = layers::build(&all_areas, &snapshot.indicators, snapshot.incidents.clone(), police, boundaries);
+    let indicators = store.indicators()?;
+    let incidents = Arc::new(store.incidents()?);
+    let layers = layers::build(&all_areas, &indicators, incidents, police, boundaries);
+    let snapshot = Snapshot::from_layers(&all_areas, indicators, &layers).map_err(|e| StoreError::Corrupt { path: store.describe(), reason: e })?;
     Ok((snapshot, layers))
 }
 
@@ -421,7 +440,10 @@ async fn profile(State(s): State<AppState>, caller: auth::Caller, Path(area): Pa
     }
     let st = s.clone();
     let role = caller.role;
+    // A profile reads every incident: it takes a turn among the analysis workers.
+    let permit = s.analysis.limiter.acquire().await?;
     let result = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let store = SnapshotStore(&st.snapshot, st.snapshot.areas.clone());
         let opts = crate::profile::ProfileOptions { police: st.police.as_ref().clone(), ..Default::default() };
         crate::profile::build(&store, &area, &opts).map(|mut p| {

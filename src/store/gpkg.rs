@@ -195,23 +195,40 @@ impl Store for GpkgStore {
     }
 
     fn incidents(&self) -> Result<Vec<Incident>, StoreError> {
-        self.read_layer("incidents", |f| {
-            let p = f.geometry().ok_or("no geometry")?.get_point(0);
-            let idx = f.field_index("occurred_at").map_err(|e| e.to_string())?;
-            let occurred_at = f.field_as_datetime(idx).map_err(|e| e.to_string())?.ok_or("occurred_at is null")?.naive_local();
-            let cat = s(f, "category");
-            Ok(Incident {
-                id: s(f, "id"),
-                category: Category::from_canonical(&cat).ok_or(format!("unknown category {cat}"))?,
-                source_label: s(f, "source_label"),
+        // Field positions are looked up once, not per feature: at a million incidents the
+        // by-name lookups cost more than reading the values.
+        let ds = self.open_read()?;
+        let mut layer = ds.layer_by_name("incidents").map_err(|_| StoreError::Corrupt {
+            path: self.path.display().to_string(),
+            reason: "layer 'incidents' is missing; not a lagesbild store?".into(),
+        })?;
+        let defn = layer.defn();
+        let ix = |n: &str| defn.field_index(n).ok();
+        let (id, cat, label, at, by, prec, desc, imp) =
+            (ix("id"), ix("category"), ix("source_label"), ix("occurred_at"), ix("reported_by"), ix("precision"), ix("description"), ix("import_id"));
+        let at = at.ok_or_else(|| StoreError::Corrupt { path: self.path.display().to_string(), reason: "incidents have no occurred_at".into() })?;
+        let text = |f: &Feature, i: Option<usize>| i.and_then(|i| f.field_as_string(i).ok().flatten()).unwrap_or_default();
+        let n = layer.feature_count() as usize;
+        let mut out = Vec::with_capacity(n);
+        for f in layer.features() {
+            let fid = f.fid().unwrap_or(0);
+            let bad = |reason: String| StoreError::Corrupt { path: self.path.display().to_string(), reason: format!("layer incidents, fid {fid}: {reason}") };
+            let p = f.geometry().ok_or_else(|| bad("no geometry".into()))?.get_point(0);
+            let occurred_at = f.field_as_datetime(at).map_err(|e| bad(e.to_string()))?.ok_or_else(|| bad("occurred_at is null".into()))?.naive_local();
+            let c = text(&f, cat);
+            out.push(Incident {
+                id: text(&f, id),
+                category: Category::from_canonical(&c).ok_or_else(|| bad(format!("unknown category {c}")))?,
+                source_label: text(&f, label),
                 occurred_at,
-                reported_by: s(f, "reported_by"),
-                precision: Precision::parse(&s(f, "precision")).ok_or("unknown precision")?,
-                description: s(f, "description"),
-                import_id: s(f, "import_id"),
+                reported_by: text(&f, by),
+                precision: Precision::parse(&text(&f, prec)).ok_or_else(|| bad("unknown precision".into()))?,
+                description: text(&f, desc),
+                import_id: text(&f, imp),
                 location: geo::Point::new(p.0, p.1),
-            })
-        })
+            });
+        }
+        Ok(out)
     }
 
     fn imports(&self) -> Result<Vec<ImportRecord>, StoreError> {
