@@ -660,9 +660,16 @@ fn summary(store: &GpkgStore, csv: Option<PathBuf>, version: Option<String>) -> 
 
 fn serve(store: &GpkgStore, bind: &str, config: lagesbild::api::ServiceConfig, tokens: lagesbild::api::auth::Tokens) -> Result<()> {
     let shared: std::sync::Arc<GpkgStore> = std::sync::Arc::new(store.clone());
-    let state = lagesbild::AppState::new(store, config, tokens)?.with_walks(shared.clone()).with_imports(shared.clone());
-    // Imports and undos (over HTTP or from this command line) show without a restart.
-    let (router, _live) = lagesbild::api::live::start(shared, state, std::time::Duration::from_secs(1));
+    // A missing or unreadable store fails here, before the port opens.
+    use lagesbild::store::Store;
+    store.imports()?;
+    let s2 = shared.clone();
+    let build = move || -> std::result::Result<lagesbild::AppState, String> {
+        Ok(lagesbild::AppState::new(s2.as_ref(), config, tokens).map_err(|e| e.to_string())?.with_walks(s2.clone()).with_imports(s2.clone()))
+    };
+    // Loads in the background; imports and undos (over HTTP or from this command line) show
+    // without a restart.
+    let (router, _live) = lagesbild::api::live::start(shared, std::time::Duration::from_secs(1), build);
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot bind {bind}"))?;

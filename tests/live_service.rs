@@ -44,7 +44,8 @@ fn start(store: &Path, extra: &[&str]) -> Server {
         .unwrap();
     let srv = Server { child, port, audit };
     for _ in 0..300 {
-        if request(port, "GET", "/health", None, &[], b"").is_some_and(|r| r.status == 200) {
+        // The port opens before the data is loaded; "ok" means the data is in service.
+        if request(port, "GET", "/health", None, &[], b"").is_some_and(|r| r.status == 200 && r.json()["status"] == "ok") {
             return srv;
         }
         std::thread::sleep(Duration::from_millis(100));

@@ -130,11 +130,14 @@ pub fn load_data(
     police: &[crate::classify::goals::PoliceArea],
     boundaries: &Boundaries,
 ) -> Result<(Snapshot, layers::LayerSet), StoreError> {
+    let t = std::time::Instant::now();
     let all_areas = store.areas()?;
     let indicators = store.indicators()?;
     let incidents = Arc::new(store.incidents()?);
+    let read_ms = t.elapsed().as_millis() as u64;
     let layers = layers::build(&all_areas, &indicators, incidents, police, boundaries);
     let snapshot = Snapshot::from_layers(&all_areas, indicators, &layers).map_err(|e| StoreError::Corrupt { path: store.describe(), reason: e })?;
+    tracing::info!(read_ms, build_ms = t.elapsed().as_millis() as u64 - read_ms, incidents = layers.incidents.len(), "picture loaded");
     Ok((snapshot, layers))
 }
 

@@ -43,7 +43,8 @@ before(async () => {
   base = `http://127.0.0.1:${port}`;
   server = spawn(bin, ['--store', store, 'serve', '--bind', `127.0.0.1:${port}`, '--uso', 'geodata/uso2025_sollentuna_jarva_subset.geojson', '--boundaries', 'geodata/kommun_stockholms_lan.geojson'], { cwd: root, env: { ...process.env, LAGESBILD_TOKENS: 'analyst:webtest-analyst,editor:webtest-editor' }, stdio: ['ignore', 'ignore', 'inherit'] });
   for (let i = 0; i < 200; i++) {
-    try { if ((await fetch(base + '/health')).ok) break; } catch (e) { /* not up yet */ }
+    // The port opens before the data is loaded; "ok" means the data is in service.
+    try { const h = await fetch(base + '/health'); if (h.ok && (await h.json()).status === 'ok') break; } catch (e) { /* not up yet */ }
     await new Promise((r) => setTimeout(r, 100));
   }
   browser = await chromium.launch({
