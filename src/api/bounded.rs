@@ -152,7 +152,7 @@ pub fn default_workers() -> usize {
 /// Largest work an analysis may do, checked before it starts.
 pub mod limits {
     /// Grid cells of a hotspot or emerging analysis (each carries a neighbour list).
-    pub const MAX_CELLS: f64 = 40_000.0;
+    pub const MAX_CELLS: f64 = 20_000.0;
     /// Neighbour pairs of a distance band over the cells (16 bytes each while they live).
     pub const MAX_PAIRS: f64 = 20_000_000.0;
     /// Cell × time-step values of a space-time cube.
