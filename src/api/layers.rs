@@ -193,6 +193,33 @@ impl LayerSet {
         }
     }
 
+    /// The collection as far as it is built: lazy ones not built yet come without features, so
+    /// a listing of collections does not start their work.
+    pub fn peek(&self, id: &str) -> Option<Arc<Collection>> {
+        if let Some(c) = self.base.iter().find(|c| c.id == id) {
+            return Some(c.clone());
+        }
+        let unbuilt = |mut c: Collection| {
+            c.parameters = json!({});
+            Arc::new(c)
+        };
+        match id {
+            "incidents" => Some(self.incident_points.get().cloned().unwrap_or_else(|| unbuilt(incident_collection(&[], &[], &[])))),
+            "hotspots_grid" => Some(self.hotspots_grid.get().cloned().unwrap_or_else(|| unbuilt(hotspot_grid_collection(&[])))),
+            "density" => Some(self.density.get().cloned().unwrap_or_else(|| unbuilt(density_collection(&[], None)))),
+            "emerging" => Some(self.emerging.get().cloned().unwrap_or_else(|| unbuilt(emerging_collection(&[], 250.0, 7)))),
+            _ => None,
+        }
+    }
+
+    /// Builds the lazy analysis layers (bounded work, small results), so that requests find them
+    /// ready. Called off the request path after a picture is put in service.
+    pub fn warm(&self) {
+        for (id, _) in LAZY {
+            let _ = self.get(id);
+        }
+    }
+
     pub fn ids(&self) -> Vec<&'static str> {
         let mut ids: Vec<&'static str> = self.base.iter().map(|c| c.id).chain(LAZY.iter().map(|(id, _)| *id)).collect();
         // Listed where it always stood, after the area layers.
@@ -448,7 +475,7 @@ pub fn build(
 }
 
 /// Incident points (point precision only) with their DeSO.
-fn incident_collection(incidents: &[Incident], joined: &[Option<u32>], areas: &[Area]) -> Collection {
+pub(crate) fn incident_collection(incidents: &[Incident], joined: &[Option<u32>], areas: &[Area]) -> Collection {
     let mut inc_feats = Vec::new();
     for (i, j) in incidents.iter().zip(joined) {
         if !i.precision.is_point_statistic() {
