@@ -212,14 +212,6 @@ impl LayerSet {
         }
     }
 
-    /// Builds the lazy analysis layers (bounded work, small results), so that requests find them
-    /// ready. Called off the request path after a picture is put in service.
-    pub fn warm(&self) {
-        for (id, _) in LAZY {
-            let _ = self.get(id);
-        }
-    }
-
     pub fn ids(&self) -> Vec<&'static str> {
         let mut ids: Vec<&'static str> = self.base.iter().map(|c| c.id).chain(LAZY.iter().map(|(id, _)| *id)).collect();
         // Listed where it always stood, after the area layers.

@@ -69,9 +69,7 @@ impl Live {
         // Every cached result belongs to the old generation; their keys can no longer match.
         next.analysis.cache.clear();
         tracing::info!(generation = next.generation, ms = started.elapsed().as_millis() as u64, "data changed; new picture in service");
-        let layers = next.layers.clone();
         self.install(next);
-        layers.warm();
         Ok(true)
     }
 }
@@ -106,9 +104,7 @@ pub fn start(store: Arc<dyn Store>, poll: Duration, build: impl FnOnce() -> Resu
             let signal = state.reload_signal.clone().unwrap_or_default();
             state.reload_signal = Some(signal.clone());
             tracing::info!(generation = state.generation, ms = started.elapsed().as_millis() as u64, "data loaded; serving");
-            let layers = state.layers.clone();
             l2.install(state);
-            layers.warm();
             loop {
                 signal.wait(poll);
                 if let Err(e) = l2.refresh(store.as_ref()) {
