@@ -152,13 +152,13 @@ pub fn default_workers() -> usize {
 /// Largest work an analysis may do, checked before it starts.
 pub mod limits {
     /// Grid cells of a hotspot or emerging analysis (each carries a neighbour list).
-    pub const MAX_CELLS: f64 = 20_000.0;
+    pub const MAX_CELLS: f64 = 10_000.0;
     /// Neighbour pairs of a distance band over the cells (16 bytes each while they live).
     pub const MAX_PAIRS: f64 = 20_000_000.0;
     /// Cell × time-step values of a space-time cube.
     pub const MAX_CUBE: f64 = 5_000_000.0;
     /// Kernel evaluations of a density surface (points × raster cells within the radius).
-    pub const MAX_KERNEL_EVALS: f64 = 600_000_000.0;
+    pub const MAX_KERNEL_EVALS: f64 = 300_000_000.0;
     /// Raster cells of a density surface.
     pub const MAX_RASTER_CELLS: f64 = 8_000_000.0;
 }
