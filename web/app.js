@@ -410,8 +410,9 @@ async function undoImport(id) {
   const status = document.getElementById('imp-status');
   try {
     const { data } = await send('DELETE', `/api/imports/${encodeURIComponent(id)}`);
-    status.innerHTML = `<span class="ok">Ångrade ${esc(data.file)}: ${data.removed} rader borttagna.</span>`;
+    // The history first, so it never lists an import the message says is undone.
     await loadImports();
+    status.innerHTML = `<span class="ok">Ångrade ${esc(data.file)}: ${data.removed} rader borttagna.</span>`;
     setTimeout(refreshData, 1500);
   } catch (e) {
     status.innerHTML = `<span class="bad">Kunde inte ångra: ${esc(e.message)}</span>`;
