@@ -80,6 +80,8 @@ pub struct ImportOptions {
     pub precision: Option<Precision>,
     /// Invalid polygons are repaired (buffer-0 style via GDAL MakeValid) with a warning, unless this is set.
     pub reject_invalid_polygons: bool,
+    /// Recorded with the import as who made it (`cli` when not given).
+    pub imported_by: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -146,6 +148,7 @@ pub fn run_import_with_rejects(
         imported_at: chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
         accepted: accepted as u64,
         rejected: rejects.len() as u64,
+        imported_by: opts.imported_by.clone().unwrap_or_else(|| "cli".into()),
     };
     store.write_import(&batch, &record)?;
     Ok(ImportReport { record, warnings, rejects, columns_used })
@@ -217,6 +220,7 @@ fn import_csv_incidents(
         imported_at: chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
         accepted: out.accepted,
         rejected: out.bad.len() as u64,
+        imported_by: opts.imported_by.clone().unwrap_or_else(|| "cli".into()),
     };
     sink.commit(&record)?;
     Ok(ImportReport { record, warnings: Vec::new(), rejects: out.bad, columns_used })

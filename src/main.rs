@@ -97,6 +97,18 @@ enum Command {
         basemap_attribution: Option<String>,
         #[command(flatten)]
         oidc: OidcArgs,
+        /// Largest upload to POST /api/imports/{kind}, in MB.
+        #[arg(long, default_value_t = 100)]
+        max_upload_mb: u64,
+        /// Byte budget of the analysis result cache, in MB (least recently used results go first).
+        #[arg(long, default_value_t = 256)]
+        analysis_cache_mb: u64,
+        /// Analyses computing at once (default: the number of cores).
+        #[arg(long)]
+        analysis_workers: Option<usize>,
+        /// Analyses waiting for a worker; beyond them requests get 503 with Retry-After (default: 4 per worker).
+        #[arg(long)]
+        analysis_queue: Option<usize>,
     },
     /// Print the SHA-256 of a token, for the token file (`role:sha256:HEX`).
     HashToken { token: String },
@@ -544,7 +556,22 @@ fn run() -> Result<()> {
             println!("wrote {} features of layer {layer} to {}", table.rows.len(), output.display());
             Ok(())
         }
-        Command::Serve { bind, uso, boundaries, tokens, audit_log, cors, min_count, basemap, basemap_attribution, oidc } => {
+        Command::Serve {
+            bind,
+            uso,
+            boundaries,
+            tokens,
+            audit_log,
+            cors,
+            min_count,
+            basemap,
+            basemap_attribution,
+            oidc,
+            max_upload_mb,
+            analysis_cache_mb,
+            analysis_workers,
+            analysis_queue,
+        } => {
             let mut t = match &tokens {
                 Some(p) => lagesbild::api::auth::Tokens::from_file(p)?,
                 None => Default::default(),
@@ -553,6 +580,7 @@ fn run() -> Result<()> {
                 t = t.merge(lagesbild::api::auth::Tokens::from_env_value(&v)?);
             }
             let audit_log = audit_log.unwrap_or_else(|| cli.store.with_extension("audit.log"));
+            let workers = analysis_workers.unwrap_or_else(lagesbild::api::bounded::default_workers).max(1);
             let config = lagesbild::api::ServiceConfig {
                 min_public_count: min_count,
                 police_areas: uso,
@@ -561,6 +589,10 @@ fn run() -> Result<()> {
                 cors_origins: cors,
                 basemap,
                 basemap_attribution,
+                max_upload_mb,
+                analysis_cache_mb,
+                analysis_workers: workers,
+                analysis_queue: analysis_queue.unwrap_or(4 * workers),
             };
             serve(&store, &bind, config, t, oidc.config()?)
         }
@@ -656,6 +688,7 @@ fn import(store: &GpkgStore, kind: Kind, file: &std::path::Path, a: ImportArgs) 
         reported_by: a.reported_by,
         precision,
         reject_invalid_polygons: a.reject_invalid_polygons,
+        imported_by: None,
     };
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
@@ -763,19 +796,35 @@ fn serve(
     tokens: lagesbild::api::auth::Tokens,
     oidc: Option<lagesbild::api::oidc::OidcConfig>,
 ) -> Result<()> {
-    let state = lagesbild::AppState::new(store, config, tokens)?.with_walks(std::sync::Arc::new(store.clone()));
+    let shared: std::sync::Arc<GpkgStore> = std::sync::Arc::new(store.clone());
+    // A missing or unreadable store fails here, before the port opens.
+    use lagesbild::store::Store;
+    store.imports()?;
     let rt = tokio::runtime::Runtime::new()?;
+    // One verifier for the life of the process: every reloaded picture shares its cached keys.
+    let verifier = match oidc {
+        Some(c) => {
+            tracing::info!("OpenID Connect: issuer {}, audience {}", c.issuer, c.audience);
+            let _guard = rt.enter();
+            let v = lagesbild::api::oidc::Verifier::new(c)?;
+            v.spawn_refresh();
+            Some(v)
+        }
+        None => None,
+    };
+    let s2 = shared.clone();
+    let build = move || -> std::result::Result<lagesbild::AppState, String> {
+        let mut state = lagesbild::AppState::new(s2.as_ref(), config, tokens).map_err(|e| e.to_string())?.with_walks(s2.clone()).with_imports(s2.clone());
+        state.oidc = verifier;
+        Ok(state)
+    };
+    // Loads in the background; imports and undos (over HTTP or from this command line) show
+    // without a restart.
+    let (router, _live) = lagesbild::api::live::start(shared, std::time::Duration::from_secs(1), build);
     rt.block_on(async move {
-        let state = match oidc {
-            Some(c) => {
-                tracing::info!("OpenID Connect: issuer {}, audience {}", c.issuer, c.audience);
-                state.with_oidc(c)?
-            }
-            None => state,
-        };
         let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot bind {bind}"))?;
         tracing::info!("lagesbild listening on http://{} (map: http://{}/map/)", listener.local_addr()?, listener.local_addr()?);
-        axum::serve(listener, lagesbild::app(state))
+        axum::serve(listener, router)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })
@@ -1090,6 +1139,7 @@ fn classify_cmd(store: &GpkgStore, cmd: ClassifyCmd) -> Result<()> {
                 imported_at: chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
                 accepted: values.len() as u64,
                 rejected: (inh.unmatched_deso.len() + desos.len() - inh.per_deso.len() - inh.unmatched_deso.len()) as u64,
+                imported_by: "cli".into(),
             };
             store.write_import(&lagesbild::store::ImportBatch::Indicators(values.clone()), &record)?;
             let mut by_type = [0usize; 6];

@@ -25,6 +25,14 @@ pub enum ApiError {
     Unprocessable(String),
     #[error("{0}")]
     ServiceUnavailable(String),
+    /// An upload whose rows fail validation: every problem, with its line (CSV) or feature (OGR).
+    #[error("{total} problem(s); nothing was imported")]
+    Rejected { problems: Vec<serde_json::Value>, total: usize },
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// Too much work queued already; the client should retry after the given seconds.
+    #[error("{message}")]
+    Busy { message: String, retry_after_s: u64 },
     #[error("internal error")]
     Internal(String),
 }
@@ -53,6 +61,9 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "PreconditionFailed"),
             ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "InvalidValue"),
             ApiError::ServiceUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+            ApiError::Rejected { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "InvalidValue"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge"),
+            ApiError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "ServerError"),
         }
     }
@@ -69,7 +80,15 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let mut resp = (status, Json(serde_json::json!({ "code": code, "description": description }))).into_response();
+        let mut body = serde_json::json!({ "code": code, "description": description });
+        if let ApiError::Rejected { problems, total } = &self {
+            body["problems"] = serde_json::Value::Array(problems.clone());
+            body["total"] = (*total).into();
+        }
+        let mut resp = (status, Json(body)).into_response();
+        if let ApiError::Busy { retry_after_s, .. } = &self {
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_s));
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer realm=\"lagesbild\""));
         }

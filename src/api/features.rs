@@ -111,7 +111,12 @@ fn collection_json(c: &Collection, b: &str, role: Role) -> Value {
 pub async fn collections(State(s): State<AppState>, caller: Caller, headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
     check_params(q.as_deref(), &["f"])?;
     let b = base_url(&headers);
-    let cols: Vec<Value> = all_ids(&s).iter().filter_map(|id| find(&s, id).ok()).map(|c| collection_json(&c, &b, caller.role)).collect();
+    // Listing does not build lazy layers (at county scale that is a million incident features).
+    let peek = |id: &str| match &s.walks {
+        Some(_) if id == "walks" || id == "observations" => find(&s, id).ok(),
+        _ => s.layers.peek(id),
+    };
+    let cols: Vec<Value> = all_ids(&s).iter().filter_map(|id| peek(id)).map(|c| collection_json(&c, &b, caller.role)).collect();
     Ok(Json(json!({
         "links": [{"href": format!("{b}/collections"), "rel": "self", "type": "application/json"}],
         "collections": cols

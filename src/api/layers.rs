@@ -160,9 +160,12 @@ pub fn feat_from(id: String, props: Map<String, Value>, g3006: geo::Geometry<f64
 /// Everything the layer service publishes.
 pub struct LayerSet {
     pub base: Vec<Arc<Collection>>,
-    pub incidents: Vec<Incident>,
+    /// The store's incidents, shared with the snapshot (one copy in memory).
+    pub incidents: Arc<Vec<Incident>>,
     pub areas: Vec<Area>,
     pub deso_of_incident: Vec<Option<u32>>,
+    /// Incident points as features: large (a feature per incident), so built on first use.
+    incident_points: OnceLock<Arc<Collection>>,
     hotspots_grid: OnceLock<Arc<Collection>>,
     density: OnceLock<Arc<Collection>>,
     emerging: OnceLock<Arc<Collection>>,
@@ -180,6 +183,9 @@ impl LayerSet {
         let points =
             || -> Vec<[f64; 2]> { self.incidents.iter().filter(|i| i.precision.is_point_statistic()).map(|i| [i.location.x(), i.location.y()]).collect() };
         match id {
+            "incidents" => {
+                Some(self.incident_points.get_or_init(|| Arc::new(incident_collection(&self.incidents, &self.deso_of_incident, &self.areas))).clone())
+            }
             "hotspots_grid" => Some(self.hotspots_grid.get_or_init(|| Arc::new(hotspot_grid_collection(&points()))).clone()),
             "density" => Some(self.density.get_or_init(|| Arc::new(density_collection(&points(), None))).clone()),
             "emerging" => Some(self.emerging.get_or_init(|| Arc::new(emerging_collection(&self.incidents, 250.0, 7))).clone()),
@@ -187,8 +193,31 @@ impl LayerSet {
         }
     }
 
+    /// The collection as far as it is built: lazy ones not built yet come without features, so
+    /// a listing of collections does not start their work.
+    pub fn peek(&self, id: &str) -> Option<Arc<Collection>> {
+        if let Some(c) = self.base.iter().find(|c| c.id == id) {
+            return Some(c.clone());
+        }
+        let unbuilt = |mut c: Collection| {
+            c.parameters = json!({});
+            Arc::new(c)
+        };
+        match id {
+            "incidents" => Some(self.incident_points.get().cloned().unwrap_or_else(|| unbuilt(incident_collection(&[], &[], &[])))),
+            "hotspots_grid" => Some(self.hotspots_grid.get().cloned().unwrap_or_else(|| unbuilt(hotspot_grid_collection(&[])))),
+            "density" => Some(self.density.get().cloned().unwrap_or_else(|| unbuilt(density_collection(&[], None)))),
+            "emerging" => Some(self.emerging.get().cloned().unwrap_or_else(|| unbuilt(emerging_collection(&[], 250.0, 7)))),
+            _ => None,
+        }
+    }
+
     pub fn ids(&self) -> Vec<&'static str> {
-        self.base.iter().map(|c| c.id).chain(LAZY.iter().map(|(id, _)| *id)).collect()
+        let mut ids: Vec<&'static str> = self.base.iter().map(|c| c.id).chain(LAZY.iter().map(|(id, _)| *id)).collect();
+        // Listed where it always stood, after the area layers.
+        let at = ids.iter().position(|i| *i == "regso").map(|k| k + 1).unwrap_or(0);
+        ids.insert(at, "incidents");
+        ids
     }
 }
 
@@ -212,7 +241,7 @@ const MAX_SLIVER_AREA_M2: f64 = 1_000_000.0;
 pub fn build(
     areas_all: &[Area],
     indicators: &[IndicatorValue],
-    incidents: Vec<Incident>,
+    incidents: Arc<Vec<Incident>>,
     police: &[crate::classify::goals::PoliceArea],
     boundaries: &[(String, String, geo::MultiPolygon<f64>)],
 ) -> LayerSet {
@@ -224,14 +253,14 @@ pub fn build(
     let index = AreaIndex::new(&polys, &codes);
     let xy: Vec<(f64, f64)> = incidents.iter().map(|i| (i.location.x(), i.location.y())).collect();
     let mut joined = index.join(&xy).area;
-    for (j, i) in joined.iter_mut().zip(&incidents) {
+    for (j, i) in joined.iter_mut().zip(incidents.iter()) {
         if !i.precision.is_point_statistic() {
             *j = None;
         }
     }
     let mut counts = vec![0u64; areas.len()];
     let mut by_cat: Vec<BTreeMap<&'static str, u64>> = vec![BTreeMap::new(); areas.len()];
-    for (j, i) in joined.iter().zip(&incidents) {
+    for (j, i) in joined.iter().zip(incidents.iter()) {
         if let Some(a) = j {
             counts[*a as usize] += 1;
             *by_cat[*a as usize].entry(i.category.as_str()).or_default() += 1;
@@ -274,7 +303,7 @@ pub fn build(
     if let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) {
         let weeks = est::weeks_between(first.date(), last.date());
         let list: Vec<(Vec<String>, &Incident)> =
-            joined.iter().zip(&incidents).filter_map(|(j, i)| j.map(|a| (vec![areas[a as usize].deso.clone()], i))).collect();
+            joined.iter().zip(incidents.iter()).filter_map(|(j, i)| j.map(|a| (vec![areas[a as usize].deso.clone()], i))).collect();
         let names: Vec<String> = areas.iter().map(|a| a.deso.clone()).collect();
         if let Some(lw) = weeks.last() {
             for s in est::weekly_status(&names, std::slice::from_ref(lw), &list, &rule) {
@@ -360,22 +389,6 @@ pub fn build(
         }
         regso.push(feat(code.clone(), p, geom.into(), None));
     }
-    let mut inc_feats = Vec::new();
-    for (i, j) in incidents.iter().zip(&joined) {
-        if !i.precision.is_point_statistic() {
-            continue; // centroid-located events would make a false cluster on the map
-        }
-        let mut p = Map::new();
-        p.insert("category".into(), i.category.as_str().into());
-        p.insert("category_sv".into(), i.category.label_sv().into());
-        p.insert("occurred_at".into(), i.occurred_at.format("%Y-%m-%dT%H:%M:%S").to_string().into());
-        p.insert("iso_week".into(), crate::summary::iso_week(&i.occurred_at).into());
-        p.insert("reported_by".into(), i.reported_by.clone().into());
-        p.insert("precision".into(), i.precision.as_str().into());
-        p.insert("description".into(), i.description.clone().into());
-        p.insert("deso".into(), j.map(|a| areas[a as usize].deso.clone()).into());
-        inc_feats.push(feat(i.id.clone(), p, i.location.into(), Some(i.occurred_at)));
-    }
     let police_feats = police
         .iter()
         .enumerate()
@@ -419,17 +432,6 @@ pub fn build(
             parameters: json!({}),
         }),
         Arc::new(Collection {
-            id: "incidents",
-            title: "Händelser (begränsad)",
-            description:
-                "Händelser med punktläge. Rådata endast för analytiker; partner ser punkter flyttade till 250 m-rutor; allmänheten ser endast aggregat.".into(),
-            access: Access::Incidents,
-            count_fields: vec![],
-            features: inc_feats,
-            temporal: true,
-            parameters: json!({"precision": "exact, address, street (area and municipality precision left out)"}),
-        }),
-        Arc::new(Collection {
             id: "incident_counts",
             title: "Händelser per DeSO och kategori",
             description: "Antal händelser per DeSO och kategori; små tal undertrycks för allmänhet och partner.".into(),
@@ -460,7 +462,47 @@ pub fn build(
             parameters: json!({}),
         }),
     ];
-    LayerSet { base, incidents, areas, deso_of_incident: joined, hotspots_grid: OnceLock::new(), density: OnceLock::new(), emerging: OnceLock::new() }
+    LayerSet {
+        base,
+        incidents,
+        areas,
+        deso_of_incident: joined,
+        incident_points: OnceLock::new(),
+        hotspots_grid: OnceLock::new(),
+        density: OnceLock::new(),
+        emerging: OnceLock::new(),
+    }
+}
+
+/// Incident points (point precision only) with their DeSO.
+pub(crate) fn incident_collection(incidents: &[Incident], joined: &[Option<u32>], areas: &[Area]) -> Collection {
+    let mut inc_feats = Vec::new();
+    for (i, j) in incidents.iter().zip(joined) {
+        if !i.precision.is_point_statistic() {
+            continue; // centroid-located events would make a false cluster on the map
+        }
+        let mut p = Map::new();
+        p.insert("category".into(), i.category.as_str().into());
+        p.insert("category_sv".into(), i.category.label_sv().into());
+        p.insert("occurred_at".into(), i.occurred_at.format("%Y-%m-%dT%H:%M:%S").to_string().into());
+        p.insert("iso_week".into(), crate::summary::iso_week(&i.occurred_at).into());
+        p.insert("reported_by".into(), i.reported_by.clone().into());
+        p.insert("precision".into(), i.precision.as_str().into());
+        p.insert("description".into(), i.description.clone().into());
+        p.insert("deso".into(), j.map(|a| areas[a as usize].deso.clone()).into());
+        inc_feats.push(feat(i.id.clone(), p, i.location.into(), Some(i.occurred_at)));
+    }
+    Collection {
+        id: "incidents",
+        title: "Händelser (begränsad)",
+        description: "Händelser med punktläge. Rådata endast för analytiker; partner ser punkter flyttade till 250 m-rutor; allmänheten ser endast aggregat."
+            .into(),
+        access: Access::Incidents,
+        count_fields: vec![],
+        features: inc_feats,
+        temporal: true,
+        parameters: json!({"precision": "exact, address, street (area and municipality precision left out)"}),
+    }
 }
 
 /// Count field names are static strings; the set of categories is fixed, so this leaks a few bytes once.
@@ -475,7 +517,14 @@ fn leak_count_field(cat: &str) -> &'static str {
 pub fn hotspot_grid_collection(points: &[[f64; 2]]) -> Collection {
     let mut features = Vec::new();
     let mut parameters = json!({"method": "optimized hot spots (Gi*, FDR)"});
-    match stats::optimized::optimized_hot_spots(points, None, None, None) {
+    // Work bound: a grid finer than the limit allows gets the smallest cell that fits, named in
+    // `parameters` (a dense county-wide selection would otherwise ask for millions of cells).
+    let coarse = super::bounded::bbox(points).map(super::bounded::smallest_cell).filter(|c| *c > 10.0);
+    let chosen = match coarse {
+        Some(min) => stats::optimized::auto_cell_size(points).filter(|auto| *auto < min).map(|auto| (auto, min)),
+        None => None,
+    };
+    match stats::optimized::optimized_hot_spots(points, None, chosen.map(|c| c.1), None) {
         Ok(r) => {
             for (k, c) in r.cells.iter().enumerate() {
                 let mut p = Map::new();
@@ -487,6 +536,9 @@ pub fn hotspot_grid_collection(points: &[[f64; 2]]) -> Collection {
                 features.push(feat(c.id.clone(), p, c.polygon.clone().into(), None));
             }
             parameters = json!({"method": "optimized hot spots (Gi*, FDR)", "choices": r.choices});
+            if let Some((auto, used)) = chosen {
+                parameters["cell_coarsened"] = json!({"automatic_cell_m": auto, "cell_size_m": used, "reason": format!("a {auto} m grid over this selection exceeds {} cells", super::bounded::limits::MAX_CELLS)});
+            }
         }
         Err(e) => parameters["error"] = e.to_string().into(),
     }
@@ -502,13 +554,29 @@ pub fn hotspot_grid_collection(points: &[[f64; 2]]) -> Collection {
     }
 }
 
+/// Raster cell of a density surface: 50 m, or the smallest coarser one (in steps of 10 m) that
+/// keeps kernel evaluations and raster cells within the work limits.
+pub fn density_cell(points: &[[f64; 2]], radius: f64) -> f64 {
+    use super::bounded::limits::{MAX_KERNEL_EVALS, MAX_RASTER_CELLS};
+    let Some(b) = super::bounded::bbox(points) else { return 50.0 };
+    let b = [b[0] - radius, b[1] - radius, b[2] + radius, b[3] + radius];
+    let mut cell = 50.0;
+    loop {
+        let evals = points.len() as f64 * std::f64::consts::PI * (radius / cell).powi(2).max(1.0);
+        if (evals <= MAX_KERNEL_EVALS && super::bounded::grid_cells(b, cell) <= MAX_RASTER_CELLS) || cell >= radius.max(50.0) * 4.0 {
+            return cell;
+        }
+        cell += 10.0;
+    }
+}
+
 /// Quartic kernel density (ArcGIS default radius unless given) as five quantile classes.
 pub fn density_collection(points: &[[f64; 2]], radius: Option<f64>) -> Collection {
     let mut features = Vec::new();
     let mut parameters = json!({});
     if points.len() >= 2 {
         let r = radius.or_else(|| stats::kde::default_bandwidth(points, None).map(|b| b.search_radius)).unwrap_or(300.0);
-        let cell = 50.0;
+        let cell = density_cell(points, r);
         let raster = stats::kde::density_around(points, None, r, cell);
         let breaks = stats::kde::quantile_breaks(&raster, 5);
         for (class, lo, hi, g) in stats::kde::class_polygons(&raster, &breaks) {
@@ -537,6 +605,8 @@ pub fn density_collection(points: &[[f64; 2]], radius: Option<f64>) -> Collectio
 pub fn emerging_collection(incidents: &[Incident], cell: f64, step_days: i64) -> Collection {
     let pts: Vec<([f64; 2], NaiveDateTime)> =
         incidents.iter().filter(|i| i.precision.is_point_statistic()).map(|i| ([i.location.x(), i.location.y()], i.occurred_at)).collect();
+    let asked = cell;
+    let cell = emerging_cell(&pts, cell, step_days);
     let mut features = Vec::new();
     let mut parameters = json!({"cell_size_m": cell, "time_step_days": step_days});
     if let Some(cube) = crate::spatial::grid::space_time_cube(&pts, &GridSpec::square(cell), step_days) {
@@ -555,6 +625,9 @@ pub fn emerging_collection(incidents: &[Incident], cell: f64, step_days: i64) ->
                 features.push(feat(c.id.clone(), p, c.polygon.clone().into(), None));
             }
             parameters = json!({"cell_size_m": cell, "time_step_days": step_days, "steps": steps, "first_step": start.to_string(), "params": params, "unverified": "hot/cold and trend thresholds not verified against ArcGIS"});
+            if cell > asked {
+                parameters["cell_coarsened"] = json!({"requested_cell_m": asked, "cell_size_m": cell, "reason": format!("a {asked} m cube over this selection exceeds {} cell-steps", super::bounded::limits::MAX_CUBE)});
+            }
         }
     }
     Collection {
@@ -567,6 +640,19 @@ pub fn emerging_collection(incidents: &[Incident], cell: f64, step_days: i64) ->
         temporal: false,
         parameters,
     }
+}
+
+/// The cell of a space-time cube: the given one, or the smallest multiple of 50 m above it for
+/// which cells × time steps stay within the work limit.
+pub fn emerging_cell(pts: &[([f64; 2], NaiveDateTime)], cell: f64, step_days: i64) -> f64 {
+    let xy: Vec<[f64; 2]> = pts.iter().map(|p| p.0).collect();
+    let (Some(b), Some(t0), Some(t1)) = (super::bounded::bbox(&xy), pts.iter().map(|p| p.1).min(), pts.iter().map(|p| p.1).max()) else { return cell };
+    let steps = ((t1 - t0).num_days() / step_days.max(1) + 2) as f64;
+    let mut c = cell;
+    while super::bounded::grid_cells(b, c) * steps > super::bounded::limits::MAX_CUBE {
+        c = ((c / 50.0).floor() + 1.0) * 50.0;
+    }
+    c
 }
 
 /// Walks and observations as collections, read from the walk store on each request (they change

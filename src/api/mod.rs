@@ -6,10 +6,13 @@ mod areas;
 pub mod audit;
 pub mod auth;
 pub mod basemap;
+pub mod bounded;
 pub mod error;
 pub mod features;
 pub mod fonts;
+pub mod imports;
 pub mod layers;
+pub mod live;
 pub mod ogc_tiles;
 pub mod oidc;
 pub mod openapi;
@@ -36,7 +39,8 @@ pub struct Snapshot {
     /// Area outlines in WGS84 lon/lat, same order as `areas`.
     pub areas_wgs84: Vec<geojson::Geometry>,
     pub indicators: Vec<IndicatorValue>,
-    pub incidents: Vec<Incident>,
+    /// Held once: the layers share this same allocation.
+    pub incidents: Arc<Vec<Incident>>,
     pub population: HashMap<String, f64>,
     pub summary: summary::Summary,
     /// Latest value (and its year) of each indicator per DeSO.
@@ -44,14 +48,31 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub fn load(store: &dyn Store) -> Result<Snapshot, StoreError> {
-        let all_areas = store.areas()?;
-        let areas: Vec<Area> = summary::select_edition(&all_areas, None).into_iter().cloned().collect();
-        let indicators = store.indicators()?;
-        let incidents = store.incidents()?;
-        let population = summary::population_by_area(&all_areas, &indicators);
-        let refs: Vec<&Area> = areas.iter().collect();
-        let summary = summary::summarise(&refs, &incidents, &population);
+    /// The snapshot beside a layer set built from the same store data; the incidents and their
+    /// join to DeSO are the layer set's, not read or computed again.
+    pub fn from_layers(all_areas: &[Area], indicators: Vec<IndicatorValue>, layers: &layers::LayerSet) -> Result<Snapshot, String> {
+        let areas: Vec<Area> = layers.areas.clone();
+        let incidents = layers.incidents.clone();
+        let population = summary::population_by_area(all_areas, &indicators);
+        // Per-area totals only: the service never reads the area × category × week rows, which
+        // at county scale would be hundreds of thousands of rows (`lagesbild summary` has them).
+        let mut totals = vec![0u64; areas.len()];
+        let (mut unassigned, mut excluded_imprecise) = (0, 0);
+        for (j, i) in layers.deso_of_incident.iter().zip(incidents.iter()) {
+            match j {
+                Some(a) => totals[*a as usize] += 1,
+                None if i.precision.is_point_statistic() => unassigned += 1,
+                None => excluded_imprecise += 1,
+            }
+        }
+        let summary = summary::Summary {
+            rows: vec![],
+            unassigned,
+            ambiguous: 0,
+            excluded_imprecise,
+            area_totals: areas.iter().zip(&totals).map(|(a, n)| (a.deso.clone(), *n)).collect(),
+            deso_version: areas.first().map(|a| a.version.clone()).unwrap_or_default(),
+        };
         let mut latest_indicators: HashMap<String, BTreeMap<String, (i32, f64)>> = HashMap::new();
         for v in &indicators {
             let e = latest_indicators.entry(v.deso.clone()).or_default().entry(v.indicator.clone()).or_insert((v.year, v.value));
@@ -59,7 +80,7 @@ impl Snapshot {
                 *e = (v.year, v.value);
             }
         }
-        let areas_wgs84 = areas::to_wgs84(&areas).map_err(|e| StoreError::Corrupt { path: store.describe(), reason: e })?;
+        let areas_wgs84 = areas::to_wgs84(&areas)?;
         Ok(Snapshot { areas, areas_wgs84, indicators, incidents, population, summary, latest_indicators })
     }
 }
@@ -81,10 +102,19 @@ pub struct ServiceConfig {
     pub basemap: Option<String>,
     /// `--basemap-attribution TEXT`, shown on the map and in the style/TileJSON.
     pub basemap_attribution: Option<String>,
+    /// Largest upload to `POST /api/imports/{kind}` (`--max-upload-mb`).
+    pub max_upload_mb: u64,
+    /// Byte budget of the analysis result cache (`--analysis-cache-mb`).
+    pub analysis_cache_mb: u64,
+    /// Analyses computing at once (`--analysis-workers`).
+    pub analysis_workers: usize,
+    /// Analyses waiting for a worker before further ones get 503 (`--analysis-queue`).
+    pub analysis_queue: usize,
 }
 
 impl Default for ServiceConfig {
     fn default() -> Self {
+        let workers = bounded::default_workers();
         ServiceConfig {
             min_public_count: 5,
             police_areas: None,
@@ -93,8 +123,33 @@ impl Default for ServiceConfig {
             cors_origins: vec![],
             basemap: None,
             basemap_attribution: None,
+            max_upload_mb: 100,
+            analysis_cache_mb: 256,
+            analysis_workers: workers,
+            analysis_queue: 4 * workers,
         }
     }
+}
+
+/// Municipality outlines: code, name, polygon in EPSG:3006.
+pub type Boundaries = Vec<(String, String, geo::MultiPolygon<f64>)>;
+
+/// The in-memory picture of the store: everything the read endpoints answer from. The ONE place
+/// it is built, at start and on every new data generation.
+pub fn load_data(
+    store: &dyn Store,
+    police: &[crate::classify::goals::PoliceArea],
+    boundaries: &Boundaries,
+) -> Result<(Snapshot, layers::LayerSet), StoreError> {
+    let t = std::time::Instant::now();
+    let all_areas = store.areas()?;
+    let indicators = store.indicators()?;
+    let incidents = Arc::new(store.incidents()?);
+    let read_ms = t.elapsed().as_millis() as u64;
+    let layers = layers::build(&all_areas, &indicators, incidents, police, boundaries);
+    let snapshot = Snapshot::from_layers(&all_areas, indicators, &layers).map_err(|e| StoreError::Corrupt { path: store.describe(), reason: e })?;
+    tracing::info!(read_ms, build_ms = t.elapsed().as_millis() as u64 - read_ms, incidents = layers.incidents.len(), "picture loaded");
+    Ok((snapshot, layers))
 }
 
 #[derive(Clone)]
@@ -107,10 +162,17 @@ pub struct AppState {
     pub oidc: Option<Arc<oidc::Verifier>>,
     pub audit: Arc<audit::AuditLog>,
     pub tiles: Arc<tiles::TileCache>,
-    analysis: Arc<analysis::AnalysisCache>,
+    /// Analysis cache and worker limits, shared by every generation.
+    pub(crate) analysis: Arc<bounded::AnalysisGate>,
     police: Arc<Vec<crate::classify::goals::PoliceArea>>,
+    boundaries: Arc<Boundaries>,
     pub walks: Option<walks::WalkService>,
     pub basemap: Arc<basemap::Basemap>,
+    /// The store's data generation this picture was built from.
+    pub generation: u64,
+    pub imports: Option<imports::ImportService>,
+    /// Set when the service runs live (see `live::start`).
+    pub reload_signal: Option<Arc<live::ReloadSignal>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -150,7 +212,6 @@ impl AppState {
     /// Loads the store and builds the layers. Tokens come from `tokens` (a file's or the
     /// environment's, merged by the caller).
     pub fn new(store: &dyn Store, config: ServiceConfig, tokens: auth::Tokens) -> Result<AppState, StartError> {
-        let snapshot = Snapshot::load(store)?;
         let police = match &config.police_areas {
             Some(p) => crate::profile::read_police_areas(p).map_err(StartError::Input)?,
             None => vec![],
@@ -160,39 +221,58 @@ impl AppState {
             None => vec![],
         };
         let basemap = basemap::Basemap::open(config.basemap.as_deref(), config.basemap_attribution.clone())?;
-        let all_areas = store.areas()?;
-        let layers = layers::build(&all_areas, &snapshot.indicators, snapshot.incidents.clone(), &police, &boundaries);
+        // Read before loading: a write landing meanwhile then shows as a newer generation.
+        let generation = store.data_generation()?;
+        let (snapshot, layers) = load_data(store, &police, &boundaries)?;
         Ok(AppState {
             snapshot: Arc::new(snapshot),
             layers: Arc::new(layers),
             audit: Arc::new(audit::AuditLog::new(config.audit_log.clone())),
+            analysis: Arc::new(bounded::AnalysisGate::new(config.analysis_cache_mb, config.analysis_workers, config.analysis_queue)),
             config: Arc::new(config),
             tokens: Arc::new(tokens),
             oidc: None,
             tiles: Default::default(),
-            analysis: Default::default(),
             police: Arc::new(police),
+            boundaries: Arc::new(boundaries),
             walks: None,
             basemap: Arc::new(basemap),
+            generation,
+            imports: None,
+            reload_signal: None,
         })
+    }
+
+    /// The same service over the store's current data: a new picture and tile cache; tokens,
+    /// limits, the analysis gate, walks and imports carry over.
+    pub fn reload(&self, store: &dyn Store) -> Result<AppState, StartError> {
+        let generation = store.data_generation()?;
+        let (snapshot, layers) = load_data(store, &self.police, &self.boundaries)?;
+        let mut next = AppState { snapshot: Arc::new(snapshot), layers: Arc::new(layers), tiles: Default::default(), generation, ..self.clone() };
+        if let Some(w) = &self.walks {
+            next.walks = Some(walks::WalkService { rules: Arc::new(walk_rules(&next.layers)), ..w.clone() });
+        }
+        Ok(next)
+    }
+
+    /// Enables `/api/imports` on a writable store.
+    pub fn with_imports(mut self, store: Arc<dyn Store>) -> AppState {
+        let max = self.config.max_upload_mb.saturating_mul(1024 * 1024);
+        self.imports = Some(imports::ImportService { store, max_upload_bytes: max, write_lock: Default::default() });
+        self
+    }
+
+    /// Asks the live reloader (when running) to look at the store now.
+    pub fn request_reload(&self) {
+        if let Some(s) = &self.reload_signal {
+            s.request();
+        }
     }
 
     /// Enables the walk endpoints on a store; routes and observations must lie in the
     /// municipality's extent (the areas' bounding box padded by 1 km).
     pub fn with_walks(mut self, store: Arc<dyn crate::store::WalkStore>) -> AppState {
-        use geo::BoundingRect;
-        let mut rules = crate::walks::WalkRules::default();
-        let boxes: Vec<geo::Rect<f64>> = self.layers.areas.iter().filter_map(|a| a.geometry.bounding_rect()).collect();
-        if let Some(first) = boxes.first() {
-            let (mut x0, mut y0, mut x1, mut y1) = (first.min().x, first.min().y, first.max().x, first.max().y);
-            for r in &boxes {
-                x0 = x0.min(r.min().x);
-                y0 = y0.min(r.min().y);
-                x1 = x1.max(r.max().x);
-                y1 = y1.max(r.max().y);
-            }
-            rules.extent = [x0 - 1000.0, y0 - 1000.0, x1 + 1000.0, y1 + 1000.0];
-        }
+        let rules = walk_rules(&self.layers);
         self.walks = Some(walks::WalkService { store, rules: Arc::new(rules), write_lock: Default::default() });
         self
     }
@@ -216,6 +296,69 @@ impl AppState {
     }
 }
 
+/// Routes and observations must lie in the municipality's extent (the areas' bounding box
+/// padded by 1 km).
+fn walk_rules(layers: &layers::LayerSet) -> crate::walks::WalkRules {
+    use geo::BoundingRect;
+    let mut rules = crate::walks::WalkRules::default();
+    let boxes: Vec<geo::Rect<f64>> = layers.areas.iter().filter_map(|a| a.geometry.bounding_rect()).collect();
+    if let Some(first) = boxes.first() {
+        let (mut x0, mut y0, mut x1, mut y1) = (first.min().x, first.min().y, first.max().x, first.max().y);
+        for r in &boxes {
+            x0 = x0.min(r.min().x);
+            y0 = y0.min(r.min().y);
+            x1 = x1.max(r.max().x);
+            y1 = y1.max(r.max().y);
+        }
+        rules.extent = [x0 - 1000.0, y0 - 1000.0, x1 + 1000.0, y1 + 1000.0];
+    }
+    rules
+}
+
+/// Paths whose responses depend only on the data generation, the URL and the caller's token.
+fn generation_tagged(path: &str) -> bool {
+    let walk_layer = path.starts_with("/collections/walks") || path.starts_with("/collections/observations");
+    (path.starts_with("/collections") && !walk_layer && !path.ends_with("/download"))
+        || path.starts_with("/tiles/")
+        || path.starts_with("/analysis/")
+        || path.starts_with("/api/profile/")
+        || path == "/api/areas"
+}
+
+/// ETags from the data generation: a new import or undo changes every one of them, and a client
+/// holding a current one gets 304 without the work being redone. Caches must revalidate
+/// (`no-cache`), so no stale copy is served after the data changed.
+async fn generation_etag(State(generation): State<u64>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use sha2::{Digest, Sha256};
+    let path = req.uri().path().to_string();
+    if req.method() != axum::http::Method::GET || !generation_tagged(&path) {
+        return next.run(req).await;
+    }
+    let mut h = Sha256::new();
+    h.update(req.uri().to_string().as_bytes());
+    h.update([0]);
+    h.update(req.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes()).unwrap_or(b""));
+    let digest = format!("{:x}", h.finalize());
+    let etag = format!("\"g{generation}-{}\"", &digest[..16]);
+    let matches = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    if matches {
+        let mut r = axum::http::StatusCode::NOT_MODIFIED.into_response();
+        if let Ok(v) = HeaderValue::from_str(&etag) {
+            r.headers_mut().insert(header::ETAG, v);
+        }
+        return r;
+    }
+    let mut resp = next.run(req).await;
+    if resp.status() == axum::http::StatusCode::OK {
+        if let Ok(v) = HeaderValue::from_str(&etag) {
+            resp.headers_mut().insert(header::ETAG, v);
+        }
+        let private = resp.headers().get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("private"));
+        resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(if private { "private, no-cache" } else { "public, no-cache" }));
+    }
+    resp
+}
+
 /// The whole HTTP service as a plain router: tests call it without binding a port.
 pub fn app(state: AppState) -> Router {
     let cors = {
@@ -230,6 +373,8 @@ pub fn app(state: AppState) -> Router {
             layer.allow_origin(AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok())))
         }
     };
+    let upload_limit = usize::try_from(state.config.max_upload_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
+    let generation = state.generation;
     let router = Router::new();
     #[cfg(feature = "vendored")]
     let router = router.merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi::document()));
@@ -267,6 +412,15 @@ pub fn app(state: AppState) -> Router {
         .route("/basemap/style.json", get(basemap::style_handler))
         .route("/basemap/tilejson.json", get(basemap::tilejson_handler))
         .route("/basemap/{z}/{x}/{y}", get(basemap::tile_handler))
+        .route("/api/imports", get(imports::list))
+        .route(
+            "/api/imports/{key}",
+            axum::routing::post(imports::upload)
+                .delete(imports::delete)
+                // Uploads are streamed to a file, so the limit is on bytes received, not memory.
+                .layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/api/imports/{kind}/preview", axum::routing::post(imports::preview).layer(axum::extract::DefaultBodyLimit::max(upload_limit)))
         .route("/health", get(health))
         .route("/api/auth/config", get(auth_config))
         .route("/api/auth/me", get(auth_me))
@@ -275,6 +429,7 @@ pub fn app(state: AppState) -> Router {
         .route("/map/{*path}", get(web::asset))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), audit_writes))
+        .layer(axum::middleware::from_fn_with_state(generation, generation_etag))
         .layer(cors)
         .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
         .layer(tower_http::compression::CompressionLayer::new())
@@ -353,6 +508,7 @@ async fn health(State(s): State<AppState>) -> Json<serde_json::Value> {
         "areas": s.snapshot.areas.len(),
         "incidents": s.snapshot.incidents.len(),
         "deso_version": s.snapshot.summary.deso_version,
+        "generation": s.generation,
     }))
 }
 
@@ -367,7 +523,7 @@ impl Store for SnapshotStore<'_> {
         Ok(self.0.indicators.clone())
     }
     fn incidents(&self) -> Result<Vec<Incident>, StoreError> {
-        Ok(self.0.incidents.clone())
+        Ok(self.0.incidents.as_ref().clone())
     }
     fn imports(&self) -> Result<Vec<crate::model::ImportRecord>, StoreError> {
         Ok(vec![])
@@ -390,7 +546,10 @@ async fn profile(State(s): State<AppState>, caller: auth::Caller, Path(area): Pa
     }
     let st = s.clone();
     let role = caller.role;
+    // A profile reads every incident: it takes a turn among the analysis workers.
+    let permit = s.analysis.limiter.acquire().await?;
     let result = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let store = SnapshotStore(&st.snapshot, st.snapshot.areas.clone());
         let opts = crate::profile::ProfileOptions { police: st.police.as_ref().clone(), ..Default::default() };
         crate::profile::build(&store, &area, &opts).map(|mut p| {

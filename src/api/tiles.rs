@@ -205,8 +205,14 @@ pub async fn tile(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     check_params(q.as_deref(), &[])?;
-    let c = find(&s, &id)?;
     let (z, x, y) = parse_zxy(&z, &x, &y)?;
+    // Aggregated incident tiles count the shared incidents directly; only point tiles need the
+    // incident features (a million of them at county scale).
+    let c = if id == "incidents" && (z < POINT_ZOOM || caller.role == Role::Public) {
+        s.layers.peek(&id).ok_or_else(|| ApiError::NotFound(format!("no collection '{id}'")))?
+    } else {
+        find(&s, &id)?
+    };
     respond(&s, &caller, &headers, c, z, x, y).await
 }
 
@@ -267,10 +273,8 @@ pub fn build_tile(s: &AppState, c: &Collection, role: Role, z: u8, x: u32, y: u3
         let cell = if z < POINT_ZOOM { aggregate_cell_m(z) } else { 250.0 };
         let grid = crate::spatial::grid::GridSpec::square(cell);
         let mut counts: std::collections::BTreeMap<crate::spatial::grid::CellKey, u64> = Default::default();
-        for f in &c.features {
-            if let geo::Geometry::Point(p) = &f.g3006 {
-                *counts.entry(grid.key_of(p.x(), p.y())).or_default() += 1;
-            }
+        for i in s.layers.incidents.iter().filter(|i| i.precision.is_point_statistic()) {
+            *counts.entry(grid.key_of(i.location.x(), i.location.y())).or_default() += 1;
         }
         let mut feats = Vec::new();
         for (k, n) in counts {

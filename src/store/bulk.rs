@@ -148,10 +148,29 @@ impl IncidentBulk {
     /// Writes the provenance record, puts the triggers back, updates the layer's extent and
     /// count, and commits.
     pub fn commit(mut self, record: &ImportRecord) -> Result<(), StoreError> {
+        // Stores made before undo existed lack `imported_by`; added inside this transaction, so a
+        // failed import leaves the schema as it was.
+        let has_by: bool = self
+            .conn
+            .query_row("SELECT count(*) FROM pragma_table_info('imports') WHERE name = 'imported_by'", [], |r| r.get::<_, i64>(0))
+            .map_err(|e| self.err(e))?
+            > 0;
+        if !has_by {
+            self.conn.execute_batch("ALTER TABLE imports ADD COLUMN imported_by TEXT").map_err(|e| self.err(e))?;
+        }
         self.conn
             .execute(
-                "INSERT INTO imports (import_id, kind, file_name, sha256, imported_at, accepted, rejected) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![record.import_id, record.kind, record.file_name, record.sha256, record.imported_at, record.accepted as i64, record.rejected as i64],
+                "INSERT INTO imports (import_id, kind, file_name, sha256, imported_at, accepted, rejected, imported_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    record.import_id,
+                    record.kind,
+                    record.file_name,
+                    record.sha256,
+                    record.imported_at,
+                    record.accepted as i64,
+                    record.rejected as i64,
+                    record.imported_by
+                ],
             )
             .map_err(|e| self.err(e))?;
         if !self.boxes.is_empty() {

@@ -80,4 +80,22 @@ pub trait Store: Send + Sync {
     fn write_import(&self, batch: &ImportBatch, record: &ImportRecord) -> Result<(), StoreError>;
     /// A human-readable location (file path, connection string without password).
     fn describe(&self) -> String;
+    /// Removes exactly what one import added (its rows, found by their `import_id`, and its
+    /// provenance record) in one transaction. `Ok(None)` when no such import exists.
+    fn delete_import(&self, import_id: &str) -> Result<Option<DeletedImport>, StoreError> {
+        Err(StoreError::Corrupt { path: self.describe(), reason: format!("this store cannot undo imports ({import_id})") })
+    }
+    /// A number that changes whenever an import is written or undone, so a running service can
+    /// tell that its in-memory picture is out of date. Cheap: polled about once a second.
+    fn data_generation(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+}
+
+/// What [`Store::delete_import`] removed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DeletedImport {
+    pub record: ImportRecord,
+    /// Rows removed from the import's layer (areas, indicators or incidents).
+    pub removed: u64,
 }
