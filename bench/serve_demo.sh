@@ -8,4 +8,4 @@ if [ ! -f "$STORE" ]; then
   $B --store "$STORE" import incidents geodata/incidents_synthetic_sollentuna.csv --crs EPSG:3006 >/dev/null
 fi
 $B --store "$STORE" serve --bind "127.0.0.1:$1" 2>/dev/null & LPID=$!
-for i in $(seq 100); do curl -sf "http://127.0.0.1:$1/health" >/dev/null && break; sleep 0.2; done
+for i in $(seq 300); do curl -sf "http://127.0.0.1:$1/health" | grep -q "\"status\":\"ok\"" && break; sleep 0.2; done

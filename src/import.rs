@@ -5,10 +5,14 @@
 //! opened for writing, so it stays byte-for-byte unchanged. `skip_invalid` imports the good rows
 //! and hands back the rejects (with reasons) for a CSV.
 
+mod rows;
+mod stream;
+
 use crate::io::{self, parse_number, read_source, IoError, Record, SourceData, SourceOptions};
-use crate::model::{fold, normalise_reporter, parse_datetime, Area, CategoryMap, ImportRecord, Incident, IndicatorValue, Precision, WORKING_EPSG};
+use crate::model::{fold, Area, CategoryMap, ImportRecord, Incident, IndicatorValue, Precision, WORKING_EPSG};
 use crate::store::{ImportBatch, Store, StoreError};
 use geo::{Area as _, Validation};
+use rows::{Coords, IdSet, Place, Plan, Rules, IN_STORE};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -77,6 +81,8 @@ pub struct ImportOptions {
     pub precision: Option<Precision>,
     /// Invalid polygons are repaired (buffer-0 style via GDAL MakeValid) with a warning, unless this is set.
     pub reject_invalid_polygons: bool,
+    /// Recorded with the import as who made it (`cli` when not given).
+    pub imported_by: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -89,15 +95,25 @@ pub struct ImportReport {
 
 /// Runs an import end to end. `progress` is called with (done, total) while validating.
 pub fn run_import(store: &dyn Store, kind: ImportKind, path: &Path, opts: &ImportOptions, progress: &dyn Fn(u64, u64)) -> Result<ImportReport, ImportError> {
-    let data = read_source(path, &opts.source)?;
-    let sha = io::sha256_file(path)?;
-    let import_id = format!("{}-{}", kind.as_str(), &sha[..12]);
-    if store.imports().map(|v| v.iter().any(|r| r.sha256 == sha && r.kind == kind.as_str())).unwrap_or(false) {
-        return Err(ImportError::Columns {
-            file: data.file_name.clone(),
-            reason: format!("this exact file (sha256 {}) was already imported as {import_id}", &sha[..12]),
-        });
+    run_import_with_rejects(store, kind, path, opts, None, progress)
+}
+
+/// [`run_import`], and when the file is refused, every problem row is also written with its
+/// reason to `rejects` (the terminal shows only the first few of a large file's problems).
+pub fn run_import_with_rejects(
+    store: &dyn Store,
+    kind: ImportKind,
+    path: &Path,
+    opts: &ImportOptions,
+    rejects: Option<&Path>,
+    progress: &dyn Fn(u64, u64),
+) -> Result<ImportReport, ImportError> {
+    if kind == ImportKind::Incidents && io::is_text_file(path) && path.exists() {
+        return import_csv_incidents(store, path, opts, rejects, progress);
     }
+    let data = read_source(path, &opts.source)?;
+    let (sha, import_id) = fresh_import_id(store, kind, path, &data.file_name)?;
+    let rejects_path = rejects;
     let mut warnings = Vec::new();
     let mut columns_used = BTreeMap::new();
     let total = data.records.len() as u64;
@@ -113,14 +129,14 @@ pub fn run_import(store: &dyn Store, kind: ImportKind, path: &Path, opts: &Impor
             (ImportBatch::Indicators(ok), n, bad)
         }
         ImportKind::Incidents => {
-            let (ok, bad) = validate_incidents(store, &data, opts, &import_id, &mut columns_used, progress)?;
+            let (ok, bad) = validate_incidents(store, &data, opts, &import_id, &mut columns_used)?;
             let n = ok.len();
             (ImportBatch::Incidents(ok), n, bad)
         }
     };
     progress(total, total);
     if !rejects.is_empty() && !opts.skip_invalid {
-        return Err(ImportError::Invalid { file: data.file_name.clone(), problems: rejects.into_iter().map(|(_, p)| p).collect() });
+        return Err(refusal(&data.file_name, rejects, rejects_path));
     }
     if accepted == 0 {
         return Err(ImportError::Columns { file: data.file_name.clone(), reason: "no valid rows to import".into() });
@@ -133,9 +149,82 @@ pub fn run_import(store: &dyn Store, kind: ImportKind, path: &Path, opts: &Impor
         imported_at: chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
         accepted: accepted as u64,
         rejected: rejects.len() as u64,
+        imported_by: opts.imported_by.clone().unwrap_or_else(|| "cli".into()),
     };
     store.write_import(&batch, &record)?;
     Ok(ImportReport { record, warnings, rejects, columns_used })
+}
+
+/// The sha256 of a file and the import id made from it; refuses a file already imported.
+fn fresh_import_id(store: &dyn Store, kind: ImportKind, path: &Path, file_name: &str) -> Result<(String, String), ImportError> {
+    let sha = io::sha256_file(path)?;
+    let import_id = format!("{}-{}", kind.as_str(), &sha[..12]);
+    if store.imports().map(|v| v.iter().any(|r| r.sha256 == sha && r.kind == kind.as_str())).unwrap_or(false) {
+        return Err(ImportError::Columns {
+            file: file_name.to_string(),
+            reason: format!("this exact file (sha256 {}) was already imported as {import_id}", &sha[..12]),
+        });
+    }
+    Ok((sha, import_id))
+}
+
+/// The refusal of a file with invalid rows, after writing them all to `rejects` when asked.
+fn refusal(file: &str, bad: Vec<(Record, Problem)>, rejects: Option<&Path>) -> ImportError {
+    if let Some(p) = rejects {
+        if let Err(e) = write_rejects(p, &bad) {
+            return ImportError::Source(e);
+        }
+    }
+    ImportError::Invalid { file: file.to_string(), problems: bad.into_iter().map(|(_, p)| p).collect() }
+}
+
+/// Incidents from CSV, streamed (see `stream`): read, checked, reprojected, placed and written
+/// in batches, both cores busy, one transaction.
+fn import_csv_incidents(
+    store: &dyn Store,
+    path: &Path,
+    opts: &ImportOptions,
+    rejects: Option<&Path>,
+    progress: &dyn Fn(u64, u64),
+) -> Result<ImportReport, ImportError> {
+    let csv = stream::CsvStream::open(path)?;
+    let (sha, import_id) = fresh_import_id(store, ImportKind::Incidents, path, &csv.file_name)?;
+    let data = SourceData {
+        path: path.into(),
+        file_name: csv.file_name.clone(),
+        columns: csv.headers.clone(),
+        records: Vec::new(),
+        epsg: opts.source.crs_epsg,
+        is_text: true,
+    };
+    let mut columns_used = BTreeMap::new();
+    let rules = incident_rules(&data, opts, &import_id, &mut columns_used)?;
+    let place = Place::new(&stored_areas(store)?);
+    let mut ids = stored_ids(store)?;
+    let sink = store.incident_sink()?;
+    let (out, sink) = stream::run(csv, &rules, &place, &mut ids, sink, opts.skip_invalid, progress)?;
+    if let Some(e) = out.sink_error {
+        return Err(e.into());
+    }
+    if !out.bad.is_empty() && !opts.skip_invalid {
+        drop(sink);
+        return Err(refusal(&data.file_name, out.bad, rejects));
+    }
+    if out.accepted == 0 {
+        return Err(ImportError::Columns { file: data.file_name, reason: "no valid rows to import".into() });
+    }
+    let record = ImportRecord {
+        import_id,
+        kind: ImportKind::Incidents.as_str().into(),
+        file_name: data.file_name.clone(),
+        sha256: sha,
+        imported_at: chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        accepted: out.accepted,
+        rejected: out.bad.len() as u64,
+        imported_by: opts.imported_by.clone().unwrap_or_else(|| "cli".into()),
+    };
+    sink.commit(&record)?;
+    Ok(ImportReport { record, warnings: Vec::new(), rejects: out.bad, columns_used })
 }
 
 /// Writes rejected rows with their reason to a CSV (semicolon, UTF-8 BOM), for `--skip-invalid`.
@@ -539,14 +628,8 @@ const Y_ALIASES: &[&str] = &["y", "n", "northing", "nord", "nordlig", "y_sweref"
 const LON_ALIASES: &[&str] = &["lon", "lng", "long", "longitude", "longitud"];
 const LAT_ALIASES: &[&str] = &["lat", "latitude", "latitud"];
 
-fn validate_incidents(
-    store: &dyn Store,
-    data: &SourceData,
-    opts: &ImportOptions,
-    import_id: &str,
-    used: &mut BTreeMap<String, String>,
-    progress: &dyn Fn(u64, u64),
-) -> Result<(Vec<Incident>, Vec<(Record, Problem)>), ImportError> {
+/// Finds the columns of an incidents file and makes the row rules from them and the options.
+fn incident_rules<'a>(data: &SourceData, opts: &'a ImportOptions, import_id: &'a str, used: &mut BTreeMap<String, String>) -> Result<Rules<'a>, ImportError> {
     let cols_err = |reason: String| ImportError::Columns { file: data.file_name.clone(), reason };
     let id_col = find_column(data, opts, "id", &["id", "incident_id", "arende", "arendenummer", "nr", "lopnummer"])?;
     let cat_col = find_column(data, opts, "category", &["category", "kategori", "typ", "type", "handelse", "handelsetyp", "problem"])?
@@ -568,207 +651,119 @@ fn validate_incidents(
             used.insert(k.into(), c.clone());
         }
     }
-    // Coordinates: geometry from OGR, or columns in a text file.
-    enum Coords {
-        Geometry(u32),
-        Columns { x: String, y: String, epsg: u32, geographic: bool },
-    }
-    let coords = if data.is_text {
-        let xcol = find_column(data, opts, "x", X_ALIASES)?;
-        let ycol = find_column(data, opts, "y", Y_ALIASES)?;
-        let loncol = find_column(data, opts, "lon", LON_ALIASES)?;
-        let latcol = find_column(data, opts, "lat", LAT_ALIASES)?;
-        match (loncol, latcol, xcol, ycol) {
-            (Some(lon), Some(lat), _, _) => {
-                let epsg = opts.source.crs_epsg.unwrap_or(4326);
-                Coords::Columns { x: lon, y: lat, epsg, geographic: epsg == 4326 }
-            }
-            (_, _, Some(x), Some(y)) => {
-                let epsg = opts.source.crs_epsg.ok_or_else(|| {
-                    cols_err(format!("coordinates in columns {x}/{y} have no CRS; pass --crs EPSG:3006 (SWEREF 99 TM) or the CRS they are in"))
-                })?;
-                Coords::Columns { x, y, epsg, geographic: epsg == 4326 }
-            }
-            _ => {
-                return Err(cols_err(format!(
-                    "no coordinate columns (looked for lon/lat, longitude/latitude, x/y, e/n, easting/northing; columns: {})",
-                    data.columns.join(", ")
-                )))
-            }
-        }
-    } else {
-        let epsg = data.epsg.ok_or_else(|| cols_err("the file declares no CRS; pass --crs EPSG:XXXX".into()))?;
-        Coords::Geometry(epsg)
+    let (coords, src_epsg) = incident_coords(data, opts, used)?;
+    let pos = |c: &Option<String>| c.as_ref().and_then(|c| data.columns.iter().position(|n| n == c));
+    let plan = Plan {
+        id: pos(&id_col),
+        cat: pos(&Some(cat_col)).unwrap_or(0),
+        date: pos(&Some(date_col)).unwrap_or(0),
+        rep: pos(&rep_col),
+        prec: pos(&prec_col),
+        desc: pos(&desc_col),
+        geographic: src_epsg == 4326,
+        coords,
+        names: data.columns.clone(),
+        src_epsg,
     };
-    if let Coords::Columns { x, y, .. } = &coords {
-        used.insert("x".into(), x.clone());
-        used.insert("y".into(), y.clone());
-    }
-    let src_epsg = match &coords {
-        Coords::Geometry(e) => *e,
-        Coords::Columns { epsg, .. } => *epsg,
-    };
-    let geographic = src_epsg == 4326 || matches!(coords, Coords::Columns { geographic: true, .. });
-    let to3006 = if src_epsg == WORKING_EPSG { None } else { Some(io::transform_between(src_epsg, WORKING_EPSG)?) };
-    let existing = store.incident_ids().or_else(|e| match e {
-        StoreError::Missing { .. } => Ok(HashSet::new()),
-        e => Err(e),
-    })?;
-    let cmap = opts.category_map.clone().unwrap_or_default();
-
-    struct Pending {
-        rec: usize,
-        x: f64,
-        y: f64,
-        inc: Incident,
-    }
-    let mut pending: Vec<Pending> = Vec::new();
-    let mut bad = Vec::new();
-    let mut seen: HashMap<String, String> = HashMap::new();
-    let total = data.records.len() as u64;
-    for (i, r) in data.records.iter().enumerate() {
-        if i % 10_000 == 0 {
-            progress(i as u64, total);
-        }
-        let problem = |reason: String| Problem { location: r.location.clone(), reason };
-        if let Some(p) = &r.problem {
-            bad.push((r.clone(), problem(p.clone())));
-            continue;
-        }
-        let (x, y) = match &coords {
-            Coords::Geometry(_) => match &r.geometry {
-                Some(geo::Geometry::Point(p)) => (p.x(), p.y()),
-                Some(geo::Geometry::MultiPoint(mp)) if mp.0.len() == 1 => (mp.0[0].x(), mp.0[0].y()),
-                Some(other) => {
-                    bad.push((r.clone(), problem(format!("expected a point, found {}", geom_name(other)))));
-                    continue;
-                }
-                None => {
-                    bad.push((r.clone(), problem("missing geometry".into())));
-                    continue;
-                }
-            },
-            Coords::Columns { x, y, .. } => {
-                let (rx, ry) = (
-                    r.fields.iter().find(|(k, _)| k == x).map(|(_, v)| v.as_str()).unwrap_or(""),
-                    r.fields.iter().find(|(k, _)| k == y).map(|(_, v)| v.as_str()).unwrap_or(""),
-                );
-                if rx.is_empty() || ry.is_empty() {
-                    bad.push((r.clone(), problem(format!("missing coordinate ({x}='{rx}', {y}='{ry}')"))));
-                    continue;
-                }
-                match (parse_number(rx), parse_number(ry)) {
-                    (Some(a), Some(b)) => (a, b),
-                    _ => {
-                        bad.push((r.clone(), problem(format!("coordinates are not numbers ({x}='{rx}', {y}='{ry}')"))));
-                        continue;
-                    }
-                }
-            }
-        };
-        if geographic {
-            // Sweden spans longitude 10.9–24.2 and latitude 55.3–69.1: no overlap, so a swap is certain.
-            if (54.0..=70.0).contains(&x) && (10.0..=25.0).contains(&y) {
-                bad.push((r.clone(), problem(format!("latitude and longitude look swapped (lon={x}, lat={y})"))));
-                continue;
-            }
-            if !(-180.0..=180.0).contains(&x) || !(-90.0..=90.0).contains(&y) {
-                bad.push((r.clone(), problem(format!("({x}, {y}) are not longitude/latitude degrees; wrong --crs?"))));
-                continue;
-            }
-        } else if src_epsg == WORKING_EPSG && inside_sweden_swapped(x, y) {
-            bad.push((
-                r.clone(),
-                problem(format!("easting and northing look swapped (E={x}, N={y}); in Swedish usage X is often the northing: map the columns explicitly")),
-            ));
-            continue;
-        }
-        let cat_raw = field(r, &Some(cat_col.clone()));
-        let category = match cmap.lookup(cat_raw) {
-            Ok(c) => c,
-            Err(e) => {
-                bad.push((r.clone(), problem(e.to_string())));
-                continue;
-            }
-        };
-        let date_raw = field(r, &Some(date_col.clone()));
-        let Some(occurred_at) = parse_datetime(date_raw) else {
-            bad.push((r.clone(), problem(format!("date '{date_raw}' cannot be read (use 2025-03-14 or 2025-03-14 18:30)"))));
-            continue;
-        };
-        let precision = match field(r, &prec_col) {
-            "" => opts.precision.unwrap_or(Precision::Exact),
-            p => match Precision::parse(p) {
-                Some(p) => p,
-                None => {
-                    bad.push((r.clone(), problem(format!("precision '{p}' is not one of exact, address, street, area, municipality"))));
-                    continue;
-                }
-            },
-        };
-        let reporter_raw = field(r, &rep_col);
-        let reported_by = if reporter_raw.is_empty() { opts.reported_by.clone().unwrap_or_else(|| "okand".into()) } else { normalise_reporter(reporter_raw) };
-        let id = match field(r, &id_col).trim() {
-            "" => format!("{import_id}-{}", i + 1),
-            s => s.to_string(),
-        };
-        if let Some(first) = seen.get(&id) {
-            bad.push((r.clone(), problem(format!("duplicate id '{id}'; first at {first}"))));
-            continue;
-        }
-        if existing.contains(&id) {
-            bad.push((r.clone(), problem(format!("id '{id}' is already in the store"))));
-            continue;
-        }
-        seen.insert(id.clone(), r.location.clone());
-        pending.push(Pending {
-            rec: i,
-            x,
-            y,
-            inc: Incident {
-                id,
-                category,
-                source_label: cat_raw.trim().to_string(),
-                occurred_at,
-                reported_by,
-                precision,
-                description: field(r, &desc_col).to_string(),
-                import_id: import_id.to_string(),
-                location: geo::Point::new(0.0, 0.0),
-            },
-        });
-    }
-    let mut xs: Vec<f64> = pending.iter().map(|p| p.x).collect();
-    let mut ys: Vec<f64> = pending.iter().map(|p| p.y).collect();
-    if let Some(t) = &to3006 {
-        io::transform_coords(t, &mut xs, &mut ys).map_err(|e| cols_err(format!("cannot reproject to EPSG:3006: {e}")))?;
-    }
-    let mut ok = Vec::with_capacity(pending.len());
-    for (k, mut p) in pending.into_iter().enumerate() {
-        let (x, y) = (xs[k], ys[k]);
-        if !x.is_finite() || !y.is_finite() || !io::in_sweden(x, y) {
-            let r = &data.records[p.rec];
-            bad.push((
-                r.clone(),
-                Problem { location: r.location.clone(), reason: format!("point ({}, {}) lies outside Sweden (E {x:.0} N {y:.0} in EPSG:3006)", p.x, p.y) },
-            ));
-            continue;
-        }
-        p.inc.location = geo::Point::new(x, y);
-        ok.push(p.inc);
-    }
-    bad.sort_by_key(|(r, _)| data.records.iter().position(|q| std::ptr::eq(q, r)).unwrap_or(0));
-    Ok((ok, bad))
+    io::srs_from_epsg(src_epsg)?;
+    Ok(Rules {
+        plan,
+        cmap: opts.category_map.clone().unwrap_or_default(),
+        default_precision: opts.precision.unwrap_or(Precision::Exact),
+        default_reporter: opts.reported_by.as_deref(),
+        import_id,
+    })
 }
 
-/// True when (x, y) would be inside Sweden if swapped, and is not inside as given.
-fn inside_sweden_swapped(x: f64, y: f64) -> bool {
-    !io::inside_sweden(x, y) && io::inside_sweden(y, x)
+/// Coordinates: the geometry of an OGR source, or two columns of a text file, and their CRS.
+fn incident_coords(data: &SourceData, opts: &ImportOptions, used: &mut BTreeMap<String, String>) -> Result<(Coords, u32), ImportError> {
+    let cols_err = |reason: String| ImportError::Columns { file: data.file_name.clone(), reason };
+    if !data.is_text {
+        let epsg = data.epsg.ok_or_else(|| cols_err("the file declares no CRS; pass --crs EPSG:XXXX".into()))?;
+        return Ok((Coords::Geometry, epsg));
+    }
+    let xcol = find_column(data, opts, "x", X_ALIASES)?;
+    let ycol = find_column(data, opts, "y", Y_ALIASES)?;
+    let loncol = find_column(data, opts, "lon", LON_ALIASES)?;
+    let latcol = find_column(data, opts, "lat", LAT_ALIASES)?;
+    let (x, y, epsg) = match (loncol, latcol, xcol, ycol) {
+        (Some(lon), Some(lat), _, _) => (lon, lat, opts.source.crs_epsg.unwrap_or(4326)),
+        (_, _, Some(x), Some(y)) => {
+            let epsg = opts
+                .source
+                .crs_epsg
+                .ok_or_else(|| cols_err(format!("coordinates in columns {x}/{y} have no CRS; pass --crs EPSG:3006 (SWEREF 99 TM) or the CRS they are in")))?;
+            (x, y, epsg)
+        }
+        _ => {
+            return Err(cols_err(format!(
+                "no coordinate columns (looked for lon/lat, longitude/latitude, x/y, e/n, easting/northing; columns: {})",
+                data.columns.join(", ")
+            )))
+        }
+    };
+    used.insert("x".into(), x.clone());
+    used.insert("y".into(), y.clone());
+    let pos = |c: &str| data.columns.iter().position(|n| n == c).unwrap_or(0);
+    Ok((Coords::Columns { x: pos(&x), y: pos(&y) }, epsg))
+}
+
+/// The store's areas (none when there is no store yet), for the "in Sweden" rule.
+fn stored_areas(store: &dyn Store) -> Result<Vec<Area>, StoreError> {
+    store.areas().or_else(|e| match e {
+        StoreError::Missing { .. } => Ok(Vec::new()),
+        e => Err(e),
+    })
+}
+
+/// The store's incident ids in the compact set, marked as stored.
+fn stored_ids(store: &dyn Store) -> Result<IdSet, StoreError> {
+    let mut ids = IdSet::new();
+    match store.for_each_incident_id(&mut |id| {
+        ids.first_or_insert(id, IN_STORE);
+    }) {
+        Ok(()) | Err(StoreError::Missing { .. }) => Ok(ids),
+        Err(e) => Err(e),
+    }
+}
+
+/// Incidents from an OGR source (in memory already): the same rules as the CSV stream.
+fn validate_incidents(
+    store: &dyn Store,
+    data: &SourceData,
+    opts: &ImportOptions,
+    import_id: &str,
+    used: &mut BTreeMap<String, String>,
+) -> Result<(Vec<Incident>, Vec<(Record, Problem)>), ImportError> {
+    let rules = incident_rules(data, opts, import_id, used)?;
+    let place = Place::new(&stored_areas(store)?);
+    let mut ids = stored_ids(store)?;
+    let mut cats = HashMap::new();
+    let checked = data
+        .records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| match &r.problem {
+            Some(p) => Err(p.clone()),
+            None => {
+                let get = |c: usize| r.fields.iter().find(|(k, _)| *k == rules.plan.names[c]).map(|(_, v)| v.as_str()).unwrap_or("");
+                rules.check(&get, r.geometry.as_ref(), i, &mut cats)
+            }
+        })
+        .collect();
+    let outcomes = rows::place_batch(checked, rules.plan.src_epsg, &place).map_err(|reason| ImportError::Columns { file: data.file_name.clone(), reason })?;
+    let (mut ok, mut bad) = (Vec::new(), Vec::new());
+    let location = |k: u32| data.records[k as usize].location.clone();
+    for (i, o) in outcomes.into_iter().enumerate() {
+        ok.extend(rows::settle(o, i as u32, &mut ids, &location, &|| data.records[i].clone(), &mut bad));
+    }
+    Ok((ok, bad))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::parse_datetime;
 
     #[test]
     fn dates_in_common_swedish_and_iso_forms_parse() {
@@ -778,6 +773,8 @@ mod tests {
         assert_eq!(d("2023-01-24 8:51:32 +01:00"), Some("2023-01-24 08:51:32".into()));
         assert_eq!(d("2025-03-14T18:30:00+01:00"), Some("2025-03-14 18:30:00".into()));
         assert_eq!(d("14/3/2025"), Some("2025-03-14 00:00:00".into()));
+        assert_eq!(d("2025-03-14T18:30:05"), Some("2025-03-14 18:30:05".into()));
+        assert_eq!(d("2025-3-14"), Some("2025-03-14 00:00:00".into()));
         assert_eq!(d("igår"), None);
         assert_eq!(d("2025-02-30"), None);
     }

@@ -20,6 +20,7 @@ pub mod spatial;
 pub mod stats;
 pub mod store;
 pub mod summary;
+pub mod tiles;
 pub mod walks;
 
 pub use api::{app, AppState};

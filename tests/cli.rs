@@ -117,7 +117,8 @@ fn serve_answers_on_a_real_port() {
     let mut child = bin().arg("--store").arg(&store).args(["serve", "--bind", &format!("127.0.0.1:{port}")]).spawn().unwrap();
     let mut answer = None;
     for _ in 0..100 {
-        if let Some(a) = http_get(port, "/health") {
+        // The port opens before the data is loaded; "ok" means the data is in service.
+        if let Some(a) = http_get(port, "/health").filter(|a| a.contains("\"status\":\"ok\"")) {
             answer = Some(a);
             break;
         }

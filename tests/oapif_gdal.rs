@@ -34,7 +34,15 @@ fn start(dir: &Path) -> Server {
         .spawn()
         .unwrap();
     for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        // The port opens before the data is loaded; "ok" means the data is in service.
+        let ready = std::net::TcpStream::connect(("127.0.0.1", port)).ok().and_then(|mut s| {
+            use std::io::{Read, Write};
+            write!(s, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+            let mut b = String::new();
+            s.read_to_string(&mut b).ok()?;
+            Some(b.contains("\"status\":\"ok\""))
+        });
+        if ready == Some(true) {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));

@@ -23,7 +23,8 @@ fn start(store: &Path, port: u16) -> Child {
         .spawn()
         .unwrap();
     for _ in 0..300 {
-        if request(port, "GET", "/health", "").is_some() {
+        // The port opens before the data is loaded; "ok" means the data is in service.
+        if request(port, "GET", "/health", "").is_some_and(|(_, b)| b.contains("\"status\":\"ok\"")) {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));

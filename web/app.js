@@ -33,7 +33,9 @@ const THEMES = {
 };
 
 function authHeaders(url) {
-  return state.token && url.startsWith(origin) ? { Authorization: 'Bearer ' + state.token } : {};
+  // A signed-in person (auth.js) comes before a pasted static token.
+  const token = (window.lagesbildAuth && window.lagesbildAuth.bearer()) || state.token;
+  return token && url.startsWith(origin) ? { Authorization: 'Bearer ' + token } : {};
 }
 
 async function api(path) {
@@ -53,7 +55,10 @@ const map = new maplibregl.Map({
   zoom: 11.3,
   attributionControl: { compact: true, customAttribution: 'Källa: SCB, Polisen' },
   transformRequest: (url) => ({ url, headers: authHeaders(url) }),
-  style: { version: 8, sources: {}, layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#eef0ea' } }] },
+  // The server's style: the chosen basemap (none by default), our glyphs and attribution.
+  style: origin + '/basemap/style.json',
+  // "Spara bild" reads the drawn view back from the canvas.
+  canvasContextAttributes: { preserveDrawingBuffer: true },
 });
 map.addControl(new maplibregl.NavigationControl(), 'top-right');
 map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
@@ -129,10 +134,18 @@ function applyVisibility() {
   renderLegend();
 }
 
+// Swedish date/week fields (dates.js) give the API's form; unparsable input is sent as typed so
+// that the server's message explains it.
+function svValue(id) {
+  const el = document.getElementById(id);
+  const v = window.lagesbildDates ? window.lagesbildDates.apiValue(el) : null;
+  return v === null ? el.value.trim() : v;
+}
+
 function analysisQuery() {
   const q = new URLSearchParams();
-  const from = document.getElementById('from').value.trim();
-  const to = document.getElementById('to').value.trim();
+  const from = svValue('from');
+  const to = svValue('to');
   if (from) q.set('from', from);
   if (to) q.set('to', to);
   const cats = [...document.querySelectorAll('#categories input:checked')].map((c) => c.value);
@@ -234,6 +247,7 @@ async function download(format) {
 }
 
 map.on('load', async () => {
+  state.loaded = true; // from here on a sign-in (auth.js) reloads what depends on the role
   map.addSource('municipalities', { type: 'geojson', data: empty() });
   map.addSource('deso', { type: 'vector', tiles: [origin + '/tiles/deso/{z}/{x}/{y}.mvt'], minzoom: 0, maxzoom: 16, promoteId: 'deso' });
   map.addSource('hotspots', { type: 'geojson', data: empty() });
@@ -300,10 +314,157 @@ document.getElementById('login-btn').addEventListener('click', async () => {
     sessionStorage.removeItem('lagesbild-token');
     return;
   }
+  await roleChanged();
+});
+
+// Called by auth.js after signing in or out.
+async function roleChanged() {
+  if (!state.loaded) return; // the first load reads the role itself
+  await refreshRole().catch(() => {});
   // Tiles depend on the role: reload them.
   ['deso', 'incidents'].forEach((id) => { const s = map.getSource(id); if (s && s.setTiles) s.setTiles(s.tiles); });
   refreshAnalysis();
-});
+  loadImports();
+}
+window.lagesbildRoleChanged = roleChanged;
+
+// ---- Importera (editors) -----------------------------------------------------------------
+
+const IMPORT_FIELDS = {
+  incidents: [['id', 'Id'], ['category', 'Kategori'], ['date', 'Datum'], ['x', 'X / östlig'], ['y', 'Y / nordlig'], ['lon', 'Longitud'], ['lat', 'Latitud'], ['reported_by', 'Rapportör'], ['precision', 'Noggrannhet'], ['description', 'Beskrivning']],
+  indicators: [['deso', 'DeSO-kod'], ['year', 'År']],
+  areas: [['deso', 'DeSO-kod'], ['regso', 'RegSO-kod'], ['regso_name', 'RegSO-namn'], ['version', 'DeSO-version'], ['population', 'Befolkning']],
+};
+const KIND_SV = { incidents: 'händelser', indicators: 'indikatorvärden', areas: 'områden', classification: 'klassning' };
+const importState = { preview: null, canWrite: false };
+window.lagesbildImport = importState;
+
+function esc(v) { return String(v ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c])); }
+
+// The form's choices as the upload's text parts; `columns` only for mappings the editor changed.
+function importForm() {
+  const fd = new FormData();
+  const file = document.getElementById('imp-file').files[0];
+  if (!file) throw new Error('Välj en fil först.');
+  for (const [id, part] of [['imp-crs', 'crs'], ['imp-year', 'year'], ['imp-deso', 'deso_version'], ['imp-source', 'source']]) {
+    const v = document.getElementById(id).value.trim();
+    if (v) fd.append(part, v);
+  }
+  const cols = [...document.querySelectorAll('#imp-mapping select')].filter((s) => s.value && s.dataset.changed === '1').map((s) => `${s.dataset.field}=${s.value}`);
+  if (cols.length) fd.append('columns', cols.join(','));
+  fd.append('file', file, file.name);
+  return fd;
+}
+
+async function postForm(path) {
+  const url = origin + path;
+  const r = await fetch(url, { method: 'POST', headers: authHeaders(url), body: importForm() });
+  let data = null;
+  try { data = await r.json(); } catch (e) { /* not JSON */ }
+  return { status: r.status, data };
+}
+
+function where(p) { return p.line != null ? `rad ${p.line}` : p.feature != null ? `objekt ${p.feature}` : (p.location || '–'); }
+
+function renderProblems(problems, total) {
+  document.getElementById('imp-problems-title').textContent = total ? `Problem (${total})` : 'Problem';
+  document.getElementById('imp-problems').innerHTML = total
+    ? '<tr><th>Var</th><th>Problem</th></tr>' + problems.map((p) => `<tr><td>${esc(where(p))}</td><td>${esc(p.reason)}</td></tr>`).join('')
+    : '<tr><td class="ok">Inga problem hittades.</td></tr>';
+}
+
+function renderPreview(pv) {
+  const kind = document.getElementById('imp-kind').value;
+  const head = '<tr>' + pv.columns.map((c) => `<th>${esc(c)}</th>`).join('') + '</tr>';
+  document.getElementById('imp-rows').innerHTML = head + pv.rows.map((r) => '<tr>' + r.map((v) => `<td>${esc(v)}</td>`).join('') + '</tr>').join('');
+  const prev = Object.fromEntries([...document.querySelectorAll('#imp-mapping select')].filter((s) => s.dataset.changed === '1').map((s) => [s.dataset.field, s.value]));
+  document.getElementById('imp-mapping').innerHTML = IMPORT_FIELDS[kind].map(([f, label]) => {
+    const chosen = prev[f] ?? (pv.mapping || {})[f] ?? '';
+    const opts = ['<option value="">(ingen)</option>'].concat(pv.columns.map((c) => `<option${c === chosen ? ' selected' : ''}>${esc(c)}</option>`));
+    return `<div class="row"><label for="imp-map-${f}">${label}</label><select id="imp-map-${f}" data-field="${f}"${f in prev ? ' data-changed="1"' : ''}>${opts.join('')}</select></div>`;
+  }).join('');
+  document.querySelectorAll('#imp-mapping select').forEach((s) => s.addEventListener('change', () => { s.dataset.changed = '1'; previewImport(); }));
+  renderProblems(pv.problems, pv.total);
+  const ok = pv.would_import;
+  document.getElementById('imp-confirm').disabled = !ok;
+  document.getElementById('imp-status').innerHTML = ok
+    ? `<span class="ok">${pv.accepted} rader kan importeras (${pv.total_rows} i filen).</span>`
+    : '<span class="bad">Filen kan inte importeras som den är: rätta problemen eller mappningen.</span>';
+  document.getElementById('imp-review').hidden = false;
+}
+
+async function previewImport() {
+  const status = document.getElementById('imp-status');
+  status.textContent = 'Kontrollerar filen …';
+  try {
+    const kind = document.getElementById('imp-kind').value;
+    const { status: code, data } = await postForm(`/api/imports/${kind}/preview`);
+    if (code !== 200) throw new Error((data && (data.problems && data.problems[0] ? data.problems[0].reason : data.description)) || code);
+    importState.preview = data;
+    renderPreview(data);
+  } catch (e) {
+    status.innerHTML = `<span class="bad">${esc(e.message)}</span>`;
+  }
+}
+
+async function confirmImport() {
+  const status = document.getElementById('imp-status');
+  status.textContent = 'Importerar …';
+  try {
+    const kind = document.getElementById('imp-kind').value;
+    const { status: code, data } = await postForm(`/api/imports/${kind}`);
+    if (code === 422) {
+      renderProblems(data.problems, data.total);
+      status.innerHTML = '<span class="bad">Ingenting importerades.</span>';
+      return;
+    }
+    if (code !== 201) throw new Error((data && data.description) || code);
+    status.innerHTML = `<span class="ok">Importerade ${data.accepted} ${KIND_SV[data.kind] || data.kind} från ${esc(data.file)}. Kartan uppdateras inom några sekunder.</span>`;
+    document.getElementById('imp-review').hidden = true;
+    await loadImports();
+    setTimeout(refreshData, 1500);
+  } catch (e) {
+    status.innerHTML = `<span class="bad">Importen misslyckades: ${esc(e.message)}</span>`;
+  }
+}
+
+async function undoImport(id) {
+  const status = document.getElementById('imp-status');
+  try {
+    const { data } = await send('DELETE', `/api/imports/${encodeURIComponent(id)}`);
+    // The history first, so it never lists an import the message says is undone.
+    await loadImports();
+    status.innerHTML = `<span class="ok">Ångrade ${esc(data.file)}: ${data.removed} rader borttagna.</span>`;
+    setTimeout(refreshData, 1500);
+  } catch (e) {
+    status.innerHTML = `<span class="bad">Kunde inte ångra: ${esc(e.message)}</span>`;
+  }
+}
+
+// After an import or undo the server swaps in the new data; reload what the map shows.
+function refreshData() {
+  ['deso', 'incidents'].forEach((id) => { const s = map.getSource(id); if (s && s.setTiles) s.setTiles(s.tiles); });
+  refreshAnalysis();
+}
+
+async function loadImports() {
+  const section = document.getElementById('import-section');
+  if (!state.token) { section.hidden = true; return; }
+  let data;
+  try { data = await api('/api/imports'); } catch (e) { section.hidden = true; return; }
+  importState.canWrite = !!data.can_write;
+  section.hidden = false;
+  document.getElementById('import-form').hidden = !importState.canWrite;
+  document.getElementById('imp-history').innerHTML = data.imports.map((i) => `<li data-id="${esc(i.id)}"><span title="${esc(i.id)}">${esc(i.file)} · ${i.accepted} ${KIND_SV[i.kind] || esc(i.kind)} · ${esc((i.at || '').slice(0, 16).replace('T', ' '))}</span>${importState.canWrite ? `<button type="button" class="undo" data-id="${esc(i.id)}">Ångra</button>` : ''}</li>`).join('') || '<li class="muted">Inga importer ännu.</li>';
+  document.querySelectorAll('#imp-history button.undo').forEach((b) => b.addEventListener('click', () => undoImport(b.dataset.id)));
+}
+
+document.getElementById('imp-preview').addEventListener('click', previewImport);
+document.getElementById('imp-confirm').addEventListener('click', confirmImport);
+document.getElementById('imp-cancel').addEventListener('click', () => { document.getElementById('imp-review').hidden = true; document.getElementById('imp-status').textContent = ''; });
+document.getElementById('imp-kind').addEventListener('change', () => { document.getElementById('imp-review').hidden = true; });
+document.getElementById('imp-file').addEventListener('change', () => { document.getElementById('imp-review').hidden = true; document.getElementById('imp-mapping').innerHTML = ''; });
+loadImports();
 
 // ---- Trygghetsvandringar -------------------------------------------------------------------
 
@@ -337,8 +498,8 @@ async function loadWalks() {
   const area = document.getElementById('walk-area-filter').value.trim();
   if (st) q.set('status', st);
   if (area) q.set('area', area);
-  const from = document.getElementById('walk-from').value;
-  const to = document.getElementById('walk-to').value;
+  const from = svValue('walk-from');
+  const to = svValue('walk-to');
   if (from) q.set('from', from);
   if (to) q.set('to', to);
   const fc = await api('/walks?' + q.toString());
@@ -398,7 +559,7 @@ function startDraw(existing) {
     document.getElementById('walk-area').value = w.properties.area || '';
     document.getElementById('walk-organiser').value = w.properties.organiser || '';
     document.getElementById('walk-orgs').value = (w.properties.organisations || []).join(', ');
-    document.getElementById('walk-when').value = w.properties.planned_at.slice(0, 16);
+    document.getElementById('walk-when').value = w.properties.planned_at.slice(0, 16).replace('T', ' ');
   }
   map.getCanvas().style.cursor = 'crosshair';
   drawDraft();
@@ -417,7 +578,7 @@ async function saveWalk() {
   const status = document.getElementById('walk-status');
   const body = {
     title: document.getElementById('walk-title').value.trim(),
-    planned_at: document.getElementById('walk-when').value,
+    planned_at: svValue('walk-when'),
     area: document.getElementById('walk-area').value.trim(),
     organiser: document.getElementById('walk-organiser').value.trim(),
     organisations: document.getElementById('walk-orgs').value.split(',').map((x) => x.trim()).filter(Boolean),

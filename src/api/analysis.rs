@@ -1,5 +1,7 @@
 //! Analysis on demand: hotspots, LISA, density and emerging hot spots over a chosen period and
-//! set of categories. Results are cached by their parameters and returned with them.
+//! set of categories. Results are cached by their parameters and the data generation, and
+//! returned with them; the cache, the number computing at once and the work of each are bounded
+//! (see `bounded`).
 
 use super::auth::Caller;
 use super::error::{check_params, ApiError};
@@ -12,13 +14,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
-#[derive(Default)]
-pub struct AnalysisCache {
-    map: Mutex<HashMap<String, Arc<Collection>>>,
-}
+use std::sync::Arc;
 
 struct Filter {
     from: Option<chrono::NaiveDate>,
@@ -70,6 +66,36 @@ fn selected<'a>(s: &'a AppState, f: &Filter) -> Vec<&'a Incident> {
         .collect()
 }
 
+/// Refuses an explicit cell or band that would exceed the work limits, saying what to change.
+/// Without them, the automatic cell is coarsened when needed (see `layers::hotspot_grid_collection`).
+fn check_hotspot_work(pts: &[[f64; 2]], cell: Option<f64>, band: Option<f64>) -> Result<(), ApiError> {
+    use super::bounded::{grid_cells, limits, smallest_cell};
+    let Some(b) = super::bounded::bbox(pts) else { return Ok(()) };
+    if let Some(c) = cell {
+        let n = grid_cells(b, c);
+        if n > limits::MAX_CELLS {
+            return Err(ApiError::BadRequest(format!(
+                "cell {c} m gives {n:.0} grid cells over this selection (limit {}); use cell={} or larger, a shorter period (from/to) or fewer categories",
+                limits::MAX_CELLS,
+                smallest_cell(b)
+            )));
+        }
+    }
+    if let Some(d) = band {
+        let c = cell.unwrap_or_else(|| smallest_cell(b));
+        let pairs = grid_cells(b, c) * std::f64::consts::PI * (d / c).powi(2);
+        if pairs > limits::MAX_PAIRS {
+            let max_band = c * (limits::MAX_PAIRS / (grid_cells(b, c) * std::f64::consts::PI)).sqrt();
+            return Err(ApiError::BadRequest(format!(
+                "band {d} m gives about {pairs:.0} neighbour pairs (limit {}); use band={:.0} or smaller, or a larger cell",
+                limits::MAX_PAIRS,
+                max_band.floor()
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn num(pairs: &[(String, String)], k: &str, lo: f64, hi: f64) -> Result<Option<f64>, ApiError> {
     match pairs.iter().find(|(a, _)| a == k) {
         None => Ok(None),
@@ -94,22 +120,23 @@ pub async fn run(State(s): State<AppState>, caller: Caller, Path(kind): Path<Str
     };
     let mut pairs = check_params(q.as_deref(), &allowed)?;
     pairs.sort();
-    let key = format!("{kind}?{}", pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&"));
-    let cached = s.analysis.map.lock().ok().and_then(|m| m.get(&key).cloned());
+    let key = format!("g{}:{kind}?{}", s.generation, pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&"));
+    let cached = s.analysis.cache.get(&key);
     let c = match cached {
         Some(c) => c,
         None => {
+            // A turn among --analysis-workers, or 503 when the queue is full.
+            let permit = s.analysis.limiter.acquire().await?;
             let st = s.clone();
             let kind2 = kind.clone();
             let pairs2 = pairs.clone();
-            let c = tokio::task::spawn_blocking(move || compute(&st, &kind2, &pairs2)).await??;
+            let c = tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                compute(&st, &kind2, &pairs2)
+            })
+            .await??;
             let c = Arc::new(c);
-            if let Ok(mut m) = s.analysis.map.lock() {
-                if m.len() > 200 {
-                    m.clear();
-                }
-                m.insert(key.clone(), c.clone());
-            }
+            s.analysis.cache.put(key.clone(), c.clone());
             c
         }
     };
@@ -138,6 +165,7 @@ fn compute(s: &AppState, kind: &str, pairs: &[(String, String)]) -> Result<Colle
             let pts: Vec<[f64; 2]> = selected(s, &f).iter().map(|i| [i.location.x(), i.location.y()]).collect();
             let cell = num(pairs, "cell", 25.0, 5000.0)?;
             let band = num(pairs, "band", 25.0, 20000.0)?;
+            check_hotspot_work(&pts, cell, band)?;
             if cell.is_some() || band.is_some() {
                 let r = crate::stats::optimized::optimized_hot_spots(&pts, None, cell, band)
                     .map_err(|e| ApiError::BadRequest(format!("cannot compute hotspots for this selection: {e}")))?;
@@ -171,6 +199,7 @@ fn compute(s: &AppState, kind: &str, pairs: &[(String, String)]) -> Result<Colle
         "density" => {
             let f = filter(pairs)?;
             let pts: Vec<[f64; 2]> = selected(s, &f).iter().map(|i| [i.location.x(), i.location.y()]).collect();
+            // Too much work for the 50 m raster gets a coarser cell, named in `parameters`.
             Ok(layers::density_collection(&pts, num(pairs, "radius", 10.0, 10000.0)?))
         }
         "emerging" => {
@@ -178,6 +207,17 @@ fn compute(s: &AppState, kind: &str, pairs: &[(String, String)]) -> Result<Colle
             let inc: Vec<Incident> = selected(s, &f).into_iter().cloned().collect();
             let cell = num(pairs, "cell", 50.0, 5000.0)?.unwrap_or(250.0);
             let step = num(pairs, "step_days", 1.0, 92.0)?.unwrap_or(7.0) as i64;
+            if pairs.iter().any(|(k, _)| k == "cell") {
+                // An explicit cell is honoured or refused, never silently changed.
+                let pts: Vec<([f64; 2], chrono::NaiveDateTime)> = inc.iter().map(|i| ([i.location.x(), i.location.y()], i.occurred_at)).collect();
+                let fits = layers::emerging_cell(&pts, cell, step);
+                if fits > cell {
+                    return Err(ApiError::BadRequest(format!(
+                        "emerging hot spots with cell {cell} m and step_days {step} exceed the work limit of {} cell-steps for this selection; use cell={fits} or larger, a longer step_days, a shorter period (from/to) or fewer categories",
+                        super::bounded::limits::MAX_CUBE
+                    )));
+                }
+            }
             Ok(layers::emerging_collection(&inc, cell, step))
         }
         "lisa" => lisa(s, pairs),

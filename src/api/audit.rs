@@ -1,4 +1,5 @@
-//! Audit log of raw incident access: one JSON line per response that carried raw points.
+//! Audit log: one JSON line per response that carried raw points, and one per accepted write.
+//! Callers signed in with OpenID Connect are named by `sub` and `preferred_username`.
 
 use super::auth::Caller;
 use std::io::Write;
@@ -20,14 +21,33 @@ impl AuditLog {
     }
 
     pub fn record(&self, caller: &Caller, collection: &str, what: &str, features: usize) {
-        let line = serde_json::json!({
+        let mut line = Self::who(caller);
+        line["collection"] = collection.into();
+        line["request"] = what.into();
+        line["features"] = features.into();
+        self.write(line);
+    }
+
+    /// An accepted write (`POST`/`PUT`/`DELETE`), with its method, path and status.
+    pub fn record_write(&self, caller: &Caller, method: &str, path: &str, status: u16) {
+        let mut line = Self::who(caller);
+        line["write"] = method.into();
+        line["request"] = path.into();
+        line["status"] = status.into();
+        self.write(line);
+    }
+
+    fn who(caller: &Caller) -> serde_json::Value {
+        serde_json::json!({
             "time": chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
             "role": caller.role.as_str(),
             "token": caller.fingerprint,
-            "collection": collection,
-            "request": what,
-            "features": features,
-        });
+            "sub": caller.user.as_ref().map(|u| u.sub.clone()),
+            "preferred_username": caller.user.as_ref().and_then(|u| u.preferred_username.clone()),
+        })
+    }
+
+    fn write(&self, line: serde_json::Value) {
         tracing::info!(target: "audit", "{line}");
         if let Some(p) = &self.path {
             let _g = self.lock.lock();

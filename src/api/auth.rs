@@ -77,23 +77,49 @@ impl Tokens {
 pub struct Caller {
     pub role: Role,
     pub fingerprint: Option<String>,
+    /// Who an OpenID Connect token names; static tokens name no one.
+    pub user: Option<super::oidc::OidcUser>,
+}
+
+impl Caller {
+    pub fn anonymous() -> Caller {
+        Caller { role: Role::Public, fingerprint: None, user: None }
+    }
+
+    /// Whether a token (static or OIDC) was presented and accepted.
+    pub fn authenticated(&self) -> bool {
+        self.fingerprint.is_some()
+    }
 }
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // Resolved once per request: the write audit layer resolves it before the handler does.
+        if let Some(c) = parts.extensions.get::<Caller>() {
+            return Ok(c.clone());
+        }
         let Some(h) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
-            return Ok(Caller { role: Role::Public, fingerprint: None });
+            return Ok(Caller::anonymous());
         };
         let v = h.to_str().map_err(|_| ApiError::Unauthorized("the Authorization header is not text".into()))?;
         let secret = v
             .strip_prefix("Bearer ")
             .or_else(|| v.strip_prefix("bearer "))
             .ok_or_else(|| ApiError::Unauthorized("use 'Authorization: Bearer TOKEN'".into()))?;
-        match state.tokens.role_of(secret.trim()) {
-            Some(role) => Ok(Caller { role, fingerprint: Some(hash_token(secret.trim())[..12].to_string()) }),
-            None => Err(ApiError::Unauthorized("unknown token".into())),
+        let secret = secret.trim();
+        let fingerprint = Some(hash_token(secret)[..12].to_string());
+        // A static token wins, so scripts and QGIS keep working beside OIDC.
+        if let Some(role) = state.tokens.role_of(secret) {
+            return Ok(Caller { role, fingerprint, user: None });
+        }
+        match &state.oidc {
+            Some(oidc) if super::oidc::looks_like_jwt(secret) => {
+                let (role, user) = oidc.verify(secret).await?;
+                Ok(Caller { role, fingerprint, user: Some(user) })
+            }
+            _ => Err(ApiError::Unauthorized("unknown token".into())),
         }
     }
 }

@@ -23,6 +23,16 @@ pub enum ApiError {
     PreconditionFailed(String),
     #[error("{0}")]
     Unprocessable(String),
+    #[error("{0}")]
+    ServiceUnavailable(String),
+    /// An upload whose rows fail validation: every problem, with its line (CSV) or feature (OGR).
+    #[error("{total} problem(s); nothing was imported")]
+    Rejected { problems: Vec<serde_json::Value>, total: usize },
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// Too much work queued already; the client should retry after the given seconds.
+    #[error("{message}")]
+    Busy { message: String, retry_after_s: u64 },
     /// A fault of the service, not of the request: logged, never shown to the client.
     #[error("internal error: {0}")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -90,6 +100,18 @@ impl From<crate::walks::Invalid> for ApiError {
     }
 }
 
+impl From<super::oidc::OidcError> for ApiError {
+    /// A bad token is the caller's fault (401); an unreachable identity provider is not (503).
+    fn from(e: super::oidc::OidcError) -> ApiError {
+        if e.is_unavailable() {
+            tracing::warn!("OIDC: {e}");
+            ApiError::ServiceUnavailable("the identity provider cannot be reached; try again shortly or continue without signing in".into())
+        } else {
+            ApiError::Unauthorized(e.to_string())
+        }
+    }
+}
+
 impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str) {
         match self {
@@ -101,6 +123,10 @@ impl ApiError {
             ApiError::PreconditionRequired(_) => (StatusCode::PRECONDITION_REQUIRED, "PreconditionRequired"),
             ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "PreconditionFailed"),
             ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "InvalidValue"),
+            ApiError::ServiceUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+            ApiError::Rejected { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "InvalidValue"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge"),
+            ApiError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "ServerError"),
         }
     }
@@ -117,7 +143,15 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let mut resp = (status, Json(serde_json::json!({ "code": code, "description": description }))).into_response();
+        let mut body = serde_json::json!({ "code": code, "description": description });
+        if let ApiError::Rejected { problems, total } = &self {
+            body["problems"] = serde_json::Value::Array(problems.clone());
+            body["total"] = (*total).into();
+        }
+        let mut resp = (status, Json(body)).into_response();
+        if let ApiError::Busy { retry_after_s, .. } = &self {
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_s));
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer realm=\"lagesbild\""));
         }

@@ -56,6 +56,7 @@ pub async fn landing(headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Json<V
             {"href": format!("{b}/api"), "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0", "title": "OpenAPI"},
             {"href": format!("{b}/conformance"), "rel": "conformance", "type": "application/json", "title": "Konformitetsklasser"},
             {"href": format!("{b}/collections"), "rel": "data", "type": "application/json", "title": "Samlingar"},
+            {"href": format!("{b}/tileMatrixSets"), "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", "type": "application/json", "title": "Rutnät för tiler"},
             {"href": format!("{b}/map/"), "rel": "alternate", "type": "text/html", "title": "Webbkarta"}
         ]
     })))
@@ -63,12 +64,14 @@ pub async fn landing(headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Json<V
 
 pub async fn conformance(RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
     check_params(q.as_deref(), &["f"])?;
-    Ok(Json(json!({"conformsTo": [
+    let features = [
         "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
         "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
         "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
-        "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs"
-    ]})))
+        "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    ];
+    let all: Vec<&str> = features.iter().chain(super::ogc_tiles::CONFORMANCE).copied().collect();
+    Ok(Json(json!({ "conformsTo": all })))
 }
 
 fn collection_json(c: &Collection, b: &str, role: Role) -> Value {
@@ -98,7 +101,8 @@ fn collection_json(c: &Collection, b: &str, role: Role) -> Value {
         "links": [
             {"href": format!("{b}/collections/{}", c.id), "rel": "self", "type": "application/json"},
             {"href": format!("{b}/collections/{}/items", c.id), "rel": "items", "type": "application/geo+json"},
-            {"href": format!("{b}/tiles/{}/tilejson.json", c.id), "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", "type": "application/json", "title": "TileJSON"},
+            {"href": format!("{b}/collections/{}/tiles", c.id), "rel": super::ogc_tiles::REL_TILESETS_VECTOR, "type": "application/json", "title": "Vektortiler (OGC API – Tiles)"},
+            {"href": format!("{b}/tiles/{}/tilejson.json", c.id), "rel": "describedby", "type": "application/json", "title": "TileJSON"},
             {"href": format!("{b}/collections/{}/download?format=gpkg", c.id), "rel": "enclosure", "type": "application/geopackage+sqlite3", "title": "GeoPackage"},
             {"href": format!("{b}/collections/{}/download?format=csv", c.id), "rel": "enclosure", "type": "text/csv", "title": "CSV"}
         ]
@@ -108,7 +112,12 @@ fn collection_json(c: &Collection, b: &str, role: Role) -> Value {
 pub async fn collections(State(s): State<AppState>, caller: Caller, headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
     check_params(q.as_deref(), &["f"])?;
     let b = base_url(&headers);
-    let cols: Vec<Value> = all_ids(&s).iter().filter_map(|id| find(&s, id).ok()).map(|c| collection_json(&c, &b, caller.role)).collect();
+    // Listing does not build lazy layers (at county scale that is a million incident features).
+    let peek = |id: &str| match &s.walks {
+        Some(_) if id == "walks" || id == "observations" => find(&s, id).ok(),
+        _ => s.layers.peek(id),
+    };
+    let cols: Vec<Value> = all_ids(&s).iter().filter_map(|id| peek(id)).map(|c| collection_json(&c, &b, caller.role)).collect();
     Ok(Json(json!({
         "links": [{"href": format!("{b}/collections"), "rel": "self", "type": "application/json"}],
         "collections": cols

@@ -132,13 +132,22 @@ pub struct LayerSet {
     /// The lägesbild the layers show; analyses and reports read its typed fields.
     pub picture: Arc<AreaPicture>,
     hotspot_cells: OnceLock<Arc<HotspotCells>>,
+    /// Incident points as features: large (a feature per incident), so built on first use.
+    incident_points: OnceLock<Arc<Collection>>,
     hotspots_grid: OnceLock<Arc<Collection>>,
     density: OnceLock<Arc<Collection>>,
     emerging: OnceLock<Arc<Collection>>,
 }
 
 /// Optimized hot spots over a set of points, or why there are none.
-pub type HotspotCells = Result<stats::optimized::OptimizedResult, stats::StatsError>;
+pub type HotspotCells = BoundedHotspots;
+
+/// Optimized hot spots and, when the work bound made the grid coarser, the automatic and the
+/// used cell size (metres).
+pub struct BoundedHotspots {
+    pub result: Result<stats::optimized::OptimizedResult, stats::StatsError>,
+    pub coarsened: Option<(f64, f64)>,
+}
 
 pub const LAZY: &[(&str, &str)] =
     &[("hotspots_grid", "Hotspots (rutnät, Gi*)"), ("density", "Händelsetäthet (kerneltäthet)"), ("emerging", "Framväxande hotspots")];
@@ -151,6 +160,7 @@ impl LayerSet {
         // Points are gathered only when a lazy layer is first built, not on every request.
         let points = || -> Vec<[f64; 2]> { self.picture.point_incidents().map(|i| [i.location.x(), i.location.y()]).collect() };
         match id {
+            "incidents" => Some(self.incident_points.get_or_init(|| Arc::new(incident_collection(&self.picture))).clone()),
             "hotspots_grid" => Some(self.hotspots_grid.get_or_init(|| Arc::new(hotspot_grid_from(&self.hotspot_cells()))).clone()),
             "density" => Some(self.density.get_or_init(|| Arc::new(density_collection(&points(), None))).clone()),
             "emerging" => Some(self.emerging.get_or_init(|| Arc::new(emerging_collection(&self.picture.incidents, 250.0, 7))).clone()),
@@ -164,13 +174,37 @@ impl LayerSet {
         self.hotspot_cells
             .get_or_init(|| {
                 let points: Vec<[f64; 2]> = self.picture.point_incidents().map(|i| [i.location.x(), i.location.y()]).collect();
-                Arc::new(stats::optimized::optimized_hot_spots(&points, None, None, None))
+                Arc::new(bounded_hot_spots(&points))
             })
             .clone()
     }
 
+    /// The collection as far as it is built: lazy ones not built yet come without features, so
+    /// a listing of collections does not start their work.
+    pub fn peek(&self, id: &str) -> Option<Arc<Collection>> {
+        if let Some(c) = self.base.iter().find(|c| c.id == id) {
+            return Some(c.clone());
+        }
+        let unbuilt = |mut c: Collection| {
+            c.parameters = json!({});
+            c.features.clear();
+            Arc::new(c)
+        };
+        match id {
+            "incidents" => Some(self.incident_points.get().cloned().unwrap_or_else(|| unbuilt(incident_collection_of(&self.picture, false)))),
+            "hotspots_grid" => Some(self.hotspots_grid.get().cloned().unwrap_or_else(|| unbuilt(hotspot_grid_collection(&[])))),
+            "density" => Some(self.density.get().cloned().unwrap_or_else(|| unbuilt(density_collection(&[], None)))),
+            "emerging" => Some(self.emerging.get().cloned().unwrap_or_else(|| unbuilt(emerging_collection(&[], 250.0, 7)))),
+            _ => None,
+        }
+    }
+
     pub fn ids(&self) -> Vec<&'static str> {
-        self.base.iter().map(|c| c.id).chain(LAZY.iter().map(|(id, _)| *id)).collect()
+        let mut ids: Vec<&'static str> = self.base.iter().map(|c| c.id).chain(LAZY.iter().map(|(id, _)| *id)).collect();
+        // Listed where it always stood, after the area layers.
+        let at = ids.iter().position(|i| *i == "regso").map(|k| k + 1).unwrap_or(0);
+        ids.insert(at, "incidents");
+        ids
     }
 }
 
@@ -224,15 +258,16 @@ fn counts_props(f: &AreaFacts) -> Map<String, Value> {
 }
 
 /// RegSO: the union of its DeSO, counts summed, population-weighted shares.
-fn regso_features(picture: &AreaPicture) -> Vec<Feat> {
-    let mut groups: BTreeMap<String, Vec<&AreaFacts>> = BTreeMap::new();
-    for f in &picture.areas {
-        groups.entry(f.area.regso.clone()).or_default().push(f);
+fn regso_features(picture: &AreaPicture, shown: &[geo::MultiPolygon<f64>]) -> Vec<Feat> {
+    let mut groups: BTreeMap<String, Vec<(&AreaFacts, &geo::MultiPolygon<f64>)>> = BTreeMap::new();
+    for (f, g) in picture.areas.iter().zip(shown) {
+        groups.entry(f.area.regso.clone()).or_default().push((f, g));
     }
     groups
         .iter()
         .map(|(code, members)| {
-            let parts: Vec<geo::Polygon<f64>> = members.iter().flat_map(|f| f.area.geometry.0.iter().cloned()).collect();
+            let parts: Vec<geo::Polygon<f64>> = members.iter().flat_map(|(_, g)| g.0.iter().cloned()).collect();
+            let members: Vec<&AreaFacts> = members.iter().map(|(f, _)| *f).collect();
             let geom = geo::unary_union(parts.iter());
             let mut p = Map::new();
             p.insert("regso".into(), code.clone().into());
@@ -250,6 +285,25 @@ fn regso_features(picture: &AreaPicture) -> Vec<Feat> {
             feat(code.clone(), p, geom.into(), None)
         })
         .collect()
+}
+
+/// Incident points (point precision only) with their DeSO.
+pub(crate) fn incident_collection(picture: &AreaPicture) -> Collection {
+    incident_collection_of(picture, true)
+}
+
+fn incident_collection_of(picture: &AreaPicture, with_features: bool) -> Collection {
+    let mut c = collection(
+        "incidents",
+        "Händelser (begränsad)",
+        "Händelser med punktläge. Rådata endast för analytiker; partner ser punkter flyttade till 250 m-rutor; allmänheten ser endast aggregat.".into(),
+        Access::Incidents,
+        vec![],
+        if with_features { incident_features(picture) } else { Vec::new() },
+    );
+    c.temporal = true;
+    c.parameters = json!({"precision": "exact, address, street (area and municipality precision left out)"});
+    c
 }
 
 fn incident_features(picture: &AreaPicture) -> Vec<Feat> {
@@ -300,10 +354,20 @@ fn collection(id: &'static str, title: &'static str, description: String, access
     Collection { id, title, description, access, count_fields, features, temporal: false, parameters: json!({}) }
 }
 
+/// Gaps between neighbouring areas up to this mean width (metres) and area (m²) are slivers of
+/// independent simplification, closed on the map (DeSO cover the country without holes).
+const MAX_SLIVER_WIDTH_M: f64 = 150.0;
+const MAX_SLIVER_AREA_M2: f64 = 1_000_000.0;
+
 /// Builds the published collections from the picture.
 pub fn build(picture: Arc<AreaPicture>, police: &[crate::classify::goals::PoliceArea], boundaries: &[(String, String, geo::MultiPolygon<f64>)]) -> LayerSet {
-    let deso: Vec<Feat> = picture.areas.iter().map(|f| feat(f.area.deso.clone(), deso_props(f), f.area.geometry.clone().into(), None)).collect();
-    let counts: Vec<Feat> = picture.areas.iter().map(|f| feat(f.area.deso.clone(), counts_props(f), f.area.geometry.clone().into(), None)).collect();
+    // What the map draws: the same areas with one border between neighbours, so that no slivers
+    // show (the picture's statistics use the stored polygons as they are).
+    let polys: Vec<geo::MultiPolygon<f64>> = picture.areas.iter().map(|f| f.area.geometry.clone()).collect();
+    let codes: Vec<&str> = picture.areas.iter().map(|f| f.area.deso.as_str()).collect();
+    let (shown, _) = crate::spatial::topology::share_boundaries(&polys, &codes, MAX_SLIVER_WIDTH_M, MAX_SLIVER_AREA_M2);
+    let deso: Vec<Feat> = picture.areas.iter().zip(&shown).map(|(f, g)| feat(f.area.deso.clone(), deso_props(f), g.clone().into(), None)).collect();
+    let counts: Vec<Feat> = picture.areas.iter().zip(&shown).map(|(f, g)| feat(f.area.deso.clone(), counts_props(f), g.clone().into(), None)).collect();
     let (police_feats, boundary_feats) = reference_features(police, boundaries);
     let rules = &picture.rules;
     let mut deso = collection(
@@ -315,16 +379,6 @@ pub fn build(picture: Arc<AreaPicture>, police: &[crate::classify::goals::Police
         deso,
     );
     deso.parameters = json!({"hotspot": {"statistic": "Gi*", "weights": "queen", "tolerance_m": rules.tolerance_m, "transform": "B", "fdr": true}, "index": rules.index, "est_rule": rules.est_rule.describe_sv()});
-    let mut incidents = collection(
-        "incidents",
-        "Händelser (begränsad)",
-        "Händelser med punktläge. Rådata endast för analytiker; partner ser punkter flyttade till 250 m-rutor; allmänheten ser endast aggregat.".into(),
-        Access::Incidents,
-        vec![],
-        incident_features(&picture),
-    );
-    incidents.temporal = true;
-    incidents.parameters = json!({"precision": "exact, address, street (area and municipality precision left out)"});
     let base = vec![
         Arc::new(deso),
         Arc::new(collection(
@@ -333,9 +387,8 @@ pub fn build(picture: Arc<AreaPicture>, police: &[crate::classify::goals::Police
             "RegSO som union av sina DeSO. Källa: SCB.".into(),
             Access::Open,
             vec!["incidents"],
-            regso_features(&picture),
+            regso_features(&picture, &shown),
         )),
-        Arc::new(incidents),
         Arc::new(collection(
             "incident_counts",
             "Händelser per DeSO och kategori",
@@ -347,7 +400,15 @@ pub fn build(picture: Arc<AreaPicture>, police: &[crate::classify::goals::Police
         Arc::new(collection("police_areas", "Polisens utsatta områden", "Källa: Polisen.".into(), Access::Open, vec![], police_feats)),
         Arc::new(collection("municipalities", "Kommungränser", "Generaliserade kommungränser. Källa: SCB.".into(), Access::Open, vec![], boundary_feats)),
     ];
-    LayerSet { base, picture, hotspot_cells: OnceLock::new(), hotspots_grid: OnceLock::new(), density: OnceLock::new(), emerging: OnceLock::new() }
+    LayerSet {
+        base,
+        picture,
+        hotspot_cells: OnceLock::new(),
+        incident_points: OnceLock::new(),
+        hotspots_grid: OnceLock::new(),
+        density: OnceLock::new(),
+        emerging: OnceLock::new(),
+    }
 }
 
 /// Count field names are static strings; the set of categories is fixed, so this leaks a few bytes once.
@@ -360,14 +421,26 @@ fn leak_count_field(cat: &str) -> &'static str {
 
 /// Optimized hot spots over the given points as a collection (empty when too few points).
 pub fn hotspot_grid_collection(points: &[[f64; 2]]) -> Collection {
-    hotspot_grid_from(&stats::optimized::optimized_hot_spots(points, None, None, None))
+    hotspot_grid_from(&bounded_hot_spots(points))
+}
+
+/// Optimized hot spots within the work bound: a grid finer than the limit allows gets the
+/// smallest cell that fits, named in `parameters` (a dense county-wide selection would otherwise
+/// ask for millions of cells).
+fn bounded_hot_spots(points: &[[f64; 2]]) -> BoundedHotspots {
+    let coarse = super::bounded::bbox(points).map(super::bounded::smallest_cell).filter(|c| *c > 10.0);
+    let chosen = match coarse {
+        Some(min) => stats::optimized::auto_cell_size(points).filter(|auto| *auto < min).map(|auto| (auto, min)),
+        None => None,
+    };
+    BoundedHotspots { result: stats::optimized::optimized_hot_spots(points, None, chosen.map(|c| c.1), None), coarsened: chosen }
 }
 
 /// The hot spot cells as a collection.
-pub fn hotspot_grid_from(r: &HotspotCells) -> Collection {
+pub fn hotspot_grid_from(h: &HotspotCells) -> Collection {
     let mut features = Vec::new();
     let mut parameters = json!({"method": "optimized hot spots (Gi*, FDR)"});
-    match r {
+    match &h.result {
         Ok(r) => {
             for (k, c) in r.cells.iter().enumerate() {
                 let mut p = Map::new();
@@ -379,6 +452,9 @@ pub fn hotspot_grid_from(r: &HotspotCells) -> Collection {
                 features.push(feat(c.id.clone(), p, c.polygon.clone().into(), None));
             }
             parameters = json!({"method": "optimized hot spots (Gi*, FDR)", "choices": r.choices});
+            if let Some((auto, used)) = h.coarsened {
+                parameters["cell_coarsened"] = json!({"automatic_cell_m": auto, "cell_size_m": used, "reason": format!("a {auto} m grid over this selection exceeds {} cells", super::bounded::limits::MAX_CELLS)});
+            }
         }
         Err(e) => parameters["error"] = e.to_string().into(),
     }
@@ -394,13 +470,29 @@ pub fn hotspot_grid_from(r: &HotspotCells) -> Collection {
     }
 }
 
+/// Raster cell of a density surface: 50 m, or the smallest coarser one (in steps of 10 m) that
+/// keeps kernel evaluations and raster cells within the work limits.
+pub fn density_cell(points: &[[f64; 2]], radius: f64) -> f64 {
+    use super::bounded::limits::{MAX_KERNEL_EVALS, MAX_RASTER_CELLS};
+    let Some(b) = super::bounded::bbox(points) else { return 50.0 };
+    let b = [b[0] - radius, b[1] - radius, b[2] + radius, b[3] + radius];
+    let mut cell = 50.0;
+    loop {
+        let evals = points.len() as f64 * std::f64::consts::PI * (radius / cell).powi(2).max(1.0);
+        if (evals <= MAX_KERNEL_EVALS && super::bounded::grid_cells(b, cell) <= MAX_RASTER_CELLS) || cell >= radius.max(50.0) * 4.0 {
+            return cell;
+        }
+        cell += 10.0;
+    }
+}
+
 /// Quartic kernel density (ArcGIS default radius unless given) as five quantile classes.
 pub fn density_collection(points: &[[f64; 2]], radius: Option<f64>) -> Collection {
     let mut features = Vec::new();
     let mut parameters = json!({});
     if points.len() >= 2 {
         let r = radius.or_else(|| stats::kde::default_bandwidth(points, None).map(|b| b.search_radius)).unwrap_or(300.0);
-        let cell = 50.0;
+        let cell = density_cell(points, r);
         let raster = stats::kde::density_around(points, None, r, cell);
         let breaks = stats::kde::quantile_breaks(&raster, 5);
         for (class, lo, hi, g) in stats::kde::class_polygons(&raster, &breaks) {
@@ -429,6 +521,8 @@ pub fn density_collection(points: &[[f64; 2]], radius: Option<f64>) -> Collectio
 pub fn emerging_collection(incidents: &[Incident], cell: f64, step_days: i64) -> Collection {
     let pts: Vec<([f64; 2], NaiveDateTime)> =
         incidents.iter().filter(|i| i.precision.is_point_statistic()).map(|i| ([i.location.x(), i.location.y()], i.occurred_at)).collect();
+    let asked = cell;
+    let cell = emerging_cell(&pts, cell, step_days);
     let mut features = Vec::new();
     let mut parameters = json!({"cell_size_m": cell, "time_step_days": step_days});
     if let Some(cube) = crate::spatial::grid::space_time_cube(&pts, &GridSpec::square(cell), step_days) {
@@ -447,6 +541,9 @@ pub fn emerging_collection(incidents: &[Incident], cell: f64, step_days: i64) ->
                 features.push(feat(c.id.clone(), p, c.polygon.clone().into(), None));
             }
             parameters = json!({"cell_size_m": cell, "time_step_days": step_days, "steps": steps, "first_step": start.to_string(), "params": params, "unverified": "hot/cold and trend thresholds not verified against ArcGIS"});
+            if cell > asked {
+                parameters["cell_coarsened"] = json!({"requested_cell_m": asked, "cell_size_m": cell, "reason": format!("a {asked} m cube over this selection exceeds {} cell-steps", super::bounded::limits::MAX_CUBE)});
+            }
         }
     }
     Collection {
@@ -459,6 +556,19 @@ pub fn emerging_collection(incidents: &[Incident], cell: f64, step_days: i64) ->
         temporal: false,
         parameters,
     }
+}
+
+/// The cell of a space-time cube: the given one, or the smallest multiple of 50 m above it for
+/// which cells × time steps stay within the work limit.
+pub fn emerging_cell(pts: &[([f64; 2], NaiveDateTime)], cell: f64, step_days: i64) -> f64 {
+    let xy: Vec<[f64; 2]> = pts.iter().map(|p| p.0).collect();
+    let (Some(b), Some(t0), Some(t1)) = (super::bounded::bbox(&xy), pts.iter().map(|p| p.1).min(), pts.iter().map(|p| p.1).max()) else { return cell };
+    let steps = ((t1 - t0).num_days() / step_days.max(1) + 2) as f64;
+    let mut c = cell;
+    while super::bounded::grid_cells(b, c) * steps > super::bounded::limits::MAX_CUBE {
+        c = ((c / 50.0).floor() + 1.0) * 50.0;
+    }
+    c
 }
 
 /// Walks and observations as collections, read from the walk store on each request (they change

@@ -5,10 +5,18 @@ mod analysis;
 mod areas;
 pub mod audit;
 pub mod auth;
+pub mod basemap;
+pub mod bounded;
 pub mod error;
 pub mod features;
+pub mod fonts;
+pub mod imports;
 pub mod layers;
+pub mod live;
+pub mod ogc_tiles;
+pub mod oidc;
 pub mod openapi;
+pub mod search;
 pub mod tiles;
 pub mod walks;
 mod web;
@@ -36,12 +44,51 @@ pub struct ServiceConfig {
     pub audit_log: Option<PathBuf>,
     /// Allowed CORS origins (`*` for any); none: same origin only.
     pub cors_origins: Vec<String>,
+    /// `--basemap SPEC`: tile template, style JSON or local MBTiles (see [`basemap`]).
+    pub basemap: Option<String>,
+    /// `--basemap-attribution TEXT`, shown on the map and in the style/TileJSON.
+    pub basemap_attribution: Option<String>,
+    /// Largest upload to `POST /api/imports/{kind}` (`--max-upload-mb`).
+    pub max_upload_mb: u64,
+    /// Byte budget of the analysis result cache (`--analysis-cache-mb`).
+    pub analysis_cache_mb: u64,
+    /// Analyses computing at once (`--analysis-workers`).
+    pub analysis_workers: usize,
+    /// Analyses waiting for a worker before further ones get 503 (`--analysis-queue`).
+    pub analysis_queue: usize,
 }
 
 impl Default for ServiceConfig {
     fn default() -> Self {
-        ServiceConfig { min_public_count: 5, police_areas: None, boundaries: None, audit_log: None, cors_origins: vec![] }
+        let workers = bounded::default_workers();
+        ServiceConfig {
+            min_public_count: 5,
+            police_areas: None,
+            boundaries: None,
+            audit_log: None,
+            cors_origins: vec![],
+            basemap: None,
+            basemap_attribution: None,
+            max_upload_mb: 100,
+            analysis_cache_mb: 256,
+            analysis_workers: workers,
+            analysis_queue: 4 * workers,
+        }
     }
+}
+
+/// Municipality outlines: code, name, polygon in EPSG:3006.
+pub type Boundaries = Vec<(String, String, geo::MultiPolygon<f64>)>;
+
+/// The in-memory picture of the store: everything the read endpoints answer from. The ONE place
+/// it is built, at start and on every new data generation.
+pub fn load_data(store: &dyn Store, police: &[crate::classify::goals::PoliceArea], boundaries: &Boundaries) -> Result<layers::LayerSet, StoreError> {
+    let t = std::time::Instant::now();
+    let picture = Arc::new(AreaPicture::from_store(store, Rules::default())?);
+    let picture_ms = t.elapsed().as_millis() as u64;
+    let layers = layers::build(picture, police, boundaries);
+    tracing::info!(picture_ms, layers_ms = t.elapsed().as_millis() as u64 - picture_ms, incidents = layers.picture.incidents.len(), "picture loaded");
+    Ok(layers)
 }
 
 #[derive(Clone)]
@@ -49,11 +96,21 @@ pub struct AppState {
     pub layers: Arc<layers::LayerSet>,
     pub config: Arc<ServiceConfig>,
     pub tokens: Arc<auth::Tokens>,
+    /// OpenID Connect bearer tokens beside the static ones (`serve --oidc-issuer`).
+    pub oidc: Option<Arc<oidc::Verifier>>,
     pub audit: Arc<audit::AuditLog>,
     pub tiles: Arc<tiles::TileCache>,
-    analysis: Arc<analysis::AnalysisCache>,
+    /// Analysis cache and worker limits, shared by every generation.
+    pub(crate) analysis: Arc<bounded::AnalysisGate>,
     police: Arc<Vec<crate::classify::goals::PoliceArea>>,
+    boundaries: Arc<Boundaries>,
     pub walks: Option<walks::WalkService>,
+    pub basemap: Arc<basemap::Basemap>,
+    /// The store's data generation this picture was built from.
+    pub generation: u64,
+    pub imports: Option<imports::ImportService>,
+    /// Set when the service runs live (see `live::start`).
+    pub reload_signal: Option<Arc<live::ReloadSignal>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +121,10 @@ pub enum StartError {
     Input(#[from] crate::io::IoError),
     #[error(transparent)]
     Tokens(#[from] auth::TokenError),
+    #[error(transparent)]
+    Basemap(#[from] basemap::BasemapError),
+    #[error(transparent)]
+    Oidc(#[from] oidc::OidcError),
 }
 
 fn read_boundaries(path: &std::path::Path) -> Result<Vec<(String, String, geo::MultiPolygon<f64>)>, crate::io::IoError> {
@@ -84,7 +145,6 @@ impl AppState {
     /// Loads the store and builds the layers. Tokens come from `tokens` (a file's or the
     /// environment's, merged by the caller).
     pub fn new(store: &dyn Store, config: ServiceConfig, tokens: auth::Tokens) -> Result<AppState, StartError> {
-        let picture = Arc::new(AreaPicture::from_store(store, Rules::default())?);
         let police = match &config.police_areas {
             Some(p) => crate::profile::read_police_areas(p)?,
             None => vec![],
@@ -93,37 +153,69 @@ impl AppState {
             Some(p) => read_boundaries(p)?,
             None => vec![],
         };
-        let layers = layers::build(picture, &police, &boundaries);
+        let basemap = basemap::Basemap::open(config.basemap.as_deref(), config.basemap_attribution.clone())?;
+        // Read before loading: a write landing meanwhile then shows as a newer generation.
+        let generation = store.data_generation()?;
+        let layers = load_data(store, &police, &boundaries)?;
         Ok(AppState {
             layers: Arc::new(layers),
             audit: Arc::new(audit::AuditLog::new(config.audit_log.clone())),
+            analysis: Arc::new(bounded::AnalysisGate::new(config.analysis_cache_mb, config.analysis_workers, config.analysis_queue)),
             config: Arc::new(config),
             tokens: Arc::new(tokens),
+            oidc: None,
             tiles: Default::default(),
-            analysis: Default::default(),
             police: Arc::new(police),
+            boundaries: Arc::new(boundaries),
             walks: None,
+            basemap: Arc::new(basemap),
+            generation,
+            imports: None,
+            reload_signal: None,
         })
+    }
+
+    /// The same service over the store's current data: a new picture and tile cache; tokens,
+    /// limits, the analysis gate, walks and imports carry over.
+    pub fn reload(&self, store: &dyn Store) -> Result<AppState, StartError> {
+        let generation = store.data_generation()?;
+        let layers = load_data(store, &self.police, &self.boundaries)?;
+        let mut next = AppState { layers: Arc::new(layers), tiles: Default::default(), generation, ..self.clone() };
+        if let Some(w) = &self.walks {
+            next.walks = Some(walks::WalkService { rules: Arc::new(walk_rules(&next.layers)), ..w.clone() });
+        }
+        Ok(next)
+    }
+
+    /// Enables `/api/imports` on a writable store.
+    pub fn with_imports(mut self, store: Arc<dyn Store>) -> AppState {
+        let max = self.config.max_upload_mb.saturating_mul(1024 * 1024);
+        self.imports = Some(imports::ImportService { store, max_upload_bytes: max, write_lock: Default::default() });
+        self
+    }
+
+    /// Asks the live reloader (when running) to look at the store now.
+    pub fn request_reload(&self) {
+        if let Some(s) = &self.reload_signal {
+            s.request();
+        }
     }
 
     /// Enables the walk endpoints on a store; routes and observations must lie in the
     /// municipality's extent (the areas' bounding box padded by 1 km).
     pub fn with_walks(mut self, store: Arc<dyn crate::store::WalkStore>) -> AppState {
-        use geo::BoundingRect;
-        let mut rules = crate::walks::WalkRules::default();
-        let boxes: Vec<geo::Rect<f64>> = self.layers.picture.areas.iter().filter_map(|f| f.area.geometry.bounding_rect()).collect();
-        if let Some(first) = boxes.first() {
-            let (mut x0, mut y0, mut x1, mut y1) = (first.min().x, first.min().y, first.max().x, first.max().y);
-            for r in &boxes {
-                x0 = x0.min(r.min().x);
-                y0 = y0.min(r.min().y);
-                x1 = x1.max(r.max().x);
-                y1 = y1.max(r.max().y);
-            }
-            rules.extent = [x0 - 1000.0, y0 - 1000.0, x1 + 1000.0, y1 + 1000.0];
-        }
+        let rules = walk_rules(&self.layers);
         self.walks = Some(walks::WalkService { store, rules: Arc::new(rules), write_lock: Default::default() });
         self
+    }
+
+    /// Accepts OpenID Connect tokens from an issuer beside the static tokens. Call inside a tokio
+    /// runtime: the keys are loaded in the background.
+    pub fn with_oidc(mut self, config: oidc::OidcConfig) -> Result<AppState, StartError> {
+        let v = oidc::Verifier::new(config)?;
+        v.spawn_refresh();
+        self.oidc = Some(v);
+        Ok(self)
     }
 
     /// With default configuration and tokens from `LAGESBILD_TOKENS`.
@@ -134,6 +226,69 @@ impl AppState {
         };
         AppState::new(store, config, tokens)
     }
+}
+
+/// Routes and observations must lie in the municipality's extent (the areas' bounding box
+/// padded by 1 km).
+fn walk_rules(layers: &layers::LayerSet) -> crate::walks::WalkRules {
+    use geo::BoundingRect;
+    let mut rules = crate::walks::WalkRules::default();
+    let boxes: Vec<geo::Rect<f64>> = layers.picture.areas.iter().filter_map(|f| f.area.geometry.bounding_rect()).collect();
+    if let Some(first) = boxes.first() {
+        let (mut x0, mut y0, mut x1, mut y1) = (first.min().x, first.min().y, first.max().x, first.max().y);
+        for r in &boxes {
+            x0 = x0.min(r.min().x);
+            y0 = y0.min(r.min().y);
+            x1 = x1.max(r.max().x);
+            y1 = y1.max(r.max().y);
+        }
+        rules.extent = [x0 - 1000.0, y0 - 1000.0, x1 + 1000.0, y1 + 1000.0];
+    }
+    rules
+}
+
+/// Paths whose responses depend only on the data generation, the URL and the caller's token.
+fn generation_tagged(path: &str) -> bool {
+    let walk_layer = path.starts_with("/collections/walks") || path.starts_with("/collections/observations");
+    (path.starts_with("/collections") && !walk_layer && !path.ends_with("/download"))
+        || path.starts_with("/tiles/")
+        || path.starts_with("/analysis/")
+        || path.starts_with("/api/profile/")
+        || path == "/api/areas"
+}
+
+/// ETags from the data generation: a new import or undo changes every one of them, and a client
+/// holding a current one gets 304 without the work being redone. Caches must revalidate
+/// (`no-cache`), so no stale copy is served after the data changed.
+async fn generation_etag(State(generation): State<u64>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use sha2::{Digest, Sha256};
+    let path = req.uri().path().to_string();
+    if req.method() != axum::http::Method::GET || !generation_tagged(&path) {
+        return next.run(req).await;
+    }
+    let mut h = Sha256::new();
+    h.update(req.uri().to_string().as_bytes());
+    h.update([0]);
+    h.update(req.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes()).unwrap_or(b""));
+    let digest = format!("{:x}", h.finalize());
+    let etag = format!("\"g{generation}-{}\"", &digest[..16]);
+    let matches = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    if matches {
+        let mut r = axum::http::StatusCode::NOT_MODIFIED.into_response();
+        if let Ok(v) = HeaderValue::from_str(&etag) {
+            r.headers_mut().insert(header::ETAG, v);
+        }
+        return r;
+    }
+    let mut resp = next.run(req).await;
+    if resp.status() == axum::http::StatusCode::OK {
+        if let Ok(v) = HeaderValue::from_str(&etag) {
+            resp.headers_mut().insert(header::ETAG, v);
+        }
+        let private = resp.headers().get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("private"));
+        resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(if private { "private, no-cache" } else { "public, no-cache" }));
+    }
+    resp
 }
 
 /// The whole HTTP service as a plain router: tests call it without binding a port.
@@ -150,6 +305,8 @@ pub fn app(state: AppState) -> Router {
             layer.allow_origin(AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok())))
         }
     };
+    let upload_limit = usize::try_from(state.config.max_upload_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
+    let generation = state.generation;
     let router = Router::new();
     #[cfg(feature = "vendored")]
     let router = router.merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi::document()));
@@ -163,6 +320,11 @@ pub fn app(state: AppState) -> Router {
         .route("/collections/{id}/items/{fid}", get(features::item))
         .route("/collections/{id}/download", get(features::download))
         .route("/tiles/{id}/tilejson.json", get(tiles::tilejson))
+        .route("/tileMatrixSets", get(ogc_tiles::tile_matrix_sets))
+        .route("/tileMatrixSets/{tms}", get(ogc_tiles::tile_matrix_set))
+        .route("/collections/{id}/tiles", get(ogc_tiles::tilesets))
+        .route("/collections/{id}/tiles/{tms}", get(ogc_tiles::tileset))
+        .route("/collections/{id}/tiles/{tms}/{m}/{row}/{col}", get(ogc_tiles::tile))
         .route("/tiles/{id}/{z}/{x}/{y}", get(tiles::tile))
         .route("/analysis/{kind}", get(analysis::run))
         .route("/api/profile/{area}", get(profile))
@@ -176,12 +338,31 @@ pub fn app(state: AppState) -> Router {
         .route("/observations/{id}/history", get(walks::history))
         .route("/observations/{id}/photo", get(walks::get_photo).put(walks::put_photo))
         .route("/api/areas", get(areas::areas))
+        .route("/api/search", get(search::search_handler))
+        .route("/api/labels", get(search::labels_handler))
+        .route("/fonts/{fontstack}/{range}", get(fonts::glyphs))
+        .route("/basemap/style.json", get(basemap::style_handler))
+        .route("/basemap/tilejson.json", get(basemap::tilejson_handler))
+        .route("/basemap/{z}/{x}/{y}", get(basemap::tile_handler))
+        .route("/api/imports", get(imports::list))
+        .route(
+            "/api/imports/{key}",
+            axum::routing::post(imports::upload)
+                .delete(imports::delete)
+                // Uploads are streamed to a file, so the limit is on bytes received, not memory.
+                .layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/api/imports/{kind}/preview", axum::routing::post(imports::preview).layer(axum::extract::DefaultBodyLimit::max(upload_limit)))
         .route("/health", get(health))
+        .route("/api/auth/config", get(auth_config))
+        .route("/api/auth/me", get(auth_me))
         .route("/map", get(web::redirect))
         .route("/map/", get(web::index))
         .route("/map/{*path}", get(web::asset))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), privacy_headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), audit_writes))
+        .layer(axum::middleware::from_fn_with_state(generation, generation_etag))
         .layer(cors)
         .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
         .layer(tower_http::compression::CompressionLayer::new())
@@ -213,6 +394,65 @@ async fn openapi_doc(RawQuery(q): RawQuery) -> Result<Response, error::ApiError>
     Ok(([(header::CONTENT_TYPE, "application/vnd.oai.openapi+json;version=3.0")], body).into_response())
 }
 
+/// Every accepted write goes to the audit log with who made it. The caller is resolved here
+/// once and handed to the handler through the request's extensions.
+async fn audit_writes(State(s): State<AppState>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::extract::FromRequestParts;
+    use axum::http::Method;
+    if !matches!(*req.method(), Method::POST | Method::PUT | Method::DELETE | Method::PATCH) {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    let caller = match auth::Caller::from_request_parts(&mut parts, &s).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    parts.extensions.insert(caller.clone());
+    let (method, path) = (parts.method.clone(), parts.uri.path().to_string());
+    let resp = next.run(axum::extract::Request::from_parts(parts, body)).await;
+    if resp.status().is_success() {
+        s.audit.record_write(&caller, method.as_str(), &path, resp.status().as_u16());
+    }
+    resp
+}
+
+/// `GET /api/auth/config`: what the web map needs to sign in (public information only).
+async fn auth_config(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Json<serde_json::Value>, error::ApiError> {
+    error::check_params(q.as_deref(), &[])?;
+    let Some(v) = &s.oidc else {
+        return Ok(Json(serde_json::json!({ "oidc": false, "login": false })));
+    };
+    let c = v.config();
+    // Without the provider's endpoints the map cannot start a login; it says so instead.
+    let d = v.discovery().await.ok();
+    Ok(Json(serde_json::json!({
+        "oidc": true,
+        "login": c.client_id.is_some() && d.is_some(),
+        "issuer": c.issuer,
+        "client_id": c.client_id,
+        "scopes": c.scopes,
+        "authorization_endpoint": d.as_ref().and_then(|d| d.authorization_endpoint.clone()),
+        "token_endpoint": d.as_ref().and_then(|d| d.token_endpoint.clone()),
+        "end_session_endpoint": d.as_ref().and_then(|d| d.end_session_endpoint.clone()),
+    })))
+}
+
+/// `GET /api/auth/me`: the caller's role as the server sees it, and who a signed-in token names.
+async fn auth_me(caller: auth::Caller, RawQuery(q): RawQuery) -> Result<Response, error::ApiError> {
+    error::check_params(q.as_deref(), &[])?;
+    let u = caller.user.as_ref();
+    let mut resp = Json(serde_json::json!({
+        "role": caller.role.as_str(),
+        "authenticated": caller.authenticated(),
+        "sub": u.map(|u| u.sub.clone()),
+        "preferred_username": u.and_then(|u| u.preferred_username.clone()),
+        "name": u.and_then(|u| u.name.clone()),
+    }))
+    .into_response();
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    Ok(resp)
+}
+
 async fn health(State(s): State<AppState>) -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "status": "ok",
@@ -220,6 +460,7 @@ async fn health(State(s): State<AppState>) -> Json<serde_json::Value> {
         "areas": s.layers.picture.areas.len(),
         "incidents": s.layers.picture.incidents.len(),
         "deso_version": s.layers.picture.edition(),
+        "generation": s.generation,
     }))
 }
 
@@ -233,7 +474,10 @@ async fn profile(State(s): State<AppState>, caller: auth::Caller, Path(area): Pa
     }
     let st = s.clone();
     let role = caller.role;
+    // A profile reads every incident: it takes a turn among the analysis workers.
+    let permit = s.analysis.limiter.acquire().await?;
     let result = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let opts = crate::profile::ProfileOptions { police: st.police.as_ref().clone(), ..Default::default() };
         crate::profile::build(&st.layers.picture, &area, &opts).map(|mut p| {
             if let Some(min) = role.min_count(st.config.min_public_count) {

@@ -15,6 +15,16 @@ pub const ROUTES: &[(&str, &str, &[&str], &[&str])] = &[
     ("/collections/{collectionId}/download", "Hela samlingen som GeoPackage, GeoJSON eller CSV", &["collectionId"], &["format"]),
     ("/tiles/{collectionId}/tilejson.json", "TileJSON 3.0", &["collectionId"], &[]),
     ("/tiles/{collectionId}/{z}/{x}/{y}.mvt", "Vektortiler (MVT)", &["collectionId", "z", "x", "y"], &[]),
+    ("/tileMatrixSets", "Rutnät för tiler (OGC API – Tiles)", &[], &["f"]),
+    ("/tileMatrixSets/{tileMatrixSetId}", "Definition av ett rutnät (WebMercatorQuad)", &["tileMatrixSetId"], &["f"]),
+    ("/collections/{collectionId}/tiles", "En samlings tileset (OGC API – Tiles)", &["collectionId"], &["f"]),
+    ("/collections/{collectionId}/tiles/{tileMatrixSetId}", "Ett tileset med gränser och länkar", &["collectionId", "tileMatrixSetId"], &["f"]),
+    (
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+        "En vektortile (MVT); rad före kolumn",
+        &["collectionId", "tileMatrixSetId", "tileMatrix", "tileRow", "tileCol"],
+        &["f"],
+    ),
     (
         "/analysis/{kind}",
         "Analys på begäran: hotspots, density, emerging, lisa",
@@ -23,7 +33,15 @@ pub const ROUTES: &[(&str, &str, &[&str], &[&str])] = &[
     ),
     ("/api/profile/{area}", "Områdesprofil (social lägesbild)", &["area"], &["format"]),
     ("/api/areas", "DeSO med indikatorer (GeoJSON)", &[], &["kommun"]),
+    ("/api/search", "Sök plats: RegSO, DeSO-kod, polisens område, kommun, vandring", &[], &["q", "limit"]),
+    ("/api/labels", "Etikettpunkter och länsgräns (GeoJSON)", &[], &[]),
+    ("/fonts/{fontstack}/{range}.pbf", "Glyfer för kartetiketter (SDF, protobuf)", &["fontstack", "range"], &[]),
+    ("/basemap/style.json", "Kartstil med bakgrundskarta, glyfer och attribution", &[], &[]),
+    ("/basemap/tilejson.json", "TileJSON för bakgrundskartan", &[], &[]),
+    ("/basemap/{z}/{x}/{y}", "Tiler ur en lokal MBTiles-bakgrundskarta", &["z", "x", "y"], &[]),
     ("/health", "Hälsa", &[], &[]),
+    ("/api/auth/me", "Den inloggades roll och namn", &[], &[]),
+    ("/api/auth/config", "Inloggningsinställningar för kartan (OpenID Connect, endast publik information)", &[], &[]),
     ("/walks", "Trygghetsvandringar (GET lista, POST ny: editor)", &[], &["status", "area", "from", "to"]),
     ("/walks/suggest", "Föreslagna stopp för en vandring", &[], &["area", "start", "from", "to"]),
     ("/walks/{walkId}", "En vandring (GET; PUT/DELETE med If-Match: editor)", &["walkId"], &[]),
@@ -54,6 +72,7 @@ pub fn document() -> OpenApi {
                 .response("401", ResponseBuilder::new().description("Token krävs"))
                 .response("403", ResponseBuilder::new().description("Rollen räcker inte"))
                 .response("404", ResponseBuilder::new().description("Finns inte"))
+                .response("503", ResponseBuilder::new().description("Identitetsleverantören svarar inte (förfrågningar med token)"))
                 .build(),
         );
         for p in *pparams {

@@ -8,6 +8,7 @@ use super::features::{authorise, base_url, find};
 use super::layers::{view, Access, Collection};
 use super::AppState;
 use crate::privacy::{cache_control, Resource};
+use crate::tiles::{inv_merc, merc, tile_bounds};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -24,7 +25,6 @@ const BUFFER_PX: f64 = 64.0;
 pub const MAX_ZOOM: u8 = 20;
 /// Below this zoom incident points are shown as grid aggregates for every role.
 pub const POINT_ZOOM: u8 = 13;
-const HALF_WORLD: f64 = 20_037_508.342_789_244;
 
 /// A tile, plain and gzip-compressed once (most clients accept gzip; compressing per request
 /// would cost more than building the tile).
@@ -63,22 +63,6 @@ impl TileCache {
             m.insert(k, v);
         }
     }
-}
-
-fn merc(lon: f64, lat: f64) -> (f64, f64) {
-    let lat = lat.clamp(-85.051_128_78, 85.051_128_78);
-    (lon.to_radians() * 6_378_137.0, ((std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0).tan()).ln() * 6_378_137.0)
-}
-
-fn tile_bounds(z: u8, x: u32, y: u32) -> [f64; 4] {
-    let size = 2.0 * HALF_WORLD / f64::from(1u32 << z);
-    let left = -HALF_WORLD + x as f64 * size;
-    let top = HALF_WORLD - y as f64 * size;
-    [left, top - size, left + size, top]
-}
-
-fn inv_merc(x: f64, y: f64) -> (f64, f64) {
-    ((x / 6_378_137.0).to_degrees(), (2.0 * (y / 6_378_137.0).exp().atan() - std::f64::consts::FRAC_PI_2).to_degrees())
 }
 
 /// Clips and simplifies a WGS84 geometry for a tile; None when nothing is left.
@@ -155,7 +139,15 @@ fn encode(layer: &str, feats: Vec<(geo::Geometry<f64>, serde_json::Map<String, V
     let mut out = Vec::new();
     for (k, (g, props)) in feats.into_iter().enumerate() {
         let Some(g) = prepare(&g, b) else { continue };
-        let mut f = g.to_mvt(EXTENT, b[0], b[1], b[2], b[3])?;
+        let f = match &g {
+            // Polygons follow MVT 2.1's ring rules on the integer grid; points and lines as before.
+            geo::Geometry::MultiPolygon(mp) => match crate::tiles::mvt::tile_polygons(mp, b, EXTENT) {
+                Some(t) => geo::Geometry::MultiPolygon(t).to_mvt_unscaled(),
+                None => continue,
+            },
+            other => other.to_mvt(EXTENT, b[0], b[1], b[2], b[3]),
+        };
+        let mut f = f?;
         if f.geometry.is_empty() {
             continue;
         }
@@ -214,8 +206,28 @@ pub async fn tile(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     check_params(q.as_deref(), &[])?;
-    let c = find(&s, &id)?;
     let (z, x, y) = parse_zxy(&z, &x, &y)?;
+    // Aggregated incident tiles count the shared incidents directly; only point tiles need the
+    // incident features (a million of them at county scale).
+    let c = if id == "incidents" && (z < POINT_ZOOM || caller.role == Role::Public) {
+        s.layers.peek(&id).ok_or_else(|| ApiError::NotFound(format!("no collection '{id}'")))?
+    } else {
+        find(&s, &id)?
+    };
+    respond(&s, &caller, &headers, c, z, x, y).await
+}
+
+/// One tile as the caller may see it, from the cache or built: shared by `/tiles/…` and OGC API
+/// – Tiles, so both answer the same bytes with the same privacy and caching.
+pub(crate) async fn respond(
+    s: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    c: std::sync::Arc<Collection>,
+    z: u8,
+    x: u32,
+    y: u32,
+) -> Result<Response, ApiError> {
     let bucket = role_bucket(caller.role);
     let key = (c.id.to_string(), bucket, z, x, y);
     let raw_points = c.access == Access::Incidents && z >= POINT_ZOOM && bucket == Role::Analyst;
@@ -233,7 +245,7 @@ pub async fn tile(
     };
     if raw_points {
         // Raw points left the server: audited even when the tile came from the cache.
-        s.audit.record(&caller, c.id, &format!("tile {z}/{x}/{y}"), 1);
+        s.audit.record(caller, c.id, &format!("tile {z}/{x}/{y}"), 1);
     }
     let gzip = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
     let mut resp = if gzip {
@@ -262,10 +274,8 @@ pub fn build_tile(s: &AppState, c: &Collection, role: Role, z: u8, x: u32, y: u3
         let cell = if z < POINT_ZOOM { aggregate_cell_m(z) } else { 250.0 };
         let grid = crate::spatial::grid::GridSpec::square(cell);
         let mut counts: std::collections::BTreeMap<crate::spatial::grid::CellKey, u64> = Default::default();
-        for f in &c.features {
-            if let geo::Geometry::Point(p) = &f.g3006 {
-                *counts.entry(grid.key_of(p.x(), p.y())).or_default() += 1;
-            }
+        for i in s.layers.picture.point_incidents() {
+            *counts.entry(grid.key_of(i.location.x(), i.location.y())).or_default() += 1;
         }
         let mut feats = Vec::new();
         for (k, n) in counts {
@@ -311,6 +321,7 @@ pub async fn tilejson(
     }
     let b = base_url(&headers);
     let bounds = c.extent_wgs84().unwrap_or([10.0, 55.0, 25.0, 69.5]);
+    let (minzoom, maxzoom) = crate::tiles::zoom_range(c.id);
     let fields: serde_json::Map<String, Value> = c.property_names().into_iter().map(|n| (n, Value::String("".into()))).collect();
     Ok(Json(json!({
         "tilejson": "3.0.0",
@@ -318,11 +329,11 @@ pub async fn tilejson(
         "description": c.description,
         "attribution": "Källa: SCB, Polisen",
         "tiles": [format!("{b}/tiles/{}/{{z}}/{{x}}/{{y}}.mvt", c.id)],
-        "minzoom": 0,
-        "maxzoom": MAX_ZOOM,
+        "minzoom": minzoom,
+        "maxzoom": maxzoom,
         "bounds": bounds,
         "center": [(bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0, 11],
-        "vector_layers": [{"id": c.id, "fields": fields, "minzoom": 0, "maxzoom": MAX_ZOOM}],
+        "vector_layers": [{"id": c.id, "fields": fields, "minzoom": minzoom, "maxzoom": maxzoom}],
         "scheme": "xyz"
     })))
 }

@@ -39,7 +39,11 @@ fn require_editor(c: &Caller) -> Result<(), ApiError> {
 }
 
 fn who(c: &Caller) -> String {
-    format!("{}:{}", c.role.as_str(), c.fingerprint.clone().unwrap_or_default())
+    match &c.user {
+        // A signed-in person is named, not a token fingerprint.
+        Some(u) => format!("{}:{}", c.role.as_str(), u.preferred_username.as_deref().unwrap_or(&u.sub)),
+        None => format!("{}:{}", c.role.as_str(), c.fingerprint.clone().unwrap_or_default()),
+    }
 }
 
 fn etag(version: i64) -> HeaderValue {
@@ -547,7 +551,7 @@ pub async fn route_report(State(s): State<AppState>, caller: Caller, Path(id): P
             .collect();
         let inc: Vec<(&crate::model::Incident, [f64; 2])> = picture.point_incidents().map(|i| (i, [0.0, 0.0])).collect();
         let hot = st.layers.hotspot_cells();
-        let hot_shapes: Vec<(geo::Geometry<f64>, String, i8)> = match hot.as_ref() {
+        let hot_shapes: Vec<(geo::Geometry<f64>, String, i8)> = match &hot.result {
             Ok(h) => h.cells.iter().zip(&h.fdr_bin).map(|(c, b)| (c.polygon.clone().into(), c.id.clone(), *b)).collect(),
             Err(_) => vec![],
         };

@@ -8,6 +8,9 @@ use axum::response::{IntoResponse, Response};
 const FILES: &[(&str, &str, &[u8])] = &[
     ("index.html", "text/html; charset=utf-8", include_bytes!("../../web/index.html")),
     ("app.js", "text/javascript; charset=utf-8", include_bytes!("../../web/app.js")),
+    ("dates.js", "text/javascript; charset=utf-8", include_bytes!("../../web/dates.js")),
+    ("orient.js", "text/javascript; charset=utf-8", include_bytes!("../../web/orient.js")),
+    ("auth.js", "text/javascript; charset=utf-8", include_bytes!("../../web/auth.js")),
     ("style.css", "text/css; charset=utf-8", include_bytes!("../../web/style.css")),
     ("vendor/maplibre-gl/maplibre-gl.js", "text/javascript; charset=utf-8", include_bytes!("../../web/vendor/maplibre-gl/maplibre-gl.js")),
     ("vendor/maplibre-gl/maplibre-gl.css", "text/css; charset=utf-8", include_bytes!("../../web/vendor/maplibre-gl/maplibre-gl.css")),

@@ -203,6 +203,7 @@ fn omradestyp_cmd(store: &GpkgStore, key: &Path, types: &Path, year: Option<i32>
         imported_at: chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
         accepted: values.len() as u64,
         rejected: (inh.unmatched_deso.len() + desos.len() - inh.per_deso.len() - inh.unmatched_deso.len()) as u64,
+        imported_by: "cli".into(),
     };
     store.write_import(&lagesbild::store::ImportBatch::Indicators(values.clone()), &record)?;
     let mut by_type = [0usize; 6];

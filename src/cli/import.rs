@@ -3,7 +3,7 @@
 use super::parse_pairs;
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
-use lagesbild::import::{run_import, write_rejects, ImportError, ImportKind, ImportOptions};
+use lagesbild::import::{run_import_with_rejects, write_rejects, ImportError, ImportKind, ImportOptions};
 use lagesbild::io::{parse_epsg, SourceOptions};
 use lagesbild::model::{CategoryMap, Precision};
 use lagesbild::store::{GpkgStore, Store};
@@ -39,7 +39,7 @@ struct ImportArgs {
     /// Import the valid rows and write the rejected ones to --rejects.
     #[arg(long)]
     skip_invalid: bool,
-    /// Where --skip-invalid writes rejected rows (default: FILE.rejects.csv).
+    /// Where rejected rows go with their reasons: with --skip-invalid (default FILE.rejects.csv), and for a refused file.
     #[arg(long)]
     rejects: Option<PathBuf>,
     /// CSV of `label;category` that extends the built-in category mapping.
@@ -67,6 +67,9 @@ struct ImportArgs {
     #[arg(long)]
     reject_invalid_polygons: bool,
 }
+
+/// How many problems of a refused file the terminal shows; `--rejects FILE` gets them all.
+const SHOWN_PROBLEMS: usize = 50;
 
 pub fn run(store: &GpkgStore, args: Args) -> Result<()> {
     let (file, a) = (args.file.as_path(), args.opts);
@@ -100,6 +103,7 @@ pub fn run(store: &GpkgStore, args: Args) -> Result<()> {
         reported_by: a.reported_by,
         precision,
         reject_invalid_polygons: a.reject_invalid_polygons,
+        imported_by: None,
     };
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
@@ -110,7 +114,8 @@ pub fn run(store: &GpkgStore, args: Args) -> Result<()> {
             bar.set_position(done);
         }
     };
-    let result = run_import(store, kind, file, &opts, &progress);
+    // A refused file's problem rows go to --rejects too: the terminal shows only the first 50.
+    let result = run_import_with_rejects(store, kind, file, &opts, a.rejects.as_deref(), &progress);
     bar.finish_and_clear();
     match result {
         Ok(report) => {
@@ -139,8 +144,15 @@ pub fn run(store: &GpkgStore, args: Args) -> Result<()> {
             Ok(())
         }
         Err(ImportError::Invalid { file, problems }) => {
-            for p in &problems {
+            for p in problems.iter().take(SHOWN_PROBLEMS) {
                 eprintln!("{p}");
+            }
+            match &a.rejects {
+                Some(p) => eprintln!("all {} problem row(s), with their reasons, are in {}", problems.len(), p.display()),
+                None if problems.len() > SHOWN_PROBLEMS => {
+                    eprintln!("… and {} more (--rejects FILE writes them all)", problems.len() - SHOWN_PROBLEMS)
+                }
+                None => {}
             }
             bail!("{file}: {} invalid row(s); nothing was imported (the store is unchanged). Use --skip-invalid to import the valid rows.", problems.len())
         }

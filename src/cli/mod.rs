@@ -33,7 +33,7 @@ enum Command {
     Import(import::Args),
     /// Incident counts per area and ISO week (table on stdout, CSV with --csv).
     Summary(summary::Args),
-    /// Export a store layer.
+    /// Export a store layer, or (`export tiles`) the public vector tiles as PMTiles or MBTiles.
     Export(export::Args),
     /// Run the HTTP service.
     Serve(serve::Args),

@@ -52,7 +52,7 @@ pub(crate) fn file_name(path: &Path) -> String {
     path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
 }
 
-fn sniff_delimiter(header: &str) -> u8 {
+pub(crate) fn sniff_delimiter(header: &str) -> u8 {
     let count = |c: char| header.chars().filter(|&x| x == c).count();
     let candidates = [(b';', count(';')), (b'\t', count('\t')), (b',', count(','))];
     candidates.iter().max_by_key(|(_, n)| *n).filter(|(_, n)| *n > 0).map(|(d, _)| *d).unwrap_or(b',')
@@ -61,6 +61,10 @@ fn sniff_delimiter(header: &str) -> u8 {
 /// Parses a number written the Swedish or the international way: `1 234,5`, `1234.5`, `−3,2`.
 /// Returns `None` for anything else (including the empty string).
 pub fn parse_number(s: &str) -> Option<f64> {
+    // Plain `6589123.25` is by far the common case: parse it without building a new string.
+    if let Ok(v) = s.trim().parse::<f64>() {
+        return v.is_finite().then_some(v);
+    }
     let t: String = s.trim().chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}')).map(|c| if c == '\u{2212}' { '-' } else { c }).collect();
     if t.is_empty() {
         return None;

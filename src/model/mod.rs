@@ -117,6 +117,9 @@ pub struct ImportRecord {
     pub imported_at: String,
     pub accepted: u64,
     pub rejected: u64,
+    /// Who imported: `cli` from the command line, else the web user's role and token fingerprint.
+    #[serde(default)]
+    pub imported_by: String,
 }
 
 /// Canonical names of the organisations that report to the EST group. Free text is normalised

@@ -16,6 +16,9 @@ pub fn parse_datetime(raw: &str) -> Option<NaiveDateTime> {
     if t.is_empty() {
         return None;
     }
+    if let Some(d) = fixed_width_datetime(t) {
+        return Some(d);
+    }
     if let Ok(d) = chrono::DateTime::parse_from_rfc3339(t) {
         return Some(d.naive_local());
     }
@@ -35,6 +38,26 @@ pub fn parse_datetime(raw: &str) -> Option<NaiveDateTime> {
         }
     }
     None
+}
+
+/// The common zero-padded forms `2025-03-14`, `2025-03-14 18:30` and `2025-03-14T18:30:05`,
+/// read without chrono's format machinery (the import reads millions of them). Anything else,
+/// including impossible dates, is left to the general parser.
+fn fixed_width_datetime(t: &str) -> Option<NaiveDateTime> {
+    let b = t.as_bytes();
+    if !matches!(b.len(), 10 | 16 | 19) || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> { b[r].iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32)) };
+    let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    if b.len() == 10 {
+        return date.and_hms_opt(0, 0, 0);
+    }
+    if !matches!(b[10], b' ' | b'T') || b[13] != b':' || (b.len() == 19 && b[16] != b':') {
+        return None;
+    }
+    let sec = if b.len() == 19 { num(17..19)? } else { 0 };
+    date.and_hms_opt(num(11..13)?, num(14..16)?, sec)
 }
 
 #[cfg(test)]

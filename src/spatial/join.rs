@@ -76,6 +76,14 @@ impl AreaIndex {
         (best, hits > 1)
     }
 
+    /// Whether any area lies within `dist` of a point (boundary distance; 0 inside).
+    pub fn within(&self, x: f64, y: f64, dist: f64) -> bool {
+        use geo::{Distance, Euclidean};
+        let pt = Point::new(x, y);
+        let env = AABB::from_corners([x - dist, y - dist], [x + dist, y + dist]);
+        self.tree.locate_in_envelope_intersecting(&env).any(|c| Euclidean.distance(&pt, &self.parts[c.data as usize].1) <= dist)
+    }
+
     /// Joins many points in parallel. Output order follows input order, whatever the threads.
     pub fn join(&self, xy: &[(f64, f64)]) -> JoinResult {
         let located: Vec<(Option<u32>, bool)> = xy.par_iter().with_min_len(4096).map(|&(x, y)| self.locate(x, y)).collect();
@@ -108,6 +116,14 @@ mod tests {
         assert_eq!(idx.locate(10.0, 5.0), (Some(1), true));
         assert_eq!(idx.locate(15.0, 5.0), (Some(0), false));
         assert_eq!(idx.locate(25.0, 5.0), (None, false));
+    }
+
+    #[test]
+    fn a_point_near_an_area_is_within_that_distance_and_a_far_one_is_not() {
+        let idx = AreaIndex::new(&[square(0.0, 0.0, 10.0)], &["A"]);
+        assert!(idx.within(5.0, 5.0, 0.0));
+        assert!(idx.within(13.0, 5.0, 3.0));
+        assert!(!idx.within(13.5, 5.0, 3.0));
     }
 
     #[test]

@@ -2,5 +2,6 @@
 
 pub mod grid;
 mod join;
+pub mod topology;
 
 pub use join::{AreaIndex, JoinResult};

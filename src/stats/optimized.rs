@@ -79,6 +79,29 @@ fn median(v: &[f64]) -> f64 {
     }
 }
 
+/// The cell size `optimized_hot_spots` chooses by itself for these points (no mask), so a
+/// caller can check the grid's size before running it. None below 60 points.
+pub fn auto_cell_size(points: &[[f64; 2]]) -> Option<f64> {
+    if points.len() < 60 {
+        return None;
+    }
+    let mut uniq: Vec<[f64; 2]> = points.to_vec();
+    uniq.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
+    uniq.dedup();
+    let nn = nn_distances(&uniq);
+    let (m, sd) = (mean(&nn), (nn.iter().map(|d| (d - mean(&nn)).powi(2)).sum::<f64>() / nn.len() as f64).sqrt());
+    let keep: Vec<f64> = nn.iter().copied().filter(|d| sd == 0.0 || (d - m) / sd < 3.0).collect();
+    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for p in points {
+        x0 = x0.min(p[0]);
+        y0 = y0.min(p[1]);
+        x1 = x1.max(p[0]);
+        y1 = y1.max(p[1]);
+    }
+    let max_side = (x1 - x0).max(y1 - y0);
+    Some(roof(2.0 * mean(&keep).max(median(&keep))).clamp(10.0, roof(0.1 * max_side).max(10.0)))
+}
+
 pub fn optimized_hot_spots(
     points: &[[f64; 2]],
     mask: Option<&[MultiPolygon<f64>]>,

@@ -1,10 +1,10 @@
 //! GeoPackage store through GDAL's GPKG driver, so the file is a plain GeoPackage that QGIS
 //! and ogrinfo open as it is.
 
-use super::{ImportBatch, Store, StoreError};
+use super::bulk::{self, IncidentBulk};
+use super::{ImportBatch, IncidentSink, Store, StoreError};
 use crate::io::srs_from_epsg;
 use crate::model::{Area, Category, ImportRecord, Incident, IndicatorValue, Precision, WORKING_EPSG};
-use chrono::{NaiveDateTime, TimeZone};
 use gdal::vector::{Feature, FieldDefn, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType, ToGdal};
 use gdal::{Dataset, DatasetOptions, DriverManager, GdalOpenFlags};
 use std::path::{Path, PathBuf};
@@ -23,6 +23,7 @@ const AREA_FIELDS: &[FieldSpec] = &[
     ("kommun", OGRFieldType::OFTString),
     ("version", OGRFieldType::OFTString),
     ("population", OGRFieldType::OFTReal),
+    ("import_id", OGRFieldType::OFTString),
 ];
 const INDICATOR_FIELDS: &[FieldSpec] = &[
     ("deso", OGRFieldType::OFTString),
@@ -30,6 +31,7 @@ const INDICATOR_FIELDS: &[FieldSpec] = &[
     ("indicator", OGRFieldType::OFTString),
     ("value", OGRFieldType::OFTReal),
     ("source", OGRFieldType::OFTString),
+    ("import_id", OGRFieldType::OFTString),
 ];
 const INCIDENT_FIELDS: &[FieldSpec] = &[
     ("id", OGRFieldType::OFTString),
@@ -49,6 +51,7 @@ const IMPORT_FIELDS: &[FieldSpec] = &[
     ("imported_at", OGRFieldType::OFTString),
     ("accepted", OGRFieldType::OFTInteger64),
     ("rejected", OGRFieldType::OFTInteger64),
+    ("imported_by", OGRFieldType::OFTString),
 ];
 
 const LAYERS: &[(&str, OGRwkbGeometryType::Type, &[FieldSpec])] = &[
@@ -192,23 +195,40 @@ impl Store for GpkgStore {
     }
 
     fn incidents(&self) -> Result<Vec<Incident>, StoreError> {
-        self.read_layer("incidents", |f| {
-            let p = f.geometry().ok_or("no geometry")?.get_point(0);
-            let idx = f.field_index("occurred_at").map_err(|e| e.to_string())?;
-            let occurred_at = f.field_as_datetime(idx).map_err(|e| e.to_string())?.ok_or("occurred_at is null")?.naive_local();
-            let cat = s(f, "category");
-            Ok(Incident {
-                id: s(f, "id"),
-                category: Category::from_canonical(&cat).ok_or(format!("unknown category {cat}"))?,
-                source_label: s(f, "source_label"),
+        // Field positions are looked up once, not per feature: at a million incidents the
+        // by-name lookups cost more than reading the values.
+        let ds = self.open_read()?;
+        let mut layer = ds.layer_by_name("incidents").map_err(|_| StoreError::Corrupt {
+            path: self.path.display().to_string(),
+            reason: "layer 'incidents' is missing; not a lagesbild store?".into(),
+        })?;
+        let defn = layer.defn();
+        let ix = |n: &str| defn.field_index(n).ok();
+        let (id, cat, label, at, by, prec, desc, imp) =
+            (ix("id"), ix("category"), ix("source_label"), ix("occurred_at"), ix("reported_by"), ix("precision"), ix("description"), ix("import_id"));
+        let at = at.ok_or_else(|| StoreError::Corrupt { path: self.path.display().to_string(), reason: "incidents have no occurred_at".into() })?;
+        let text = |f: &Feature, i: Option<usize>| i.and_then(|i| f.field_as_string(i).ok().flatten()).unwrap_or_default();
+        let n = layer.feature_count() as usize;
+        let mut out = Vec::with_capacity(n);
+        for f in layer.features() {
+            let fid = f.fid().unwrap_or(0);
+            let bad = |reason: String| StoreError::Corrupt { path: self.path.display().to_string(), reason: format!("layer incidents, fid {fid}: {reason}") };
+            let p = f.geometry().ok_or_else(|| bad("no geometry".into()))?.get_point(0);
+            let occurred_at = f.field_as_datetime(at).map_err(|e| bad(e.to_string()))?.ok_or_else(|| bad("occurred_at is null".into()))?.naive_local();
+            let c = text(&f, cat);
+            out.push(Incident {
+                id: text(&f, id),
+                category: Category::from_canonical(&c).ok_or_else(|| bad(format!("unknown category {c}")))?,
+                source_label: text(&f, label),
                 occurred_at,
-                reported_by: s(f, "reported_by"),
-                precision: Precision::parse(&s(f, "precision")).ok_or("unknown precision")?,
-                description: s(f, "description"),
-                import_id: s(f, "import_id"),
+                reported_by: text(&f, by),
+                precision: Precision::parse(&text(&f, prec)).ok_or_else(|| bad("unknown precision".into()))?,
+                description: text(&f, desc),
+                import_id: text(&f, imp),
                 location: geo::Point::new(p.0, p.1),
-            })
-        })
+            });
+        }
+        Ok(out)
     }
 
     fn imports(&self) -> Result<Vec<ImportRecord>, StoreError> {
@@ -221,19 +241,65 @@ impl Store for GpkgStore {
                 imported_at: s(f, "imported_at"),
                 accepted: d(f, "accepted").unwrap_or(0.0) as u64,
                 rejected: d(f, "rejected").unwrap_or(0.0) as u64,
+                imported_by: s(f, "imported_by"),
             })
         })
     }
 
     fn incident_ids(&self) -> Result<std::collections::HashSet<String>, StoreError> {
-        Ok(self.read_layer("incidents", |f| Ok(s(f, "id")))?.into_iter().collect())
+        let mut ids = std::collections::HashSet::new();
+        self.for_each_incident_id(&mut |id| {
+            ids.insert(id.to_string());
+        })?;
+        Ok(ids)
+    }
+
+    fn for_each_incident_id(&self, f: &mut dyn FnMut(&str)) -> Result<(), StoreError> {
+        if !self.path.exists() {
+            return Err(StoreError::Missing { path: self.path.display().to_string() });
+        }
+        self.recover_if_needed()?;
+        bulk::for_each_incident_id(&self.path, f)
+    }
+
+    fn incident_sink(&self) -> Result<Box<dyn IncidentSink + '_>, StoreError> {
+        let created = !self.path.exists();
+        if created {
+            self.create()?;
+        }
+        self.recover_if_needed()?;
+        let mut sink = GpkgSink { bulk: None, created: created.then(|| self.path.clone()) };
+        sink.bulk = Some(IncidentBulk::begin(&self.path)?);
+        Ok(Box::new(sink))
     }
 
     fn write_import(&self, batch: &ImportBatch, record: &ImportRecord) -> Result<(), StoreError> {
+        if let ImportBatch::Incidents(rows) = batch {
+            let mut sink = self.incident_sink()?;
+            sink.append(rows)?;
+            return sink.commit(record);
+        }
         if !self.path.exists() {
             self.create()?;
         }
         let mut ds = self.open_gpkg(true)?;
+        // Stores made before undo existed lack these columns; adding them first keeps the write
+        // below one plain transaction.
+        let id_field = |ds: &Dataset, layer: &str, name: &str| -> Result<usize, StoreError> {
+            let l = ds.layer_by_name(layer).map_err(|e| self.err(e))?;
+            if let Ok(i) = l.defn().field_index(name) {
+                return Ok(i);
+            }
+            FieldDefn::new(name, OGRFieldType::OFTString).and_then(|f| f.add_to_layer(&l)).map_err(|e| self.err(e))?;
+            l.defn().field_index(name).map_err(|e| self.err(e))
+        };
+        let row_layer = match batch {
+            ImportBatch::Areas(_) => "areas",
+            ImportBatch::Indicators(_) => "indicators",
+            ImportBatch::Incidents(_) => "incidents",
+        };
+        let row_id = id_field(&ds, row_layer, "import_id")?;
+        let by_field = id_field(&ds, "imports", "imported_by")?;
         // One SQLite transaction: dropped without commit (any error below) means rolled back.
         let txn = ds.start_transaction().map_err(|e| self.err(e))?;
         {
@@ -252,6 +318,7 @@ impl Store for GpkgStore {
                             Some(p) => f.set_field_double(5, p).map_err(e)?,
                             None => f.set_field_null(5).map_err(e)?,
                         }
+                        f.set_field_string(row_id, &record.import_id).map_err(e)?;
                         f.set_geometry(a.geometry.to_gdal().map_err(e)?).map_err(e)?;
                         f.create(&layer).map_err(e)?;
                     }
@@ -265,26 +332,12 @@ impl Store for GpkgStore {
                         f.set_field_string(2, &v.indicator).map_err(e)?;
                         f.set_field_double(3, v.value).map_err(e)?;
                         f.set_field_string(4, &v.source).map_err(e)?;
+                        f.set_field_string(row_id, &record.import_id).map_err(e)?;
                         f.create(&layer).map_err(e)?;
                     }
                 }
-                ImportBatch::Incidents(incidents) => {
-                    let layer = txn.layer_by_name("incidents").map_err(e)?;
-                    let tz = chrono::FixedOffset::east_opt(0).expect("zero offset");
-                    for i in incidents {
-                        let mut f = Feature::new(layer.defn()).map_err(e)?;
-                        f.set_field_string(0, &i.id).map_err(e)?;
-                        f.set_field_string(1, i.category.as_str()).map_err(e)?;
-                        f.set_field_string(2, &i.source_label).map_err(e)?;
-                        f.set_field_datetime(3, local_as_fixed(&tz, i.occurred_at)).map_err(e)?;
-                        f.set_field_string(4, &i.reported_by).map_err(e)?;
-                        f.set_field_string(5, i.precision.as_str()).map_err(e)?;
-                        f.set_field_string(6, &i.description).map_err(e)?;
-                        f.set_field_string(7, &i.import_id).map_err(e)?;
-                        f.set_geometry(i.location.to_gdal().map_err(e)?).map_err(e)?;
-                        f.create(&layer).map_err(e)?;
-                    }
-                }
+                // Written through the bulk path at the top of this function.
+                ImportBatch::Incidents(_) => {}
             }
             let layer = txn.layer_by_name("imports").map_err(e)?;
             let mut f = Feature::new(layer.defn()).map_err(e)?;
@@ -295,6 +348,7 @@ impl Store for GpkgStore {
             f.set_field_string(4, &record.imported_at).map_err(e)?;
             f.set_field_integer64(5, record.accepted as i64).map_err(e)?;
             f.set_field_integer64(6, record.rejected as i64).map_err(e)?;
+            f.set_field_string(by_field, &record.imported_by).map_err(e)?;
             f.create(&layer).map_err(e)?;
         }
         txn.commit().map_err(|e| self.err(e))
@@ -303,10 +357,92 @@ impl Store for GpkgStore {
     fn describe(&self) -> String {
         format!("GeoPackage {}", self.path.display())
     }
+
+    fn delete_import(&self, import_id: &str) -> Result<Option<super::DeletedImport>, StoreError> {
+        if !self.path.exists() {
+            return Ok(None);
+        }
+        let Some(record) = self.imports()?.into_iter().find(|r| r.import_id == import_id) else {
+            return Ok(None);
+        };
+        let table = match record.kind.as_str() {
+            "areas" => "areas",
+            "incidents" => "incidents",
+            // Indicator files and classifications both write indicator rows.
+            _ => "indicators",
+        };
+        let corrupt = |reason: String| StoreError::Corrupt { path: self.path.display().to_string(), reason };
+        let mut ds = self.open_gpkg(true)?;
+        if ds.layer_by_name(table).map_err(|e| self.err(e))?.defn().field_index("import_id").is_err() {
+            return Err(corrupt(format!("the {table} rows carry no import_id (store made by an older version); {import_id} cannot be undone")));
+        }
+        // Ids are written by lagesbild, but quote anyway: the value reaches SQL text.
+        let quoted = format!("'{}'", import_id.replace('\'', "''"));
+        let txn = ds.start_transaction().map_err(|e| self.err(e))?;
+        let removed = count_rows(&txn, &format!("SELECT count(*) FROM \"{table}\" WHERE import_id = {quoted}")).map_err(|e| self.err(e))?;
+        if removed != record.accepted {
+            // Rows of this import were changed by hand: removing some of them would not undo it.
+            return Err(corrupt(format!("{import_id} added {} {table} rows but {removed} carry its id; nothing was removed", record.accepted)));
+        }
+        txn.execute_sql(format!("DELETE FROM \"{table}\" WHERE import_id = {quoted}"), None, gdal::vector::sql::Dialect::DEFAULT).map_err(|e| self.err(e))?;
+        txn.execute_sql(format!("DELETE FROM imports WHERE import_id = {quoted}"), None, gdal::vector::sql::Dialect::DEFAULT).map_err(|e| self.err(e))?;
+        txn.commit().map_err(|e| self.err(e))?;
+        Ok(Some(super::DeletedImport { record, removed }))
+    }
+
+    fn data_generation(&self) -> Result<u64, StoreError> {
+        if !self.path.exists() {
+            return Ok(0);
+        }
+        let ds = self.open_read()?;
+        // fid is AUTOINCREMENT in a GeoPackage, so (rows, largest fid) never repeats: every
+        // import raises the largest fid, every undo lowers the count.
+        let n = count_rows(&ds, "SELECT count(*) FROM imports").map_err(|e| self.err(e))?;
+        let max = count_rows(&ds, "SELECT coalesce(max(fid), 0) FROM imports").map_err(|e| self.err(e))?;
+        Ok((n << 32) ^ max)
+    }
 }
 
-/// Incident times are local wall-clock times; GDAL wants an offset, so we store them with a
-/// zero offset and read them back with `naive_local()`: the wall-clock value round-trips.
-fn local_as_fixed(tz: &chrono::FixedOffset, t: NaiveDateTime) -> chrono::DateTime<chrono::FixedOffset> {
-    tz.from_utc_datetime(&t)
+/// The first column of the first row of a query, as an integer.
+fn count_rows(ds: &Dataset, sql: &str) -> Result<u64, gdal::errors::GdalError> {
+    let Some(mut rs) = ds.execute_sql(sql, None, gdal::vector::sql::Dialect::DEFAULT)? else {
+        return Ok(0);
+    };
+    let v = rs.features().next().and_then(|f| f.field_as_integer64(0).ok().flatten()).unwrap_or(0);
+    Ok(v.max(0) as u64)
+}
+
+/// The GeoPackage's bulk transaction; a store file made just for this write is removed again
+/// when the write is abandoned, so a refused import leaves no store behind.
+struct GpkgSink {
+    bulk: Option<IncidentBulk>,
+    created: Option<PathBuf>,
+}
+
+impl IncidentSink for GpkgSink {
+    fn append(&mut self, rows: &[Incident]) -> Result<(), StoreError> {
+        match &mut self.bulk {
+            Some(b) => b.append(rows),
+            None => Ok(()),
+        }
+    }
+    fn commit(mut self: Box<Self>, record: &ImportRecord) -> Result<(), StoreError> {
+        let done = match self.bulk.take() {
+            Some(b) => b.commit(record),
+            None => Ok(()),
+        };
+        if done.is_ok() {
+            self.created = None;
+        }
+        done
+    }
+}
+
+impl Drop for GpkgSink {
+    fn drop(&mut self) {
+        drop(self.bulk.take());
+        if let Some(p) = self.created.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }

@@ -1,7 +1,9 @@
 //! The store: areas, indicators, incidents and import provenance behind one small trait, so a
 //! PostGIS store can be added without touching the analysis. The default is one GeoPackage file.
 
+mod bulk;
 mod gpkg;
+mod rtree;
 pub mod walks;
 
 pub use gpkg::GpkgStore;
@@ -28,6 +30,30 @@ pub enum ImportBatch {
     Incidents(Vec<Incident>),
 }
 
+/// A streaming incident write: rows appended in batches inside one transaction, committed
+/// together with the import record; dropped without `commit`, nothing is written.
+pub trait IncidentSink: Send {
+    fn append(&mut self, rows: &[Incident]) -> Result<(), StoreError>;
+    fn commit(self: Box<Self>, record: &ImportRecord) -> Result<(), StoreError>;
+}
+
+/// The sink of a store without a bulk path: collects the rows and writes them with
+/// [`Store::write_import`] at commit.
+struct Buffered<'a, S: ?Sized> {
+    store: &'a S,
+    rows: Vec<Incident>,
+}
+
+impl<S: Store + ?Sized> IncidentSink for Buffered<'_, S> {
+    fn append(&mut self, rows: &[Incident]) -> Result<(), StoreError> {
+        self.rows.extend_from_slice(rows);
+        Ok(())
+    }
+    fn commit(self: Box<Self>, record: &ImportRecord) -> Result<(), StoreError> {
+        self.store.write_import(&ImportBatch::Incidents(self.rows), record)
+    }
+}
+
 pub trait Store: Send + Sync {
     fn areas(&self) -> Result<Vec<Area>, StoreError>;
     fn indicators(&self) -> Result<Vec<IndicatorValue>, StoreError>;
@@ -37,6 +63,15 @@ pub trait Store: Send + Sync {
     fn incident_ids(&self) -> Result<HashSet<String>, StoreError> {
         Ok(self.incidents()?.into_iter().map(|i| i.id).collect())
     }
+    /// Calls `f` with every stored incident id (for the compact duplicate set of a large import).
+    fn for_each_incident_id(&self, f: &mut dyn FnMut(&str)) -> Result<(), StoreError> {
+        self.incident_ids()?.iter().for_each(|id| f(id));
+        Ok(())
+    }
+    /// Starts a streaming incident write (one transaction until commit).
+    fn incident_sink(&self) -> Result<Box<dyn IncidentSink + '_>, StoreError> {
+        Ok(Box::new(Buffered { store: self, rows: Vec::new() }))
+    }
     /// `(deso, version)` pairs already stored.
     fn area_keys(&self) -> Result<HashSet<(String, String)>, StoreError> {
         Ok(self.areas()?.into_iter().map(|a| (a.deso, a.version)).collect())
@@ -45,4 +80,22 @@ pub trait Store: Send + Sync {
     fn write_import(&self, batch: &ImportBatch, record: &ImportRecord) -> Result<(), StoreError>;
     /// A human-readable location (file path, connection string without password).
     fn describe(&self) -> String;
+    /// Removes exactly what one import added (its rows, found by their `import_id`, and its
+    /// provenance record) in one transaction. `Ok(None)` when no such import exists.
+    fn delete_import(&self, import_id: &str) -> Result<Option<DeletedImport>, StoreError> {
+        Err(StoreError::Corrupt { path: self.describe(), reason: format!("this store cannot undo imports ({import_id})") })
+    }
+    /// A number that changes whenever an import is written or undone, so a running service can
+    /// tell that its in-memory picture is out of date. Cheap: polled about once a second.
+    fn data_generation(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+}
+
+/// What [`Store::delete_import`] removed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DeletedImport {
+    pub record: ImportRecord,
+    /// Rows removed from the import's layer (areas, indicators or incidents).
+    pub removed: u64,
 }

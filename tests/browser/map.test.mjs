@@ -43,7 +43,8 @@ before(async () => {
   base = `http://127.0.0.1:${port}`;
   server = spawn(bin, ['--store', store, 'serve', '--bind', `127.0.0.1:${port}`, '--uso', 'geodata/uso2025_sollentuna_jarva_subset.geojson', '--boundaries', 'geodata/kommun_stockholms_lan.geojson'], { cwd: root, env: { ...process.env, LAGESBILD_TOKENS: 'analyst:webtest-analyst,editor:webtest-editor' }, stdio: ['ignore', 'ignore', 'inherit'] });
   for (let i = 0; i < 200; i++) {
-    try { if ((await fetch(base + '/health')).ok) break; } catch (e) { /* not up yet */ }
+    // The port opens before the data is loaded; "ok" means the data is in service.
+    try { const h = await fetch(base + '/health'); if (h.ok && (await h.json()).status === 'ok') break; } catch (e) { /* not up yet */ }
     await new Promise((r) => setTimeout(r, 100));
   }
   browser = await chromium.launch({
@@ -193,6 +194,59 @@ test('a safety walk: draw a route with clicks, save, reload, add an observation,
   assert.match(await report.textContent('h1'), /Trygghetsvandring: Testvandring Tureberg/);
   assert.match(await report.textContent('body'), /Trasig belysning vid gångvägen/);
   await report.screenshot({ path: join(shots, 'walk-report.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('an editor imports a file through the Importera panel, fixes the mapping, sees it on the map and undoes it', async () => {
+  const { page, errors } = await openMap();
+  await page.fill('#token', 'webtest-editor');
+  await page.click('#login-btn');
+  await page.waitForSelector('#import-section:not([hidden]) #import-form:not([hidden])', { timeout: 30000 });
+  const total = () => page.evaluate(async () => {
+    const r = await fetch('/collections/incident_counts/items?limit=10000', { headers: { Authorization: 'Bearer webtest-editor' } });
+    return (await r.json()).features.reduce((s, f) => s + (f.properties.incidents || 0), 0);
+  });
+  const before = await total();
+  // Column names the import does not know by itself: Händelse and När must be mapped by hand.
+  const csv = 'Nr;Händelse;När;Östlig;Nordlig\n'
+    + [0, 1, 2, 3, 4].map((k) => `WEB-${k};Klotter;2025-10-0${k + 1};${667600 + k * 20};6591700`).join('\n') + '\n';
+  await page.setInputFiles('#imp-file', { name: 'webbimport.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await page.fill('#imp-crs', 'EPSG:3006');
+  await page.click('#imp-preview');
+  await page.waitForSelector('#imp-review:not([hidden])', { timeout: 30000 });
+  assert.match(await page.textContent('#imp-rows'), /Händelse/);
+  assert.match(await page.textContent('#imp-rows'), /WEB-0/);
+  assert.ok(await page.isDisabled('#imp-confirm'), 'nothing to confirm before the mapping is fixed');
+  await page.selectOption('#imp-map-category', 'Händelse');
+  await page.waitForFunction(() => document.querySelector('#imp-map-category').value === 'Händelse' && document.getElementById('imp-status').textContent !== 'Kontrollerar filen …', null, { timeout: 30000 });
+  await page.selectOption('#imp-map-date', 'När');
+  await page.waitForFunction(() => /5 rader kan importeras/.test(document.getElementById('imp-status').textContent), null, { timeout: 30000 });
+  assert.match(await page.textContent('#imp-problems'), /Inga problem/);
+  await page.evaluate(() => document.getElementById('import-section').scrollIntoView());
+  await page.screenshot({ path: join(shots, 'import-preview.png') });
+  await page.click('#imp-confirm');
+  await page.waitForFunction(() => /Importerade 5 händelser/.test(document.getElementById('imp-status').textContent), null, { timeout: 30000 });
+  await page.waitForFunction(() => /webbimport\.csv/.test(document.getElementById('imp-history').textContent), null, { timeout: 30000 });
+  for (let i = 0; i < 600 && (await total()) !== before + 5; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(await total(), before + 5, 'the map data shows the import without a restart');
+  await page.screenshot({ path: join(shots, 'import-done.png') });
+
+  // A file with a bad row: every problem is listed with its line and nothing is imported.
+  const bad = 'id;kategori;datum;e;n\nWEB-B1;Klotter;2025-10-01;667600;6591700\nWEB-B2;Klotter;inget datum;667600;6591700\n';
+  await page.setInputFiles('#imp-file', { name: 'fel.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) });
+  await page.click('#imp-preview');
+  await page.waitForFunction(() => /rad 3/.test(document.getElementById('imp-problems').textContent), null, { timeout: 30000 });
+  assert.ok(await page.isDisabled('#imp-confirm'));
+
+  await page.click('#imp-history button.undo >> nth=0');
+  await page.waitForFunction(() => /Ångrade webbimport\.csv: 5 rader/.test(document.getElementById('imp-status').textContent), null, { timeout: 30000 });
+  await page.waitForFunction(() => !/webbimport\.csv/.test(document.getElementById('imp-history').textContent), null, { timeout: 30000 });
+  for (let i = 0; i < 600 && (await total()) !== before; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(await total(), before, 'the undo shows without a restart');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.evaluate(() => document.getElementById('import-section').scrollIntoView());
+  await page.screenshot({ path: join(shots, 'import-phone.png') });
   assert.deepEqual(errors, []);
   await page.close();
 });
