@@ -9,7 +9,7 @@
 mod common;
 
 use geo::line_measures::LengthMeasurable;
-use geo::{Area, BooleanOps, Euclidean, MapCoords};
+use geo::{Area, BooleanOps, BoundingRect, Euclidean, MapCoords};
 use lagesbild::api::auth::Role;
 use lagesbild::import::{run_import, ImportKind, ImportOptions};
 use lagesbild::tiles::{merc, tile_bounds, tile_range};
@@ -164,7 +164,16 @@ fn every_polygon_tile_has_clockwise_exteriors_and_covers_its_source_within_one_p
                     let (mut tot_want, mut tot_got, mut tot_outline) = (0.0, 0.0, 0.0);
                     for (key, got) in decoded {
                         let parts = src.get(&key).unwrap_or_else(|| panic!("{id} {z}/{x}/{y}: no source feature with {key}"));
-                        let clipped: Vec<geo::MultiPolygon<f64>> = parts.iter().map(|s| s.intersection(&tile_rect)).collect();
+                        // A part wholly inside the tile is its own clip: no boolean operation, whose
+                        // robustness on the many near-collinear vertices of the shared-border
+                        // outlines is not what this test is about.
+                        let clipped: Vec<geo::MultiPolygon<f64>> = parts
+                            .iter()
+                            .map(|s| match s.bounding_rect() {
+                                Some(r) if r.min().x >= b[0] && r.max().x <= b[2] && r.min().y >= b[1] && r.max().y <= b[3] => s.clone(),
+                                _ => s.intersection(&tile_rect),
+                            })
+                            .collect();
                         let want: f64 = clipped.iter().map(|c| c.unsigned_area()).sum();
                         let outline_px: f64 = clipped
                             .iter()
