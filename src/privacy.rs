@@ -118,10 +118,12 @@ pub fn cache_control(role: Role, what: Resource) -> &'static str {
         (Resource::Static, _) => "public, max-age=300",
         (Resource::Error, _) => "no-store",
         (Resource::Editable, _) => "private, no-cache",
-        (Resource::Restricted, _) => "private, max-age=0",
-        (Resource::Tile, Role::Public) => "public, max-age=300",
-        (Resource::Aggregate, Role::Public) => "public, max-age=60",
-        (Resource::Tile | Resource::Aggregate, _) => "private, max-age=0",
+        // Data answers carry the data generation's ETag and are revalidated on every use
+        // (`no-cache`): an import or an undo then shows on the next request, and an unchanged
+        // answer costs a 304. Only the public role's may sit in a shared cache.
+        (Resource::Restricted, _) => "private, no-cache",
+        (Resource::Tile | Resource::Aggregate, Role::Public) => "public, no-cache",
+        (Resource::Tile | Resource::Aggregate, _) => "private, no-cache",
     }
 }
 

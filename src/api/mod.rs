@@ -258,8 +258,8 @@ fn generation_tagged(path: &str) -> bool {
 }
 
 /// ETags from the data generation: a new import or undo changes every one of them, and a client
-/// holding a current one gets 304 without the work being redone once its copy's max-age (from
-/// privacy.rs) has run out.
+/// holding a current one gets 304 without the work being redone (privacy.rs marks these answers
+/// `no-cache`, so every use revalidates).
 async fn generation_etag(State(generation): State<u64>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     use sha2::{Digest, Sha256};
     let path = req.uri().path().to_string();
@@ -281,8 +281,7 @@ async fn generation_etag(State(generation): State<u64>, req: axum::extract::Requ
         return r;
     }
     let mut resp = next.run(req).await;
-    // Cache-Control stays privacy.rs's: the max-age bounds how long a copy may be reused, after
-    // which the ETag revalidates it (and a new generation changes it).
+    // Cache-Control stays privacy.rs's; the ETag is what a revalidation compares.
     if resp.status() == axum::http::StatusCode::OK {
         if let Ok(v) = HeaderValue::from_str(&etag) {
             resp.headers_mut().insert(header::ETAG, v);
