@@ -3,7 +3,7 @@
 
 use crate::io::{self, parse_number, read_source, Column, ColumnKind, IoError, SourceOptions, Table, TableRow, Value};
 use crate::stats::{self, Transform, Weights};
-use geo::{Centroid, MapCoords};
+use geo::Centroid;
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +20,10 @@ pub enum AnalysisError {
     Geographic { file: String, epsg: u32 },
     #[error(transparent)]
     Stats(#[from] stats::StatsError),
+    #[error(transparent)]
+    Crs(#[from] crate::crs::CrsError),
+    #[error("unknown transform '{0}' (use B or R)")]
+    Transform(String),
 }
 
 /// `queen`, `rook`, `knn=K` or `band=METRES`.
@@ -32,19 +36,19 @@ pub enum WeightsSpec {
 }
 
 impl std::str::FromStr for WeightsSpec {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = AnalysisError;
+    fn from_str(s: &str) -> Result<Self, AnalysisError> {
         let s = s.trim().to_ascii_lowercase();
         match s.as_str() {
             "queen" => Ok(WeightsSpec::Queen),
             "rook" => Ok(WeightsSpec::Rook),
             _ => {
                 if let Some(k) = s.strip_prefix("knn=") {
-                    k.parse().map(WeightsSpec::Knn).map_err(|_| format!("knn=K needs a whole number, got '{k}'"))
+                    k.parse().map(WeightsSpec::Knn).map_err(|_| AnalysisError::Weights(format!("knn=K needs a whole number, got '{k}'")))
                 } else if let Some(d) = s.strip_prefix("band=") {
-                    d.parse().map(WeightsSpec::Band).map_err(|_| format!("band=METRES needs a number, got '{d}'"))
+                    d.parse().map(WeightsSpec::Band).map_err(|_| AnalysisError::Weights(format!("band=METRES needs a number, got '{d}'")))
                 } else {
-                    Err(format!("unknown weights '{s}' (use queen, rook, knn=K or band=METRES)"))
+                    Err(AnalysisError::Weights(format!("unknown weights '{s}' (use queen, rook, knn=K or band=METRES)")))
                 }
             }
         }
@@ -89,7 +93,7 @@ pub fn load(path: &Path, layer: Option<String>, field: &str, to_epsg: Option<u32
         if to != from {
             let t = io::transform_between(from, to)?;
             for g in geometries.iter_mut().flatten() {
-                *g = reproject(g, &t).map_err(|e| IoError::Format { path: path.into(), reason: e })?;
+                *g = crate::crs::reproject(g, &t).map_err(|e| IoError::Format { path: path.into(), reason: e.to_string() })?;
             }
             epsg = Some(to);
         }
@@ -102,21 +106,6 @@ pub fn load(path: &Path, layer: Option<String>, field: &str, to_epsg: Option<u32
         epsg,
         y,
     })
-}
-
-/// Reprojects any geometry with one batched GDAL transform.
-pub fn reproject(g: &geo::Geometry<f64>, t: &gdal::spatial_ref::CoordTransform) -> Result<geo::Geometry<f64>, String> {
-    use geo::CoordsIter;
-    let mut xs: Vec<f64> = g.coords_iter().map(|c| c.x).collect();
-    let mut ys: Vec<f64> = g.coords_iter().map(|c| c.y).collect();
-    io::transform_coords(t, &mut xs, &mut ys)?;
-    let i = std::cell::Cell::new(0usize);
-    let (xs, ys, i) = (&xs, &ys, &i);
-    Ok(g.map_coords(move |_| {
-        let k = i.get();
-        i.set(k + 1);
-        geo::coord! { x: xs[k], y: ys[k] }
-    }))
 }
 
 pub fn build_weights(layer: &Layer, spec: &WeightsSpec, tolerance_m: f64) -> Result<Weights, AnalysisError> {
@@ -213,8 +202,8 @@ pub fn describe_islands(w: &Weights, layer: &Layer) -> Option<String> {
     })
 }
 
-pub fn parse_transform(s: &str) -> Result<Transform, String> {
-    Transform::parse(s).ok_or_else(|| format!("unknown transform '{s}' (use B or R)"))
+pub fn parse_transform(s: &str) -> Result<Transform, AnalysisError> {
+    Transform::parse(s).ok_or_else(|| AnalysisError::Transform(s.to_string()))
 }
 
 fn has_leading_zero(s: &str) -> bool {

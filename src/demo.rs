@@ -241,8 +241,8 @@ pub fn write_csv(path: &std::path::Path, rows: &[SyntheticIncident]) -> std::io:
             r.category.label_sv(),
             r.occurred_at.format("%Y-%m-%d %H:%M"),
             r.reported_by,
-            crate::io::format_number_sv_pub(r.e),
-            crate::io::format_number_sv_pub(r.n),
+            crate::model::format_number_sv(r.e),
+            crate::model::format_number_sv(r.n),
             r.description
         )?;
     }

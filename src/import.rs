@@ -11,7 +11,6 @@ mod stream;
 use crate::io::{self, parse_number, read_source, IoError, Record, SourceData, SourceOptions};
 use crate::model::{fold, Area, CategoryMap, ImportRecord, Incident, IndicatorValue, Precision, WORKING_EPSG};
 use crate::store::{ImportBatch, Store, StoreError};
-use chrono::{NaiveDate, NaiveDateTime};
 use geo::{Area as _, Validation};
 use rows::{Coords, IdSet, Place, Plan, Rules, IN_STORE};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -40,6 +39,8 @@ pub enum ImportError {
     Invalid { file: String, problems: Vec<Problem> },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Crs(#[from] crate::crs::CrsError),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -358,7 +359,7 @@ fn validate_areas(
             }
         };
         let mp = match &to3006 {
-            Some(t) => match reproject_multipolygon(&mp, t) {
+            Some(t) => match crate::crs::reproject(&mp, t) {
                 Ok(m) => m,
                 Err(e) => {
                     bad.push((r.clone(), problem(format!("cannot reproject to EPSG:3006: {e}"))));
@@ -447,27 +448,6 @@ fn geom_name(g: &geo::Geometry<f64>) -> &'static str {
         geo::Geometry::GeometryCollection(_) => "a geometry collection",
         _ => "another geometry type",
     }
-}
-
-fn reproject_multipolygon(mp: &geo::MultiPolygon<f64>, t: &gdal::spatial_ref::CoordTransform) -> Result<geo::MultiPolygon<f64>, String> {
-    use geo::MapCoordsInPlace;
-    let mut xs = Vec::new();
-    let mut ys = Vec::new();
-    use geo::CoordsIter;
-    for c in mp.coords_iter() {
-        xs.push(c.x);
-        ys.push(c.y);
-    }
-    io::transform_coords(t, &mut xs, &mut ys)?;
-    let mut out = mp.clone();
-    let i = std::cell::Cell::new(0usize);
-    let (xs, ys, i) = (&xs, &ys, &i);
-    out.map_coords_in_place(move |_| {
-        let k = i.get();
-        i.set(k + 1);
-        geo::coord! { x: xs[k], y: ys[k] }
-    });
-    Ok(out)
 }
 
 /// Repairs a self-intersecting polygon with GDAL's MakeValid (GEOS), keeping polygonal parts.
@@ -648,36 +628,6 @@ const Y_ALIASES: &[&str] = &["y", "n", "northing", "nord", "nordlig", "y_sweref"
 const LON_ALIASES: &[&str] = &["lon", "lng", "long", "longitude", "longitud"];
 const LAT_ALIASES: &[&str] = &["lat", "latitude", "latitud"];
 
-/// Accepted date and time formats, tried in order. Date-only input becomes midnight.
-pub fn parse_datetime(raw: &str) -> Option<NaiveDateTime> {
-    let t = raw.trim();
-    if t.is_empty() {
-        return None;
-    }
-    if let Some(d) = fixed_width_datetime(t) {
-        return Some(d);
-    }
-    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(t) {
-        return Some(d.naive_local());
-    }
-    for f in ["%Y-%m-%d %H:%M:%S %:z", "%Y-%m-%d %H:%M:%S %z"] {
-        if let Ok(d) = chrono::DateTime::parse_from_str(t, f) {
-            return Some(d.naive_local());
-        }
-    }
-    for f in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H.%M"] {
-        if let Ok(d) = NaiveDateTime::parse_from_str(t, f) {
-            return Some(d);
-        }
-    }
-    for f in ["%Y-%m-%d", "%Y%m%d", "%d/%m/%Y", "%d.%m.%Y"] {
-        if let Ok(d) = NaiveDate::parse_from_str(t, f) {
-            return d.and_hms_opt(0, 0, 0);
-        }
-    }
-    None
-}
-
 /// Finds the columns of an incidents file and makes the row rules from them and the options.
 fn incident_rules<'a>(data: &SourceData, opts: &'a ImportOptions, import_id: &'a str, used: &mut BTreeMap<String, String>) -> Result<Rules<'a>, ImportError> {
     let cols_err = |reason: String| ImportError::Columns { file: data.file_name.clone(), reason };
@@ -777,26 +727,6 @@ fn stored_ids(store: &dyn Store) -> Result<IdSet, StoreError> {
     }
 }
 
-/// The common zero-padded forms `2025-03-14`, `2025-03-14 18:30` and `2025-03-14T18:30:05`,
-/// read without chrono's format machinery (the import reads millions of them). Anything else,
-/// including impossible dates, is left to the general parser.
-fn fixed_width_datetime(t: &str) -> Option<NaiveDateTime> {
-    let b = t.as_bytes();
-    if !matches!(b.len(), 10 | 16 | 19) || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<u32> { b[r].iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32)) };
-    let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
-    if b.len() == 10 {
-        return date.and_hms_opt(0, 0, 0);
-    }
-    if !matches!(b[10], b' ' | b'T') || b[13] != b':' || (b.len() == 19 && b[16] != b':') {
-        return None;
-    }
-    let sec = if b.len() == 19 { num(17..19)? } else { 0 };
-    date.and_hms_opt(num(11..13)?, num(14..16)?, sec)
-}
-
 /// Incidents from an OGR source (in memory already): the same rules as the CSV stream.
 fn validate_incidents(
     store: &dyn Store,
@@ -833,6 +763,7 @@ fn validate_incidents(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::parse_datetime;
 
     #[test]
     fn dates_in_common_swedish_and_iso_forms_parse() {

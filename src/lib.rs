@@ -7,11 +7,14 @@
 pub mod analysis;
 pub mod api;
 pub mod classify;
+pub mod crs;
 pub mod demo;
 pub mod export;
 pub mod import;
 pub mod io;
 pub mod model;
+pub mod picture;
+pub mod privacy;
 pub mod profile;
 pub mod spatial;
 pub mod stats;

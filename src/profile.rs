@@ -9,18 +9,14 @@ use crate::classify::housing::{classify_housing, CrowdingRule, HousingClass};
 use crate::classify::index::{composite, IndexConfig, IndexRow};
 use crate::classify::omradestyp::type_label_sv;
 use crate::model::{fold, Area, Category, Incident, IndicatorValue};
-use crate::spatial::AreaIndex;
-use crate::stats::{getis_ord, GiParams, Transform, Weights};
-use crate::store::{Store, StoreError};
+use crate::picture::AreaPicture;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
     #[error("no DeSO or RegSO matches '{0}' (use a DeSO code like 0163C1170, a RegSO code like 0163R002 or a RegSO name like Edsberg)")]
     UnknownArea(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -95,20 +91,11 @@ pub struct ProfileOptions {
     pub est_rule: EstRule,
     pub index: IndexConfig,
     pub crowding: CrowdingRule,
-    /// Contiguity tolerance for the hotspot weights (simplified polygons have slivers).
-    pub tolerance_m: f64,
 }
 
 impl Default for ProfileOptions {
     fn default() -> Self {
-        ProfileOptions {
-            police: vec![],
-            goals: vec![],
-            est_rule: EstRule::default(),
-            index: IndexConfig::default(),
-            crowding: CrowdingRule::default(),
-            tolerance_m: 25.0,
-        }
+        ProfileOptions { police: vec![], goals: vec![], est_rule: EstRule::default(), index: IndexConfig::default(), crowding: CrowdingRule::default() }
     }
 }
 
@@ -149,13 +136,7 @@ fn is_count(name: &str) -> bool {
 }
 
 /// Population-weighted mean of shares and rates, sum of counts, over a set of DeSO.
-fn aggregate(
-    name: &str,
-    year: i32,
-    desos: &[&str],
-    values: &BTreeMap<(String, String, i32), f64>,
-    pop: &std::collections::HashMap<String, f64>,
-) -> Option<f64> {
+fn aggregate(name: &str, year: i32, desos: &[&str], values: &BTreeMap<(String, String, i32), f64>, pop: &HashMap<String, f64>) -> Option<f64> {
     let vals: Vec<(f64, f64)> =
         desos.iter().filter_map(|d| values.get(&(d.to_string(), name.to_string(), year)).map(|v| (*v, pop.get(*d).copied().unwrap_or(0.0)))).collect();
     if vals.is_empty() {
@@ -216,32 +197,42 @@ pub fn resolve<'a>(areas: &'a [Area], query: &str) -> Option<(AreaRef, Vec<&'a A
     ))
 }
 
-pub fn build(store: &dyn Store, query: &str, opts: &ProfileOptions) -> Result<Profile, ProfileError> {
-    let all_areas = store.areas()?;
-    let areas: Vec<Area> = crate::summary::select_edition(&all_areas, None).into_iter().cloned().collect();
-    let (aref, members) = resolve(&areas, query).ok_or_else(|| ProfileError::UnknownArea(query.to_string()))?;
-    let indicators = store.indicators()?;
-    let incidents = store.incidents()?;
-    let pop = crate::summary::population_by_area(&all_areas, &indicators);
-    let member_codes: Vec<&str> = members.iter().map(|a| a.deso.as_str()).collect();
-    let kommun_codes: Vec<&str> = areas.iter().filter(|a| a.kommun == aref.kommun).map(|a| a.deso.as_str()).collect();
-    // County values use the same DeSO edition; they are shown only where the store holds the
-    // indicator for areas outside the municipality too.
-    let lan = &aref.kommun[..2];
-    let county_codes: Vec<&str> = areas.iter().filter(|a| a.kommun.starts_with(lan)).map(|a| a.deso.as_str()).collect();
-    let mut values: BTreeMap<(String, String, i32), f64> = BTreeMap::new();
-    let mut sources: BTreeMap<(String, i32), String> = BTreeMap::new();
-    let mut source_of: BTreeMap<(String, String, i32), String> = BTreeMap::new();
-    for v in &indicators {
-        values.insert((v.deso.clone(), v.indicator.clone(), v.year), v.value);
-        source_of.insert((v.deso.clone(), v.indicator.clone(), v.year), v.source.clone());
-        sources.entry((v.indicator.clone(), v.year)).or_insert_with(|| v.source.clone());
+/// Indicator values keyed by (DeSO, indicator, year), with their sources.
+struct Values {
+    values: BTreeMap<(String, String, i32), f64>,
+    sources: BTreeMap<(String, i32), String>,
+    source_of: BTreeMap<(String, String, i32), String>,
+}
+
+impl Values {
+    fn new(indicators: &[IndicatorValue]) -> Values {
+        let mut v = Values { values: BTreeMap::new(), sources: BTreeMap::new(), source_of: BTreeMap::new() };
+        for x in indicators {
+            v.values.insert((x.deso.clone(), x.indicator.clone(), x.year), x.value);
+            v.source_of.insert((x.deso.clone(), x.indicator.clone(), x.year), x.source.clone());
+            v.sources.entry((x.indicator.clone(), x.year)).or_insert_with(|| x.source.clone());
+        }
+        v
     }
-    let mut notes = Vec::new();
-    // Indicators: every (indicator, year) the area has; the latest year first in trends.
+}
+
+/// The DeSO codes a profile compares with: the area's, its municipality's and its county's.
+struct Scope<'a> {
+    members: Vec<&'a str>,
+    kommun: Vec<&'a str>,
+    county: Vec<&'a str>,
+}
+
+/// Indicator lines (latest year, beside municipality and county) and trends of several years.
+fn indicator_lines(
+    scope: &Scope,
+    v: &Values,
+    pop: &HashMap<String, f64>,
+    notes: &mut Vec<String>,
+) -> (Vec<IndicatorLine>, BTreeMap<String, BTreeMap<i32, f64>>) {
     let mut names_years: BTreeMap<String, Vec<i32>> = BTreeMap::new();
-    for (d, name, year) in values.keys() {
-        if member_codes.contains(&d.as_str()) && name != "omradestyp" {
+    for (d, name, year) in v.values.keys() {
+        if scope.members.contains(&d.as_str()) && name != "omradestyp" {
             names_years.entry(name.clone()).or_default().push(*year);
         }
     }
@@ -250,28 +241,21 @@ pub fn build(store: &dyn Store, query: &str, opts: &ProfileOptions) -> Result<Pr
     for (name, mut years) in names_years {
         years.sort_unstable();
         years.dedup();
-        let mut series = BTreeMap::new();
-        for y in &years {
-            if let Some(v) = aggregate(&name, *y, &member_codes, &values, &pop) {
-                series.insert(*y, v);
-            }
-        }
+        let series: BTreeMap<i32, f64> = years.iter().filter_map(|y| aggregate(&name, *y, &scope.members, &v.values, pop).map(|x| (*y, x))).collect();
         let latest = *years.last().expect("non-empty");
-        if let Some(v) = series.get(&latest) {
-            let source = sources.get(&(name.clone(), latest)).cloned().unwrap_or_default();
+        if let Some(value) = series.get(&latest) {
+            let source = v.sources.get(&(name.clone(), latest)).cloned().unwrap_or_default();
             if source.to_uppercase().contains("ILLUSTRATIV") && !notes.iter().any(|n: &String| n.contains(&name)) {
                 notes.push(format!("{} är illustrativa värden, inte SCB-data.", indicator_label_sv(&name)));
             }
+            // County values are shown only where the store holds the indicator outside the municipality too.
+            let county_known = scope.county.iter().any(|d| !scope.kommun.contains(d) && v.values.contains_key(&(d.to_string(), name.clone(), latest)));
             lines.push(IndicatorLine {
                 label_sv: indicator_label_sv(&name),
                 year: latest,
-                value: *v,
-                municipality: aggregate(&name, latest, &kommun_codes, &values, &pop),
-                county: county_codes
-                    .iter()
-                    .any(|d| !kommun_codes.contains(d) && values.contains_key(&(d.to_string(), name.clone(), latest)))
-                    .then(|| aggregate(&name, latest, &county_codes, &values, &pop))
-                    .flatten(),
+                value: *value,
+                municipality: aggregate(&name, latest, &scope.kommun, &v.values, pop),
+                county: county_known.then(|| aggregate(&name, latest, &scope.county, &v.values, pop)).flatten(),
                 source,
                 indicator: name.clone(),
             });
@@ -280,63 +264,40 @@ pub fn build(store: &dyn Store, query: &str, opts: &ProfileOptions) -> Result<Pr
             trends.insert(name, series);
         }
     }
-    // Områdestyp: the (inherited) type of the member DeSOs; a RegSO has one type.
-    let typ = member_codes
-        .iter()
-        .filter_map(|d| values.iter().filter(|((dd, n, _), _)| dd == d && n == "omradestyp").map(|(k, v)| (k.2, *v, d.to_string())).max_by_key(|x| x.0))
-        .max_by_key(|x| x.0);
-    let omradestyp = typ.as_ref().map(|(_, v, _)| *v as u8);
-    let omradestyp_source = typ.and_then(|(y, _, d)| source_of.get(&(d, "omradestyp".to_string(), y)).cloned());
-    // Housing.
-    let latest_of = |name: &str| lines.iter().find(|l| l.indicator == name).map(|l| l.value);
-    let housing = classify_housing(
-        latest_of("tenure_hyresratt"),
-        latest_of("tenure_bostadsratt"),
-        latest_of("tenure_aganderatt"),
-        latest_of("crowding_pct"),
-        &opts.crowding,
-    );
-    // Composite index among the municipality's DeSO (or RegSO).
-    let mut table: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    (lines, trends)
+}
+
+/// Composite index among the municipality's DeSO (or RegSO), population-weighted for RegSO.
+fn municipality_index(areas: &[Area], aref: &AreaRef, v: &Values, pop: &HashMap<String, f64>, cfg: &IndexConfig) -> Vec<IndexRow> {
     let unit_of = |a: &Area| if aref.level == "deso" { a.deso.clone() } else { a.regso.clone() };
     let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for a in areas.iter().filter(|a| a.kommun == aref.kommun) {
         groups.entry(unit_of(a)).or_default().push(a.deso.as_str());
     }
+    let mut table: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
     for (unit, ds) in &groups {
         let mut m = BTreeMap::new();
-        for var in &opts.index.variables {
-            let year = values.keys().filter(|(d, n, _)| ds.contains(&d.as_str()) && *n == var.indicator).map(|k| k.2).max();
-            if let Some(y) = year {
-                if let Some(v) = aggregate(&var.indicator, y, ds, &values, &pop) {
-                    m.insert(var.indicator.clone(), v);
-                }
+        for var in &cfg.variables {
+            let year = v.values.keys().filter(|(d, n, _)| ds.contains(&d.as_str()) && *n == var.indicator).map(|k| k.2).max();
+            if let Some(x) = year.and_then(|y| aggregate(&var.indicator, y, ds, &v.values, pop)) {
+                m.insert(var.indicator.clone(), x);
             }
         }
         table.insert(unit.clone(), m);
     }
-    let index_rows = composite(&table, &opts.index);
-    let index = index_rows.iter().find(|r| r.area == aref.code).cloned();
-    // Incidents in the area (point precision only).
-    let polys: Vec<_> = areas.iter().map(|a| a.geometry.clone()).collect();
-    let codes: Vec<&str> = areas.iter().map(|a| a.deso.as_str()).collect();
-    let idx = AreaIndex::new(&polys, &codes);
-    let precise: Vec<&Incident> = incidents.iter().filter(|i| i.precision.is_point_statistic()).collect();
-    let joined = idx.join(&precise.iter().map(|i| (i.location.x(), i.location.y())).collect::<Vec<_>>());
-    let area_of: Vec<Option<&str>> = joined.area.iter().map(|a| a.map(|a| areas[a as usize].deso.as_str())).collect();
-    let mine: Vec<&Incident> = precise.iter().zip(&area_of).filter(|(_, a)| a.is_some_and(|a| member_codes.contains(&a))).map(|(i, _)| *i).collect();
-    let area_pop: Option<f64> = {
-        let p: Vec<f64> = member_codes.iter().filter_map(|d| pop.get(*d).copied()).collect();
-        (!p.is_empty()).then(|| p.iter().sum())
-    };
+    composite(&table, cfg)
+}
+
+/// Incidents by category and quarter, with rates over the area's residents.
+fn incident_counts(mine: &[&Incident], area_pop: Option<f64>) -> (Vec<CategoryCount>, Vec<(String, u64)>) {
     let mut by_cat: BTreeMap<Category, u64> = BTreeMap::new();
     let mut by_quarter: BTreeMap<String, u64> = BTreeMap::new();
-    for i in &mine {
+    for i in mine {
         *by_cat.entry(i.category).or_default() += 1;
         use chrono::Datelike;
         *by_quarter.entry(format!("{} K{}", i.occurred_at.year(), (i.occurred_at.month() - 1) / 3 + 1)).or_default() += 1;
     }
-    let mut incidents_by_category: Vec<CategoryCount> = by_cat
+    let mut cats: Vec<CategoryCount> = by_cat
         .into_iter()
         .map(|(c, n)| CategoryCount {
             category: c,
@@ -345,60 +306,91 @@ pub fn build(store: &dyn Store, query: &str, opts: &ProfileOptions) -> Result<Pr
             per_1000: area_pop.filter(|p| *p > 0.0).map(|p| 1000.0 * n as f64 / p),
         })
         .collect();
-    incidents_by_category.sort_by(|a, b| b.count.cmp(&a.count));
-    if incidents.iter().any(|i| i.description.starts_with("Syntetisk")) {
+    cats.sort_by(|a, b| b.count.cmp(&a.count));
+    (cats, by_quarter.into_iter().collect())
+}
+
+/// EST weeks of the area as a whole: tertial counts, the last and the previous week.
+fn est_weeks(picture: &AreaPicture, aref: &AreaRef, mine: &[&Incident], rule: &EstRule) -> (Vec<PeriodCount>, Option<WeekStatus>, Option<WeekStatus>) {
+    let times: Vec<_> = picture.point_incidents().map(|i| i.occurred_at).collect();
+    let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) else { return (vec![], None, None) };
+    let weeks = est::weeks_between(first.date(), last.date());
+    let list: Vec<(Vec<String>, &Incident)> = mine.iter().map(|i| (vec![aref.code.clone()], *i)).collect();
+    let statuses = est::weekly_status(std::slice::from_ref(&aref.code), &weeks, &list, rule);
+    let prev = statuses.len().checked_sub(2).map(|k| statuses[k].clone());
+    (est::period_counts(&statuses, Period::Tertial), statuses.last().cloned(), prev)
+}
+
+/// The profile of a DeSO or RegSO in a picture. Hotspot status is the picture's own Gi*, so the
+/// profile and the map agree about every DeSO.
+pub fn build(picture: &AreaPicture, query: &str, opts: &ProfileOptions) -> Result<Profile, ProfileError> {
+    let areas = picture.area_list();
+    let (aref, members) = resolve(&areas, query).ok_or_else(|| ProfileError::UnknownArea(query.to_string()))?;
+    let pop = &picture.population;
+    let lan = &aref.kommun[..2];
+    let scope = Scope {
+        members: members.iter().map(|a| a.deso.as_str()).collect(),
+        kommun: areas.iter().filter(|a| a.kommun == aref.kommun).map(|a| a.deso.as_str()).collect(),
+        county: areas.iter().filter(|a| a.kommun.starts_with(lan)).map(|a| a.deso.as_str()).collect(),
+    };
+    let v = Values::new(&picture.indicators);
+    let mut notes = Vec::new();
+    let (lines, trends) = indicator_lines(&scope, &v, pop, &mut notes);
+    // Områdestyp: the (inherited) type of the member DeSOs; a RegSO has one type.
+    let typ = scope
+        .members
+        .iter()
+        .filter_map(|d| v.values.iter().filter(|((dd, n, _), _)| dd == d && n == "omradestyp").map(|(k, x)| (k.2, *x, d.to_string())).max_by_key(|x| x.0))
+        .max_by_key(|x| x.0);
+    let omradestyp = typ.as_ref().map(|(_, x, _)| *x as u8);
+    let omradestyp_source = typ.and_then(|(y, _, d)| v.source_of.get(&(d, "omradestyp".to_string(), y)).cloned());
+    let latest_of = |name: &str| lines.iter().find(|l| l.indicator == name).map(|l| l.value);
+    let housing = classify_housing(
+        latest_of("tenure_hyresratt"),
+        latest_of("tenure_bostadsratt"),
+        latest_of("tenure_aganderatt"),
+        latest_of("crowding_pct"),
+        &opts.crowding,
+    );
+    let index_rows = municipality_index(&areas, &aref, &v, pop, &opts.index);
+    let mine: Vec<&Incident> = picture
+        .incidents
+        .iter()
+        .zip(&picture.area_of_incident)
+        .filter(|(_, a)| a.is_some_and(|a| scope.members.contains(&picture.areas[a as usize].area.deso.as_str())))
+        .map(|(i, _)| i)
+        .collect();
+    let area_pop: Option<f64> = {
+        let p: Vec<f64> = scope.members.iter().filter_map(|d| pop.get(*d).copied()).collect();
+        (!p.is_empty()).then(|| p.iter().sum())
+    };
+    let (incidents_by_category, incidents_by_quarter) = incident_counts(&mine, area_pop);
+    if picture.incidents.iter().any(|i| i.description.starts_with("Syntetisk")) {
         notes.push("Händelserna i demodata är syntetiska (genererade), inte verkliga.".into());
     }
-    // Hotspot status: Gi* on incident counts per DeSO of the municipality (binary queen with self).
-    let kommun_areas: Vec<&Area> = areas.iter().filter(|a| a.kommun == aref.kommun).collect();
-    let mut counts = vec![0.0; kommun_areas.len()];
-    for a in area_of.iter().flatten() {
-        if let Some(k) = kommun_areas.iter().position(|x| x.deso == *a) {
-            counts[k] += 1.0;
-        }
-    }
-    let w = Weights::contiguity(&kommun_areas.iter().map(|a| a.geometry.clone()).collect::<Vec<_>>(), true, opts.tolerance_m);
-    let mut hotspots = Vec::new();
-    if let Ok(gi) = getis_ord(&counts, &w, &GiParams { star: true, transform: Transform::B, permutations: 0, seed: 0, fdr: true }) {
-        for (k, a) in kommun_areas.iter().enumerate() {
-            if member_codes.contains(&a.deso.as_str()) {
-                hotspots.push(HotspotLine { deso: a.deso.clone(), incidents: counts[k] as u64, gi_z: gi.z[k], gi_bin: gi.bin[k] });
-            }
-        }
-    }
+    let hotspots = members
+        .iter()
+        .filter_map(|a| picture.get(&a.deso))
+        .filter_map(|f| Some(HotspotLine { deso: f.area.deso.clone(), incidents: f.incidents, gi_z: f.gi_z?, gi_bin: f.gi_bin? }))
+        .collect();
     let hotspot_method = format!(
-        "Getis-Ord Gi* på antal händelser per DeSO i kommunen, queen-grannar (tolerans {} m), binära vikter, FDR-korrigerade konfidensklasser",
-        opts.tolerance_m
+        "Getis-Ord Gi* på antal händelser per DeSO i lägesbildens {} områden, queen-grannar (tolerans {} m), binära vikter, FDR-korrigerade konfidensklasser",
+        picture.areas.len(),
+        picture.rules.tolerance_m
     );
-    // EST weeks for the area as a whole.
-    let mut est_periods = vec![];
-    let (mut last, mut prev) = (None, None);
-    if let (Some(first), Some(lastt)) = (precise.iter().map(|i| i.occurred_at).min(), precise.iter().map(|i| i.occurred_at).max()) {
-        let weeks = est::weeks_between(first.date(), lastt.date());
-        let list: Vec<(Vec<String>, &Incident)> = mine.iter().map(|i| (vec![aref.code.clone()], *i)).collect();
-        let statuses = est::weekly_status(&[aref.code.clone()], &weeks, &list, &opts.est_rule);
-        est_periods = est::period_counts(&statuses, Period::Tertial);
-        last = statuses.last().cloned();
-        prev = statuses.len().checked_sub(2).map(|k| statuses[k].clone());
-    }
-    // Goals for this area.
+    let (est_periods, last, prev) = est_weeks(picture, &aref, &mine, &opts.est_rule);
     let goals = opts
         .goals
         .iter()
         .filter(|g| fold(&g.area) == fold(&aref.code) || fold(&g.area) == fold(&aref.name) || g.area == aref.kommun)
         .map(|g| {
-            let codes: Vec<&str> = if g.area == aref.kommun { kommun_codes.clone() } else { member_codes.clone() };
-            let years: std::collections::BTreeSet<i32> = values.keys().filter(|(_, n, _)| *n == g.indicator).map(|k| k.2).collect();
-            let series: BTreeMap<i32, f64> = years.into_iter().filter_map(|y| aggregate(&g.indicator, y, &codes, &values, &pop).map(|v| (y, v))).collect();
+            let codes: &[&str] = if g.area == aref.kommun { &scope.kommun } else { &scope.members };
+            let years: std::collections::BTreeSet<i32> = v.values.keys().filter(|(_, n, _)| *n == g.indicator).map(|k| k.2).collect();
+            let series: BTreeMap<i32, f64> = years.into_iter().filter_map(|y| aggregate(&g.indicator, y, codes, &v.values, pop).map(|x| (y, x))).collect();
             goal_status(g, &series)
         })
         .collect();
-    // Police areas.
-    let mut geom = geo::MultiPolygon(vec![]);
-    for a in &members {
-        geom.0.extend(a.geometry.0.iter().cloned());
-    }
-    let police_areas = crate::classify::goals::police_overlap(&geom, &opts.police);
+    let geom = geo::MultiPolygon(members.iter().flat_map(|a| a.geometry.0.iter().cloned()).collect());
     Ok(Profile {
         population: area_pop,
         omradestyp,
@@ -407,11 +399,11 @@ pub fn build(store: &dyn Store, query: &str, opts: &ProfileOptions) -> Result<Pr
         indicators: lines,
         trends,
         housing,
-        index,
+        index: index_rows.iter().find(|r| r.area == aref.code).cloned(),
         index_areas: index_rows.iter().filter(|r| r.score.is_some()).count(),
         incidents_total: mine.len() as u64,
         incidents_by_category,
-        incidents_by_quarter: by_quarter.into_iter().collect(),
+        incidents_by_quarter,
         hotspots,
         hotspot_method,
         est_rule: opts.est_rule.describe_sv(),
@@ -419,7 +411,7 @@ pub fn build(store: &dyn Store, query: &str, opts: &ProfileOptions) -> Result<Pr
         est_last_week: last,
         est_previous_week: prev,
         goals,
-        police_areas,
+        police_areas: crate::classify::goals::police_overlap(&geom, &opts.police),
         notes,
         generated: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
         area: aref,
@@ -428,7 +420,7 @@ pub fn build(store: &dyn Store, query: &str, opts: &ProfileOptions) -> Result<Pr
 
 fn n(v: f64) -> String {
     let r = if v.abs() >= 100.0 { (v * 10.0).round() / 10.0 } else { (v * 100.0).round() / 100.0 };
-    crate::io::format_number_sv_pub(r)
+    crate::model::format_number_sv(r)
 }
 
 fn on(v: Option<f64>) -> String {
@@ -603,6 +595,13 @@ pub fn to_html(p: &Profile) -> String {
         }
         h += "</table>";
     }
+    h += &html_incidents_and_after(p);
+    h
+}
+
+/// The incident, hotspot, EST, goal and police sections of the HTML profile.
+fn html_incidents_and_after(p: &Profile) -> String {
+    let mut h = String::new();
     h += &format!("<h2>Händelser</h2><p>Totalt {} händelser med punktläge i området.</p>", p.incidents_total);
     h += "<table><tr><th>Kategori</th><th>Antal</th><th>Per 1 000 invånare</th></tr>";
     for c in &p.incidents_by_category {
@@ -676,28 +675,19 @@ pub fn to_html(p: &Profile) -> String {
 }
 
 /// Reads Polisen's utsatta områden (GeoJSON with `name`, `class`, `since`) into EPSG:3006.
-pub fn read_police_areas(path: &std::path::Path) -> Result<Vec<PoliceArea>, String> {
-    let data = crate::io::read_source(path, &Default::default()).map_err(|e| e.to_string())?;
-    let epsg = data.epsg.ok_or_else(|| format!("{}: no CRS", data.file_name))?;
-    let t = crate::io::transform_between(epsg, 3006).map_err(|e| e.to_string())?;
-    data.records
+pub fn read_police_areas(path: &std::path::Path) -> Result<Vec<PoliceArea>, crate::io::IoError> {
+    let (data, polys) = crate::io::read_polygons(path)?;
+    Ok(data
+        .records
         .iter()
-        .map(|r| {
-            let g = r.geometry.as_ref().ok_or_else(|| format!("{}: missing geometry", r.location))?;
-            let g = crate::analysis::reproject(g, &t)?;
-            let geometry = match g {
-                geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
-                geo::Geometry::MultiPolygon(m) => m,
-                _ => return Err(format!("{}: not a polygon", r.location)),
-            };
-            Ok(PoliceArea {
-                name: r.get("name").unwrap_or("").to_string(),
-                class: r.get("class").unwrap_or("").to_string(),
-                since: r.get("since").unwrap_or("").to_string(),
-                geometry,
-            })
+        .zip(polys)
+        .map(|(r, geometry)| PoliceArea {
+            name: r.get("name").unwrap_or("").to_string(),
+            class: r.get("class").unwrap_or("").to_string(),
+            since: r.get("since").unwrap_or("").to_string(),
+            geometry,
         })
-        .collect()
+        .collect())
 }
 
 /// Values of one indicator for the store, used by `classify` to write områdestyp.

@@ -1,8 +1,7 @@
 //! Counts of incidents per area × category × ISO week, and rates per 1,000 residents, from one call.
 
-use crate::model::{Area, Category, Incident, IndicatorValue};
+use crate::model::{iso_week, Area, Category, Incident, IndicatorValue};
 use crate::spatial::AreaIndex;
-use chrono::Datelike;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -32,12 +31,6 @@ pub struct Summary {
     pub area_totals: BTreeMap<String, u64>,
     /// The DeSO edition the counts refer to.
     pub deso_version: String,
-}
-
-/// ISO week label of a timestamp.
-pub fn iso_week(t: &chrono::NaiveDateTime) -> String {
-    let w = t.date().iso_week();
-    format!("{}-W{:02}", w.year(), w.week())
 }
 
 /// Residents per DeSO: the latest `population` indicator, else the area's own field.
@@ -99,18 +92,5 @@ pub fn summarise(areas: &[&Area], incidents: &[Incident], population: &HashMap<S
         excluded_imprecise: incidents.len() - precise.len(),
         area_totals: totals,
         deso_version: areas.first().map(|a| a.version.clone()).unwrap_or_default(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn iso_weeks_follow_iso_8601_at_year_ends() {
-        let t = |s| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
-        assert_eq!(iso_week(&t("2024-12-30 10:00")), "2025-W01");
-        assert_eq!(iso_week(&t("2027-01-01 10:00")), "2026-W53");
-        assert_eq!(iso_week(&t("2025-02-12 23:59")), "2025-W07");
     }
 }

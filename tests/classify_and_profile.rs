@@ -1,6 +1,7 @@
 //! Områdestyp inheritance on the shipped tables, and the social area profile from the demo data.
 
-use lagesbild::classify::omradestyp::{inherit, read_key, read_types};
+use lagesbild::classify::omradestyp::{inherit, read_types};
+use lagesbild::io::scb::read_key;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -84,7 +84,7 @@ fn the_density_geotiff_opens_in_gdal_with_sweref99tm_and_the_quartic_values() {
     let r = kde::quartic_density(&pts, None, 400.0, 600_000.0, 6_605_000.0, 100.0, 50, 50);
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("d.tif");
-    kde::write_geotiff(&p, &r).unwrap();
+    lagesbild::io::raster::write_geotiff(&p, &r).unwrap();
     let ds = gdal::Dataset::open(&p).unwrap();
     assert_eq!(ds.geo_transform().unwrap(), [600_000.0, 100.0, 0.0, 6_605_000.0, 0.0, -100.0]);
     assert_eq!(lagesbild::io::read_source_epsg_of(&ds), Some(3006));

@@ -100,7 +100,7 @@ fn sources(state: &lagesbild::AppState, c: &lagesbild::api::layers::Collection, 
                 continue; // the public never sees these cells
             }
             let cellg = grid.cell(&k);
-            let wgs = lagesbild::api::layers::to_wgs84(&cellg.polygon.clone().into()).unwrap();
+            let wgs = lagesbild::crs::to_wgs84(&cellg.polygon.clone().into()).unwrap();
             let p = serde_json::json!({"cell_id": cellg.id, "count": n, "cell_size_m": cell});
             out.entry(key_of_json(p.as_object().unwrap())).or_default().extend(to_merc(&wgs));
         }

@@ -90,12 +90,24 @@ fn start_server(f: &Fixture, issuer_env: Option<&str>, args: &[&str]) -> Server 
     }
     let child = Proc(cmd.current_dir(root()).stderr(Stdio::null()).spawn().unwrap());
     for _ in 0..300 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        // Serving starts at once and the data loads in the background: wait until /health is ok.
+        if health_ok(port) {
             return Server { _proc: child, port, audit };
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     panic!("lagesbild serve did not listen on {port}");
+}
+
+fn health_ok(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+    if c.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut text = String::new();
+    let _ = c.read_to_string(&mut text);
+    text.contains("\"status\":\"ok\"")
 }
 
 fn store_once(f: &Fixture) -> PathBuf {

@@ -6,9 +6,10 @@
 use super::auth::Caller;
 use super::error::{check_params, ApiError};
 use super::features::{geometry_json, Crs};
-use super::layers::{self, suppress, Collection};
+use super::layers::{self, Collection};
 use super::AppState;
 use crate::model::{Category, Incident};
+use crate::privacy::{cache_control, suppress, Resource};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -57,9 +58,8 @@ fn filter(pairs: &[(String, String)]) -> Result<Filter, ApiError> {
 
 fn selected<'a>(s: &'a AppState, f: &Filter) -> Vec<&'a Incident> {
     s.layers
-        .incidents
-        .iter()
-        .filter(|i| i.precision.is_point_statistic())
+        .picture
+        .point_incidents()
         .filter(|i| f.from.is_none_or(|d| i.occurred_at.date() >= d))
         .filter(|i| f.to.is_none_or(|d| i.occurred_at.date() <= d))
         .filter(|i| f.categories.as_ref().is_none_or(|c| c.contains(&i.category)))
@@ -134,8 +134,7 @@ pub async fn run(State(s): State<AppState>, caller: Caller, Path(kind): Path<Str
                 let _permit = permit;
                 compute(&st, &kind2, &pairs2)
             })
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))??;
+            .await??;
             let c = Arc::new(c);
             s.analysis.cache.put(key.clone(), c.clone());
             c
@@ -146,18 +145,15 @@ pub async fn run(State(s): State<AppState>, caller: Caller, Path(kind): Path<Str
         .iter()
         .map(|f| {
             let mut p = f.props.clone();
-            if caller.role.suppresses_small_counts() {
-                suppress(&mut p, &c.count_fields, s.config.min_public_count);
+            if let Some(min) = caller.role.min_count(s.config.min_public_count) {
+                suppress(&mut p, &c.count_fields, min);
             }
             json!({"type": "Feature", "id": f.id, "geometry": geometry_json(&f.g3006, &f.gwgs, Crs::Crs84), "properties": p})
         })
         .collect();
     let body = json!({"type": "FeatureCollection", "features": features, "numberReturned": c.features.len(), "analysis": kind, "request": pairs.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(), "parameters": c.parameters, "library": crate::stats::LIBRARY});
     let mut resp = ([(header::CONTENT_TYPE, "application/geo+json")], body.to_string()).into_response();
-    resp.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(if caller.role.suppresses_small_counts() { "public, max-age=60" } else { "private, max-age=0" }),
-    );
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control(caller.role, Resource::Aggregate)));
     resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Authorization"));
     Ok(resp)
 }
@@ -183,9 +179,10 @@ fn compute(s: &AppState, kind: &str, pairs: &[(String, String)]) -> Result<Colle
                         p.insert("cell_id".into(), cell.id.clone().into());
                         p.insert("count".into(), (r.counts[k] as u64).into());
                         p.insert("gi_z".into(), r.gi.z[k].into());
+                        p.insert("gi_p".into(), r.gi.p_norm[k].into());
                         p.insert("gi_bin".into(), r.fdr_bin[k].into());
                         let g: geo::Geometry<f64> = cell.polygon.clone().into();
-                        let gwgs = layers::to_wgs84(&g).unwrap_or(g.clone());
+                        let gwgs = crate::crs::to_wgs84(&g).unwrap_or(g.clone());
                         layers::feat_from(cell.id.clone(), p, g, gwgs, [0.0; 4])
                     })
                     .collect();
@@ -223,70 +220,65 @@ fn compute(s: &AppState, kind: &str, pairs: &[(String, String)]) -> Result<Colle
             }
             Ok(layers::emerging_collection(&inc, cell, step))
         }
-        "lisa" => {
-            let name = pairs
-                .iter()
-                .find(|(k, _)| k == "indicator")
-                .map(|(_, v)| v.clone())
-                .ok_or_else(|| ApiError::BadRequest("lisa needs indicator=NAME (e.g. low_econ)".into()))?;
-            let deso = s.layers.get("deso").ok_or_else(|| ApiError::Internal("no deso layer".into()))?;
-            let mut y = Vec::new();
-            let mut missing = Vec::new();
-            for f in &deso.features {
-                match f.props.get(&name).and_then(|v| v.as_f64()) {
-                    Some(v) => y.push(v),
-                    None => missing.push(f.id.clone()),
-                }
-            }
-            if !missing.is_empty() {
-                return Err(ApiError::BadRequest(format!(
-                    "indicator '{name}' is missing for {} area(s): {}",
-                    missing.len(),
-                    missing.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
-                )));
-            }
-            let tol = num(pairs, "tolerance", 0.0, 500.0)?.unwrap_or(25.0);
-            let perms = num(pairs, "permutations", 0.0, 9999.0)?.unwrap_or(999.0) as usize;
-            let seed = num(pairs, "seed", 0.0, 1e15)?.unwrap_or(20251122.0) as u64;
-            let alpha = num(pairs, "alpha", 0.0001, 0.5)?.unwrap_or(0.05);
-            let polys: Vec<geo::MultiPolygon<f64>> = deso
-                .features
-                .iter()
-                .filter_map(|f| match &f.g3006 {
-                    geo::Geometry::MultiPolygon(m) => Some(m.clone()),
-                    geo::Geometry::Polygon(p) => Some(geo::MultiPolygon(vec![p.clone()])),
-                    _ => None,
-                })
-                .collect();
-            let w = crate::stats::Weights::contiguity(&polys, true, tol);
-            let params = crate::stats::LisaParams { transform: crate::stats::Transform::R, permutations: perms, seed, alpha };
-            let r = crate::stats::local_moran(&y, &w, &params).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-            let features = deso
-                .features
-                .iter()
-                .enumerate()
-                .map(|(k, f)| {
-                    let mut p = serde_json::Map::new();
-                    p.insert("deso".into(), f.id.clone().into());
-                    p.insert("value".into(), y[k].into());
-                    p.insert("lisa_i".into(), r.i[k].into());
-                    p.insert("lisa_q".into(), r.q[k].into());
-                    p.insert("lisa_p_sim".into(), r.p_sim[k].into());
-                    p.insert("lisa_cluster".into(), r.cluster[k].into());
-                    layers::feat_from(f.id.clone(), p, f.g3006.clone(), f.gwgs.clone(), f.bbox_wgs)
-                })
-                .collect();
-            Ok(Collection {
-                id: "lisa",
-                title: "Lokal Moran (LISA)",
-                description: format!("Local Moran på {name}"),
-                access: layers::Access::Open,
-                count_fields: vec![],
-                features,
-                temporal: false,
-                parameters: json!({"indicator": name, "weights": "queen", "tolerance_m": tol, "params": params, "islands": r.islands}),
-            })
-        }
+        "lisa" => lisa(s, pairs),
         other => Err(ApiError::NotFound(format!("no analysis '{other}'"))),
     }
+}
+
+/// Local Moran of an indicator over the picture's DeSO.
+fn lisa(s: &AppState, pairs: &[(String, String)]) -> Result<Collection, ApiError> {
+    let name = pairs
+        .iter()
+        .find(|(k, _)| k == "indicator")
+        .map(|(_, v)| v.clone())
+        .ok_or_else(|| ApiError::BadRequest("lisa needs indicator=NAME (e.g. low_econ)".into()))?;
+    let deso = s.layers.get("deso").ok_or_else(|| ApiError::internal("no deso layer"))?;
+    let mut y = Vec::new();
+    let mut missing = Vec::new();
+    for f in &s.layers.picture.areas {
+        match f.latest(&name) {
+            Some(v) => y.push(v),
+            None => missing.push(f.area.deso.clone()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(ApiError::BadRequest(format!(
+            "indicator '{name}' is missing for {} area(s): {}",
+            missing.len(),
+            missing.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let tol = num(pairs, "tolerance", 0.0, 500.0)?.unwrap_or(25.0);
+    let perms = num(pairs, "permutations", 0.0, 9999.0)?.unwrap_or(999.0) as usize;
+    let seed = num(pairs, "seed", 0.0, 1e15)?.unwrap_or(20251122.0) as u64;
+    let alpha = num(pairs, "alpha", 0.0001, 0.5)?.unwrap_or(0.05);
+    let polys: Vec<geo::MultiPolygon<f64>> = s.layers.picture.areas.iter().map(|f| f.area.geometry.clone()).collect();
+    let w = crate::stats::Weights::contiguity(&polys, true, tol);
+    let params = crate::stats::LisaParams { transform: crate::stats::Transform::R, permutations: perms, seed, alpha };
+    let r = crate::stats::local_moran(&y, &w, &params).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let features = deso
+        .features
+        .iter()
+        .enumerate()
+        .map(|(k, f)| {
+            let mut p = serde_json::Map::new();
+            p.insert("deso".into(), f.id.clone().into());
+            p.insert("value".into(), y[k].into());
+            p.insert("lisa_i".into(), r.i[k].into());
+            p.insert("lisa_q".into(), r.q[k].into());
+            p.insert("lisa_p_sim".into(), r.p_sim[k].into());
+            p.insert("lisa_cluster".into(), r.cluster[k].into());
+            layers::feat_from(f.id.clone(), p, f.g3006.clone(), f.gwgs.clone(), f.bbox_wgs)
+        })
+        .collect();
+    Ok(Collection {
+        id: "lisa",
+        title: "Lokal Moran (LISA)",
+        description: format!("Local Moran på {name}"),
+        access: layers::Access::Open,
+        count_fields: vec![],
+        features,
+        temporal: false,
+        parameters: json!({"indicator": name, "weights": "queen", "tolerance_m": tol, "params": params, "islands": r.islands}),
+    })
 }

@@ -2,43 +2,9 @@
 
 use super::error::{check_params, ApiError};
 use super::AppState;
-use crate::io::transform_between;
-use crate::model::Area;
 use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use geo::MapCoords;
-
-/// Reprojects area outlines to WGS84 lon/lat (RFC 7946), rounded to 6 decimals (~0.1 m).
-pub fn to_wgs84(areas: &[Area]) -> Result<Vec<geojson::Geometry>, String> {
-    let t = transform_between(crate::model::WORKING_EPSG, 4326).map_err(|e| e.to_string())?;
-    areas
-        .iter()
-        .map(|a| {
-            let mut xs = Vec::new();
-            let mut ys = Vec::new();
-            use geo::CoordsIter;
-            for c in a.geometry.coords_iter() {
-                xs.push(c.x);
-                ys.push(c.y);
-            }
-            crate::io::transform_coords(&t, &mut xs, &mut ys)?;
-            let i = std::cell::Cell::new(0usize);
-            let (xs, ys) = (&xs, &ys);
-            let i = &i;
-            let g = a.geometry.map_coords(move |_| {
-                let k = i.get();
-                i.set(k + 1);
-                geo::coord! { x: round6(xs[k]), y: round6(ys[k]) }
-            });
-            Ok(geojson::Geometry::new(geojson::Value::from(&g)))
-        })
-        .collect()
-}
-
-fn round6(v: f64) -> f64 {
-    (v * 1e6).round() / 1e6
-}
 
 pub async fn areas(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<impl IntoResponse, ApiError> {
     let params = check_params(q.as_deref(), &["kommun"])?;
@@ -48,10 +14,13 @@ pub async fn areas(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<i
             return Err(ApiError::BadRequest(format!("kommun must be a four-digit municipality code, got '{k}'")));
         }
     }
-    let snap = &s.snapshot;
+    let picture = &s.layers.picture;
+    let deso = s.layers.get("deso").ok_or_else(|| ApiError::internal("no deso layer"))?;
     let min = s.config.min_public_count;
     let mut features = Vec::new();
-    for (a, g) in snap.areas.iter().zip(&snap.areas_wgs84) {
+    // The deso layer holds the same areas in the same order, already in WGS84.
+    for (f, shape) in picture.areas.iter().zip(&deso.features) {
+        let a = &f.area;
         if kommun.as_deref().is_some_and(|k| k != a.kommun) {
             continue;
         }
@@ -61,22 +30,18 @@ pub async fn areas(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<i
         props.insert("regso_name".into(), a.regso_name.clone().into());
         props.insert("kommun".into(), a.kommun.clone().into());
         props.insert("version".into(), a.version.clone().into());
-        let pop = snap.population.get(&a.deso).copied();
-        props.insert("population".into(), pop.into());
-        let count = snap.summary.area_totals.get(&a.deso).copied().unwrap_or(0);
+        props.insert("population".into(), f.population.into());
         // Small counts can identify people; public aggregates hide them (count and rate alike).
-        let suppressed = count > 0 && count < min;
-        props.insert("incident_count".into(), if suppressed { serde_json::Value::Null } else { count.into() });
+        let suppressed = crate::privacy::is_small(f.incidents, min);
+        props.insert("incident_count".into(), if suppressed { serde_json::Value::Null } else { f.incidents.into() });
         props.insert("incident_count_suppressed".into(), suppressed.into());
-        let rate = pop.filter(|p| *p > 0.0 && !suppressed).map(|p| 1000.0 * count as f64 / p);
-        props.insert("incidents_per_1000".into(), rate.into());
-        if let Some(ind) = snap.latest_indicators.get(&a.deso) {
-            for (name, (year, value)) in ind {
-                props.insert(name.clone(), (*value).into());
-                props.insert(format!("{name}_year"), (*year).into());
-            }
+        props.insert("incidents_per_1000".into(), f.per_1000().filter(|_| !suppressed).into());
+        for (name, (year, value)) in &f.indicators {
+            props.insert(name.clone(), (*value).into());
+            props.insert(format!("{name}_year"), (*year).into());
         }
-        features.push(geojson::Feature { geometry: Some(g.clone()), properties: Some(props), ..Default::default() });
+        let geometry = geojson::Geometry::new(geojson::Value::from(&shape.gwgs));
+        features.push(geojson::Feature { geometry: Some(geometry), properties: Some(props), ..Default::default() });
     }
     let fc = geojson::FeatureCollection { features, bbox: None, foreign_members: None };
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], fc.to_string()))

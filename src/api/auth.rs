@@ -6,55 +6,10 @@ use super::error::ApiError;
 use super::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Aggregates only; small counts suppressed.
-    Public,
-    /// Aggregates (small counts suppressed) and incident points snapped to a 250 m grid.
-    Partner,
-    /// Raw incident points; every access is written to the audit log.
-    Analyst,
-    /// Analyst and writes.
-    Editor,
-    Admin,
-}
-
-impl Role {
-    pub fn parse(s: &str) -> Option<Role> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "public" => Some(Role::Public),
-            "partner" => Some(Role::Partner),
-            "analyst" => Some(Role::Analyst),
-            "editor" => Some(Role::Editor),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Public => "public",
-            Role::Partner => "partner",
-            Role::Analyst => "analyst",
-            Role::Editor => "editor",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn raw_points(self) -> bool {
-        self >= Role::Analyst
-    }
-
-    /// Public and cross-organisation views hide small counts.
-    pub fn suppresses_small_counts(self) -> bool {
-        self < Role::Analyst
-    }
-}
+pub use crate::privacy::Role;
 
 #[derive(Debug, Clone, Default)]
 pub struct Tokens {

@@ -324,8 +324,8 @@ pub async fn tile_handler(State(s): State<AppState>, Path((z, x, y)): Path<(Stri
         _ => Ok((None, TileFormat::Png)),
     })
     .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(ApiError::Internal)?;
+    .map_err(|e| ApiError::Internal(e.into()))?
+    .map_err(|e| ApiError::Internal(e.into()))?;
     let (Some(bytes), format) = data else { return Err(ApiError::NotFound(format!("no basemap tile {z}/{x}/{y}"))) };
     let mut r = ([(header::CONTENT_TYPE, format.mime())], bytes.clone()).into_response();
     if bytes.starts_with(&[0x1f, 0x8b]) {

@@ -123,7 +123,7 @@ impl Limiter {
         }
         let r = self.permits.clone().acquire_owned().await;
         self.waiting.fetch_sub(1, Ordering::SeqCst);
-        r.map_err(|e| ApiError::Internal(e.to_string()))
+        r.map_err(|e| ApiError::Internal(e.into()))
     }
 }
 

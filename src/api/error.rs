@@ -33,8 +33,71 @@ pub enum ApiError {
     /// Too much work queued already; the client should retry after the given seconds.
     #[error("{message}")]
     Busy { message: String, retry_after_s: u64 },
-    #[error("internal error")]
-    Internal(String),
+    /// A fault of the service, not of the request: logged, never shown to the client.
+    #[error("internal error: {0}")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    /// An internal fault described in words (an invariant that did not hold).
+    pub fn internal(what: &str) -> ApiError {
+        ApiError::Internal(what.into())
+    }
+
+    /// A versioned write that failed: stale version, missing record or store fault.
+    pub fn from_write(e: crate::store::WriteError, what: &str) -> ApiError {
+        use crate::store::WriteError;
+        match e {
+            WriteError::Conflict { expected, current } => {
+                ApiError::PreconditionFailed(format!("{what} changed: you sent version {expected}, the current version is {current}; read it again"))
+            }
+            WriteError::NotFound => ApiError::NotFound(format!("no such {what}")),
+            WriteError::Store(s) => s.into(),
+        }
+    }
+}
+
+/// Faults of the service's own machinery: a 500 whose detail goes to the log.
+macro_rules! internal_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for ApiError {
+            fn from(e: $t) -> ApiError {
+                ApiError::Internal(Box::new(e))
+            }
+        }
+    )*};
+}
+
+internal_from!(
+    crate::store::StoreError,
+    crate::crs::CrsError,
+    crate::io::IoError,
+    tokio::task::JoinError,
+    serde_json::Error,
+    std::io::Error,
+    geozero::error::GeozeroError
+);
+
+/// A statistic that cannot be computed for what the request selected: the request's fault.
+impl From<crate::stats::StatsError> for ApiError {
+    fn from(e: crate::stats::StatsError) -> ApiError {
+        ApiError::BadRequest(format!("cannot compute this analysis for the selection: {e}"))
+    }
+}
+
+impl From<crate::profile::ProfileError> for ApiError {
+    fn from(e: crate::profile::ProfileError) -> ApiError {
+        match e {
+            crate::profile::ProfileError::UnknownArea(a) => ApiError::NotFound(format!("no DeSO or RegSO matches '{a}'")),
+        }
+    }
+}
+
+/// A walk or observation that breaks a rule of its own (outside the municipality, bad rating).
+impl From<crate::walks::Invalid> for ApiError {
+    fn from(e: crate::walks::Invalid) -> ApiError {
+        ApiError::Unprocessable(e.to_string())
+    }
 }
 
 impl From<super::oidc::OidcError> for ApiError {
@@ -75,7 +138,7 @@ impl IntoResponse for ApiError {
         let description = match &self {
             // Internal details go to the log, not to the client.
             ApiError::Internal(detail) => {
-                tracing::error!(%detail, "internal error");
+                tracing::error!(detail = %detail, "internal error");
                 "internal error".to_string()
             }
             other => other.to_string(),

@@ -4,6 +4,7 @@ use super::auth::{Caller, Role};
 use super::error::{check_params, ApiError};
 use super::layers::{view, Access, Collection};
 use super::AppState;
+use crate::privacy::{cache_control, Resource};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -198,7 +199,7 @@ fn parse_datetime(s: &str) -> Result<(Option<chrono::NaiveDateTime>, Option<chro
         if t.is_empty() || t == ".." {
             return Ok(None);
         }
-        let d = crate::import::parse_datetime(t).ok_or_else(|| ApiError::BadRequest(format!("datetime '{t}' is not RFC 3339")))?;
+        let d = crate::model::parse_datetime(t).ok_or_else(|| ApiError::BadRequest(format!("datetime '{t}' is not RFC 3339")))?;
         // A date-only end includes the whole day.
         Ok(Some(if end && t.len() == 10 { d + chrono::Duration::days(1) - chrono::Duration::seconds(1) } else { d }))
     };
@@ -338,7 +339,7 @@ pub fn select_page<'a>(
         (Some(b), Crs::Crs84) => Some(b),
         (Some(b), Crs::Sweref99Tm) => {
             let r = geo::Rect::new(geo::coord! {x: b[0], y: b[1]}, geo::coord! {x: b[2], y: b[3]});
-            let w = super::layers::to_wgs84(&r.to_polygon().into()).map_err(ApiError::Internal)?;
+            let w = crate::crs::to_wgs84(&r.to_polygon().into())?;
             use geo::BoundingRect;
             w.bounding_rect().map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
         }
@@ -419,8 +420,8 @@ fn enc(s: &str) -> String {
 fn restricted_headers(resp: &mut Response, c: &Collection, role: Role, crs: Crs) {
     let h = resp.headers_mut();
     h.insert("Content-Crs", HeaderValue::from_str(&format!("<{}>", crs.uri())).expect("ASCII"));
-    let cc = if c.access == Access::Incidents || role > Role::Public { "private, max-age=0" } else { "public, max-age=60" };
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cc));
+    let what = if c.access == Access::Incidents { Resource::Restricted } else { Resource::Aggregate };
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control(role, what)));
     h.insert(header::VARY, HeaderValue::from_static("Authorization"));
 }
 
@@ -514,14 +515,11 @@ pub async fn download(State(s): State<AppState>, caller: Caller, Path(id): Path<
     let rows = select(&s, &c, &caller, &Query { limit: usize::MAX, ..q })?;
     audit(&s, &caller, &c, &format!("download {format}"), rows.len());
     let table = table_of(&c, &rows);
-    let dir = tempfile_dir().map_err(ApiError::Internal)?;
+    let dir = tempfile_dir()?;
     let path = dir.join(format!("{}.{ext}", c.id));
     let p2 = path.clone();
-    tokio::task::spawn_blocking(move || crate::io::write_table_as(&p2, &table, ext))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let bytes = std::fs::read(&path).map_err(|e| ApiError::Internal(e.to_string()))?;
+    tokio::task::spawn_blocking(move || crate::io::write_table_as(&p2, &table, ext)).await??;
+    let bytes = std::fs::read(&path)?;
     let _ = std::fs::remove_dir_all(&dir);
     let mut resp = ([(header::CONTENT_TYPE, mime)], bytes).into_response();
     resp.headers_mut()
@@ -530,10 +528,10 @@ pub async fn download(State(s): State<AppState>, caller: Caller, Path(id): Path<
     Ok(resp)
 }
 
-fn tempfile_dir() -> Result<std::path::PathBuf, String> {
+fn tempfile_dir() -> Result<std::path::PathBuf, std::io::Error> {
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let d = std::env::temp_dir().join(format!("lagesbild-dl-{}-{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
-    std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&d)?;
     Ok(d)
 }
 

@@ -50,7 +50,7 @@ impl From<FontError> for ApiError {
         match e {
             FontError::UnknownStack(_) => ApiError::NotFound(e.to_string()),
             FontError::BadRange(_) => ApiError::BadRequest(e.to_string()),
-            FontError::Font { .. } => ApiError::Internal(e.to_string()),
+            FontError::Font { .. } => ApiError::Internal(e.into()),
         }
     }
 }
@@ -146,7 +146,7 @@ fn cached_or_render(stack: &'static str, file: &'static str, start: u32) -> Resu
 pub async fn glyphs(Path((fontstack, range)): Path<(String, String)>) -> Result<Response, ApiError> {
     let (stack, file) = resolve_stack(&fontstack)?;
     let start = parse_range(&range)?;
-    let body = tokio::task::spawn_blocking(move || cached_or_render(stack, file, start)).await.map_err(|e| ApiError::Internal(e.to_string()))??;
+    let body = tokio::task::spawn_blocking(move || cached_or_render(stack, file, start)).await.map_err(|e| ApiError::Internal(e.into()))??;
     let mut r = ([(header::CONTENT_TYPE, "application/x-protobuf")], body).into_response();
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
     Ok(r)

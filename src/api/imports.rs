@@ -90,7 +90,7 @@ async fn receive(svc: &ImportService, headers: &HeaderMap, mut mp: Multipart) ->
             return Err(too_large());
         }
     }
-    let dir = tempfile::Builder::new().prefix("lagesbild-upload-").tempdir().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let dir = tempfile::Builder::new().prefix("lagesbild-upload-").tempdir().map_err(|e| ApiError::Internal(e.into()))?;
     let mut path = None;
     let mut options = HashMap::new();
     while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
@@ -100,14 +100,14 @@ async fn receive(svc: &ImportService, headers: &HeaderMap, mut mp: Multipart) ->
                 return Err(ApiError::BadRequest("send one part named 'file'".into()));
             }
             let p = dir.path().join(safe_name(field.file_name().unwrap_or("upload.csv")));
-            let mut out = std::fs::File::create(&p).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let mut out = std::fs::File::create(&p).map_err(|e| ApiError::Internal(e.into()))?;
             let mut written: u64 = 0;
             while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
                 written += chunk.len() as u64;
                 if written > limit {
                     return Err(too_large());
                 }
-                out.write_all(&chunk).map_err(|e| ApiError::Internal(e.to_string()))?;
+                out.write_all(&chunk).map_err(|e| ApiError::Internal(e.into()))?;
             }
             path = Some(p);
         } else if OPTION_PARTS.contains(&name.as_str()) {
@@ -147,7 +147,7 @@ fn options(up: &Upload, by: String) -> Result<ImportOptions, ApiError> {
     }
     if let Some(text) = o.get("category_map").filter(|t| !t.trim().is_empty()) {
         let p = up.dir.path().join(".category_map.csv");
-        std::fs::write(&p, text).map_err(|e| ApiError::Internal(e.to_string()))?;
+        std::fs::write(&p, text).map_err(|e| ApiError::Internal(e.into()))?;
         opts.category_map = Some(CategoryMap::with_file(&p).map_err(|e| ApiError::BadRequest(format!("category_map: {e}")))?);
     }
     opts.skip_invalid = match o.get("skip_invalid").map(|v| v.trim().to_ascii_lowercase()) {
@@ -187,7 +187,7 @@ fn refusal(e: ImportError, up: &Upload) -> ApiError {
     let clean = |s: String| s.replace(&dir, "");
     match e {
         ImportError::Invalid { problems, .. } => ApiError::Rejected { total: problems.len(), problems: problems.iter().map(problem_json).collect() },
-        ImportError::Store(e) => ApiError::Internal(e.to_string()),
+        ImportError::Store(e) => ApiError::Internal(e.into()),
         other => ApiError::Rejected { problems: vec![json!({"reason": clean(other.to_string())})], total: 1 },
     }
 }
@@ -211,7 +211,7 @@ pub async fn upload(State(s): State<AppState>, caller: Caller, Path(kind): Path<
     let store = svc.store.clone();
     let path = up.path.clone();
     let result =
-        tokio::task::spawn_blocking(move || run_import(store.as_ref(), kind, &path, &opts, &|_, _| {})).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(move || run_import(store.as_ref(), kind, &path, &opts, &|_, _| {})).await.map_err(|e| ApiError::Internal(e.into()))?;
     let report = result.map_err(|e| refusal(e, &up))?;
     s.audit.record(&caller, "imports", &format!("POST /api/imports/{} {}", kind.as_str(), report.record.import_id), report.record.accepted as usize);
     s.request_reload();
@@ -270,7 +270,7 @@ pub async fn preview(State(s): State<AppState>, caller: Caller, Path(kind): Path
         (head, run_import(&DryRun(store.as_ref()), kind, &path, &opts, &|_, _| {}))
     })
     .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    .map_err(|e| ApiError::Internal(e.into()))?;
     let (file, columns, rows, total_rows) = head.map_err(|e| refusal(ImportError::Source(e), &up))?;
     let mut body = json!({"kind": kind.as_str(), "file": file, "columns": columns, "rows": rows, "total_rows": total_rows});
     match result {
@@ -302,9 +302,9 @@ pub async fn preview(State(s): State<AppState>, caller: Caller, Path(kind): Path
 pub async fn list(State(s): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     require(&caller, Role::Analyst)?;
     let store = service(&s)?.store.clone();
-    let mut records = tokio::task::spawn_blocking(move || store.imports()).await.map_err(|e| ApiError::Internal(e.to_string()))?.or_else(|e| match e {
+    let mut records = tokio::task::spawn_blocking(move || store.imports()).await.map_err(|e| ApiError::Internal(e.into()))?.or_else(|e| match e {
         StoreError::Missing { .. } => Ok(vec![]),
-        e => Err(ApiError::Internal(e.to_string())),
+        e => Err(ApiError::Internal(e.into())),
     })?;
     records.sort_by(|a, b| b.imported_at.cmp(&a.imported_at));
     let items: Vec<Value> = records.iter().map(record_json).collect();
@@ -318,11 +318,10 @@ pub async fn delete(State(s): State<AppState>, caller: Caller, Path(id): Path<St
     let _turn = svc.write_lock.lock().await;
     let store = svc.store.clone();
     let id2 = id.clone();
-    let deleted =
-        tokio::task::spawn_blocking(move || store.delete_import(&id2)).await.map_err(|e| ApiError::Internal(e.to_string()))?.map_err(|e| match e {
-            StoreError::Corrupt { reason, .. } => ApiError::Conflict(reason),
-            other => ApiError::Internal(other.to_string()),
-        })?;
+    let deleted = tokio::task::spawn_blocking(move || store.delete_import(&id2)).await.map_err(|e| ApiError::Internal(e.into()))?.map_err(|e| match e {
+        StoreError::Corrupt { reason, .. } => ApiError::Conflict(reason),
+        other => ApiError::Internal(other.into()),
+    })?;
     let Some(d) = deleted else {
         return Err(ApiError::NotFound(format!("no import '{id}'")));
     };

@@ -2,13 +2,10 @@
 //! first use), and the role-dependent view of each feature.
 
 use super::auth::Role;
-use crate::classify::est::{self, EstRule};
-use crate::classify::housing::{classify_housing, CrowdingRule};
-use crate::classify::index::{composite, IndexConfig};
-use crate::model::{Area, Incident, IndicatorValue};
+use crate::model::Incident;
+use crate::picture::{AreaFacts, AreaPicture};
 use crate::spatial::grid::GridSpec;
-use crate::spatial::AreaIndex;
-use crate::stats::{self, getis_ord, GiParams, Transform, Weights};
+use crate::stats;
 use chrono::NaiveDateTime;
 use geo::BoundingRect;
 use serde_json::{json, Map, Value};
@@ -96,17 +93,16 @@ pub fn view(c: &Collection, f: &Feat, role: Role, min_count: u64) -> Option<(Map
             }
             // Partner: the point moves to the centre of its 250 m cell; only category and week remain.
             let geo::Geometry::Point(p) = &f.g3006 else { return None };
-            let g = GridSpec::square(250.0);
-            let cell = g.cell(&g.key_of(p.x(), p.y()));
-            let snapped = geo::Geometry::Point(geo::Point::new(cell.centre[0], cell.centre[1]));
-            let wgs = to_wgs84(&snapped).ok()?;
+            let (snapped, cell_id) = crate::privacy::snap_for_partner(p.x(), p.y());
+            let snapped = geo::Geometry::Point(snapped);
+            let wgs = crate::crs::to_wgs84(&snapped).ok()?;
             let mut props = Map::new();
-            for k in ["category", "category_sv", "iso_week"] {
+            for k in crate::privacy::PARTNER_INCIDENT_FIELDS {
                 if let Some(v) = f.props.get(k) {
                     props.insert(k.into(), v.clone());
                 }
             }
-            props.insert("cell_id".into(), cell.id.clone().into());
+            props.insert("cell_id".into(), cell_id.into());
             props.insert("precision".into(), "grid_250m".into());
             // An opaque id: the raw id would link partner views to raw records.
             let id = format!("p{}", &crate::api::auth::hash_token(&f.id)[..16]);
@@ -115,37 +111,10 @@ pub fn view(c: &Collection, f: &Feat, role: Role, min_count: u64) -> Option<(Map
     }
 }
 
-/// Counts from 1 to `min − 1` become null, with `<field>_suppressed: true`. Zero stays zero.
-pub fn suppress(p: &mut Map<String, Value>, fields: &[&str], min: u64) {
-    for f in fields {
-        if let Some(v) = p.get(*f).and_then(|v| v.as_f64()) {
-            if v > 0.0 && v < min as f64 {
-                p.insert((*f).to_string(), Value::Null);
-                p.insert(format!("{f}_suppressed"), Value::Bool(true));
-                // A rate derived from a suppressed count would reveal it (smoothed ones too).
-                for rate in [format!("{f}_per_1000"), format!("{f}_eb_per_1000"), format!("{f}_seb_per_1000")] {
-                    if p.contains_key(&rate) {
-                        p.insert(rate, Value::Null);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Reprojects EPSG:3006 → WGS84 lon/lat, rounded to 7 decimals (~1 cm).
-pub fn to_wgs84(g: &geo::Geometry<f64>) -> Result<geo::Geometry<f64>, String> {
-    thread_local! {
-        static T: gdal::spatial_ref::CoordTransform = crate::io::transform_between(3006, 4326).expect("EPSG:3006 -> 4326");
-    }
-    T.with(|t| crate::analysis::reproject(g, t)).map(|g| {
-        use geo::MapCoords;
-        g.map_coords(|c| geo::coord! { x: (c.x * 1e7).round() / 1e7, y: (c.y * 1e7).round() / 1e7 })
-    })
-}
+pub use crate::privacy::suppress;
 
 pub fn feat(id: String, props: Map<String, Value>, g3006: geo::Geometry<f64>, time: Option<NaiveDateTime>) -> Feat {
-    let gwgs = to_wgs84(&g3006).unwrap_or_else(|_| g3006.clone());
+    let gwgs = crate::crs::to_wgs84(&g3006).unwrap_or_else(|_| g3006.clone());
     let bbox_wgs = gwgs.bounding_rect().map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]).unwrap_or([0.0; 4]);
     let gwgs_json = geometry_text(&gwgs);
     Feat { id, props, g3006, gwgs, bbox_wgs, time, gwgs_json }
@@ -160,15 +129,24 @@ pub fn feat_from(id: String, props: Map<String, Value>, g3006: geo::Geometry<f64
 /// Everything the layer service publishes.
 pub struct LayerSet {
     pub base: Vec<Arc<Collection>>,
-    /// The store's incidents, shared with the snapshot (one copy in memory).
-    pub incidents: Arc<Vec<Incident>>,
-    pub areas: Vec<Area>,
-    pub deso_of_incident: Vec<Option<u32>>,
+    /// The lägesbild the layers show; analyses and reports read its typed fields.
+    pub picture: Arc<AreaPicture>,
+    hotspot_cells: OnceLock<Arc<HotspotCells>>,
     /// Incident points as features: large (a feature per incident), so built on first use.
     incident_points: OnceLock<Arc<Collection>>,
     hotspots_grid: OnceLock<Arc<Collection>>,
     density: OnceLock<Arc<Collection>>,
     emerging: OnceLock<Arc<Collection>>,
+}
+
+/// Optimized hot spots over a set of points, or why there are none.
+pub type HotspotCells = BoundedHotspots;
+
+/// Optimized hot spots and, when the work bound made the grid coarser, the automatic and the
+/// used cell size (metres).
+pub struct BoundedHotspots {
+    pub result: Result<stats::optimized::OptimizedResult, stats::StatsError>,
+    pub coarsened: Option<(f64, f64)>,
 }
 
 pub const LAZY: &[(&str, &str)] =
@@ -180,17 +158,25 @@ impl LayerSet {
             return Some(c.clone());
         }
         // Points are gathered only when a lazy layer is first built, not on every request.
-        let points =
-            || -> Vec<[f64; 2]> { self.incidents.iter().filter(|i| i.precision.is_point_statistic()).map(|i| [i.location.x(), i.location.y()]).collect() };
+        let points = || -> Vec<[f64; 2]> { self.picture.point_incidents().map(|i| [i.location.x(), i.location.y()]).collect() };
         match id {
-            "incidents" => {
-                Some(self.incident_points.get_or_init(|| Arc::new(incident_collection(&self.incidents, &self.deso_of_incident, &self.areas))).clone())
-            }
-            "hotspots_grid" => Some(self.hotspots_grid.get_or_init(|| Arc::new(hotspot_grid_collection(&points()))).clone()),
+            "incidents" => Some(self.incident_points.get_or_init(|| Arc::new(incident_collection(&self.picture))).clone()),
+            "hotspots_grid" => Some(self.hotspots_grid.get_or_init(|| Arc::new(hotspot_grid_from(&self.hotspot_cells()))).clone()),
             "density" => Some(self.density.get_or_init(|| Arc::new(density_collection(&points(), None))).clone()),
-            "emerging" => Some(self.emerging.get_or_init(|| Arc::new(emerging_collection(&self.incidents, 250.0, 7))).clone()),
+            "emerging" => Some(self.emerging.get_or_init(|| Arc::new(emerging_collection(&self.picture.incidents, 250.0, 7))).clone()),
             _ => None,
         }
+    }
+
+    /// The hot spot cells of all point incidents, computed once; the grid layer and the route
+    /// report read them.
+    pub fn hotspot_cells(&self) -> Arc<HotspotCells> {
+        self.hotspot_cells
+            .get_or_init(|| {
+                let points: Vec<[f64; 2]> = self.picture.point_incidents().map(|i| [i.location.x(), i.location.y()]).collect();
+                Arc::new(bounded_hot_spots(&points))
+            })
+            .clone()
     }
 
     /// The collection as far as it is built: lazy ones not built yet come without features, so
@@ -201,10 +187,11 @@ impl LayerSet {
         }
         let unbuilt = |mut c: Collection| {
             c.parameters = json!({});
+            c.features.clear();
             Arc::new(c)
         };
         match id {
-            "incidents" => Some(self.incident_points.get().cloned().unwrap_or_else(|| unbuilt(incident_collection(&[], &[], &[])))),
+            "incidents" => Some(self.incident_points.get().cloned().unwrap_or_else(|| unbuilt(incident_collection_of(&self.picture, false)))),
             "hotspots_grid" => Some(self.hotspots_grid.get().cloned().unwrap_or_else(|| unbuilt(hotspot_grid_collection(&[])))),
             "density" => Some(self.density.get().cloned().unwrap_or_else(|| unbuilt(density_collection(&[], None)))),
             "emerging" => Some(self.emerging.get().cloned().unwrap_or_else(|| unbuilt(emerging_collection(&[], 250.0, 7)))),
@@ -221,174 +208,125 @@ impl LayerSet {
     }
 }
 
-fn latest_by_area(indicators: &[IndicatorValue]) -> HashMap<String, BTreeMap<String, (i32, f64)>> {
-    let mut m: HashMap<String, BTreeMap<String, (i32, f64)>> = HashMap::new();
-    for v in indicators {
-        let e = m.entry(v.deso.clone()).or_default().entry(v.indicator.clone()).or_insert((v.year, v.value));
-        if v.year > e.0 {
-            *e = (v.year, v.value);
-        }
+/// A DeSO's properties on the map: the picture's fields by name.
+fn deso_props(f: &AreaFacts) -> Map<String, Value> {
+    let a = &f.area;
+    let mut p = Map::new();
+    p.insert("deso".into(), a.deso.clone().into());
+    p.insert("regso".into(), a.regso.clone().into());
+    p.insert("regso_name".into(), a.regso_name.clone().into());
+    p.insert("kommun".into(), a.kommun.clone().into());
+    p.insert("version".into(), a.version.clone().into());
+    p.insert("population".into(), f.population.into());
+    for (name, (year, v)) in &f.indicators {
+        p.insert(name.clone(), (*v).into());
+        p.insert(format!("{name}_year"), (*year).into());
     }
-    m
+    p.insert("dominant_tenure".into(), f.housing.dominant_tenure.clone().into());
+    p.insert("tenure_diversity".into(), f.housing.tenure_diversity.into());
+    p.insert("crowding_class".into(), f.housing.crowding_class.map(Value::from).unwrap_or(Value::Null));
+    if let Some(r) = &f.index {
+        p.insert("index_score".into(), r.score.into());
+        p.insert("index_rank".into(), r.rank.into());
+        p.insert("index_quintile".into(), r.quintile.into());
+    }
+    p.insert("incidents".into(), f.incidents.into());
+    p.insert("incidents_per_1000".into(), f.per_1000().into());
+    p.insert("incidents_eb_per_1000".into(), f.eb_per_1000.into());
+    p.insert("incidents_seb_per_1000".into(), f.seb_per_1000.into());
+    if let (Some(z), Some(bin)) = (f.gi_z, f.gi_bin) {
+        p.insert("gi_z".into(), z.into());
+        p.insert("gi_bin".into(), bin.into());
+    }
+    if let Some(s) = &f.est {
+        p.insert("est_week".into(), s.iso_week.clone().into());
+        p.insert("est_status".into(), serde_json::to_value(s.status).unwrap_or(Value::Null));
+        p.insert("est_score".into(), s.score.into());
+    }
+    p
 }
 
-/// Gaps between neighbouring areas up to this mean width (metres) and area (m²) are slivers of
-/// independent simplification, closed on the map (DeSO cover the country without holes).
-const MAX_SLIVER_WIDTH_M: f64 = 150.0;
-const MAX_SLIVER_AREA_M2: f64 = 1_000_000.0;
+fn counts_props(f: &AreaFacts) -> Map<String, Value> {
+    let mut cp = Map::new();
+    cp.insert("deso".into(), f.area.deso.clone().into());
+    cp.insert("regso_name".into(), f.area.regso_name.clone().into());
+    cp.insert("incidents".into(), f.incidents.into());
+    for c in crate::model::Category::ALL {
+        cp.insert(format!("n_{}", c.as_str()), f.by_category.get(&c).copied().unwrap_or(0).into());
+    }
+    cp
+}
 
-/// Builds the published collections from store data.
-pub fn build(
-    areas_all: &[Area],
-    indicators: &[IndicatorValue],
-    incidents: Arc<Vec<Incident>>,
-    police: &[crate::classify::goals::PoliceArea],
-    boundaries: &[(String, String, geo::MultiPolygon<f64>)],
-) -> LayerSet {
-    let areas: Vec<Area> = crate::summary::select_edition(areas_all, None).into_iter().cloned().collect();
-    let pop = crate::summary::population_by_area(areas_all, indicators);
-    let latest = latest_by_area(indicators);
-    let polys: Vec<_> = areas.iter().map(|a| a.geometry.clone()).collect();
-    let codes: Vec<&str> = areas.iter().map(|a| a.deso.as_str()).collect();
-    let index = AreaIndex::new(&polys, &codes);
-    let xy: Vec<(f64, f64)> = incidents.iter().map(|i| (i.location.x(), i.location.y())).collect();
-    let mut joined = index.join(&xy).area;
-    for (j, i) in joined.iter_mut().zip(incidents.iter()) {
-        if !i.precision.is_point_statistic() {
-            *j = None;
-        }
+/// RegSO: the union of its DeSO, counts summed, population-weighted shares.
+fn regso_features(picture: &AreaPicture, shown: &[geo::MultiPolygon<f64>]) -> Vec<Feat> {
+    let mut groups: BTreeMap<String, Vec<(&AreaFacts, &geo::MultiPolygon<f64>)>> = BTreeMap::new();
+    for (f, g) in picture.areas.iter().zip(shown) {
+        groups.entry(f.area.regso.clone()).or_default().push((f, g));
     }
-    let mut counts = vec![0u64; areas.len()];
-    let mut by_cat: Vec<BTreeMap<&'static str, u64>> = vec![BTreeMap::new(); areas.len()];
-    for (j, i) in joined.iter().zip(incidents.iter()) {
-        if let Some(a) = j {
-            counts[*a as usize] += 1;
-            *by_cat[*a as usize].entry(i.category.as_str()).or_default() += 1;
-        }
-    }
-    // Hotspot status per DeSO: Gi* on counts, queen with a 25 m tolerance for simplified polygons.
-    let w = Weights::contiguity(&polys, true, 25.0);
-    // Smoothed rates: DeSO have 700–2,700 residents, so crude rates jump with a handful of
-    // incidents. Empirical Bayes (clipped, as GeoDa/ArcGIS) and spatial EB over the queen window;
-    // areas without population are left out of the smoothing.
-    let with_pop: Vec<usize> = (0..areas.len()).filter(|k| pop.get(&areas[*k].deso).is_some_and(|p| *p > 0.0)).collect();
-    let mut eb = vec![None; areas.len()];
-    let mut seb = vec![None; areas.len()];
-    if with_pop.len() >= 3 {
-        let e: Vec<f64> = with_pop.iter().map(|k| counts[*k] as f64).collect();
-        let b: Vec<f64> = with_pop.iter().map(|k| pop[&areas[*k].deso]).collect();
-        let nb: Vec<Vec<usize>> =
-            with_pop.iter().map(|k| w.row(*k).0.iter().filter_map(|j| with_pop.iter().position(|x| *x == *j as usize)).collect()).collect();
-        if let (Ok(r), Ok(wsub)) = (stats::smoothing::rates(&e, &b), Weights::from_neighbors(&nb, stats::WeightsKind::Custom)) {
-            let sr = stats::smoothing::spatial_rates(&e, &b, &wsub).ok();
-            for (i, k) in with_pop.iter().enumerate() {
-                eb[*k] = Some(1000.0 * r.eb_clipped[i]);
-                seb[*k] = sr.as_ref().map(|s| 1000.0 * s.spatial_eb[i]);
-            }
-        }
-    }
-    let y: Vec<f64> = counts.iter().map(|c| *c as f64).collect();
-    let gi = getis_ord(&y, &w, &GiParams { star: true, transform: Transform::B, permutations: 0, seed: 0, fdr: true }).ok();
-    // Index and housing.
-    let idx_cfg = IndexConfig::default();
-    let table: BTreeMap<String, BTreeMap<String, f64>> = areas
+    groups
         .iter()
-        .map(|a| (a.deso.clone(), latest.get(&a.deso).map(|m| m.iter().map(|(k, (_, v))| (k.clone(), *v)).collect()).unwrap_or_default()))
-        .collect();
-    let index_rows: HashMap<String, crate::classify::index::IndexRow> = composite(&table, &idx_cfg).into_iter().map(|r| (r.area.clone(), r)).collect();
-    // EST status of the last full week.
-    let rule = EstRule::default();
-    let mut est_last: HashMap<String, (String, est::Status, f64)> = HashMap::new();
-    let times: Vec<NaiveDateTime> = incidents.iter().filter(|i| i.precision.is_point_statistic()).map(|i| i.occurred_at).collect();
-    if let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) {
-        let weeks = est::weeks_between(first.date(), last.date());
-        let list: Vec<(Vec<String>, &Incident)> =
-            joined.iter().zip(incidents.iter()).filter_map(|(j, i)| j.map(|a| (vec![areas[a as usize].deso.clone()], i))).collect();
-        let names: Vec<String> = areas.iter().map(|a| a.deso.clone()).collect();
-        if let Some(lw) = weeks.last() {
-            for s in est::weekly_status(&names, std::slice::from_ref(lw), &list, &rule) {
-                est_last.insert(s.area.clone(), (s.iso_week, s.status, s.score));
+        .map(|(code, members)| {
+            let parts: Vec<geo::Polygon<f64>> = members.iter().flat_map(|(_, g)| g.0.iter().cloned()).collect();
+            let members: Vec<&AreaFacts> = members.iter().map(|(f, _)| *f).collect();
+            let geom = geo::unary_union(parts.iter());
+            let mut p = Map::new();
+            p.insert("regso".into(), code.clone().into());
+            p.insert("regso_name".into(), members[0].area.regso_name.clone().into());
+            p.insert("kommun".into(), members[0].area.kommun.clone().into());
+            p.insert("deso_count".into(), members.len().into());
+            let popn: f64 = members.iter().filter_map(|f| f.population).sum();
+            let n: u64 = members.iter().map(|f| f.incidents).sum();
+            p.insert("population".into(), popn.into());
+            p.insert("incidents".into(), n.into());
+            p.insert("incidents_per_1000".into(), (popn > 0.0).then(|| 1000.0 * n as f64 / popn).into());
+            if let Some(t) = members.iter().find_map(|f| f.omradestyp) {
+                p.insert("omradestyp".into(), (t as f64).into());
             }
+            feat(code.clone(), p, geom.into(), None)
+        })
+        .collect()
+}
+
+/// Incident points (point precision only) with their DeSO.
+pub(crate) fn incident_collection(picture: &AreaPicture) -> Collection {
+    incident_collection_of(picture, true)
+}
+
+fn incident_collection_of(picture: &AreaPicture, with_features: bool) -> Collection {
+    let mut c = collection(
+        "incidents",
+        "Händelser (begränsad)",
+        "Händelser med punktläge. Rådata endast för analytiker; partner ser punkter flyttade till 250 m-rutor; allmänheten ser endast aggregat.".into(),
+        Access::Incidents,
+        vec![],
+        if with_features { incident_features(picture) } else { Vec::new() },
+    );
+    c.temporal = true;
+    c.parameters = json!({"precision": "exact, address, street (area and municipality precision left out)"});
+    c
+}
+
+fn incident_features(picture: &AreaPicture) -> Vec<Feat> {
+    let mut out = Vec::new();
+    for (i, j) in picture.incidents.iter().zip(&picture.area_of_incident) {
+        if !i.precision.is_point_statistic() {
+            continue; // centroid-located events would make a false cluster on the map
         }
-    }
-    let crowding = CrowdingRule::default();
-    // What the map draws: the same areas with one border between neighbours, so that no slivers
-    // show (statistics above use the stored polygons as they are).
-    let (shown, _) = crate::spatial::topology::share_boundaries(&polys, &codes, MAX_SLIVER_WIDTH_M, MAX_SLIVER_AREA_M2);
-    let mut deso = Vec::new();
-    let mut counts_feats = Vec::new();
-    for (k, a) in areas.iter().enumerate() {
         let mut p = Map::new();
-        p.insert("deso".into(), a.deso.clone().into());
-        p.insert("regso".into(), a.regso.clone().into());
-        p.insert("regso_name".into(), a.regso_name.clone().into());
-        p.insert("kommun".into(), a.kommun.clone().into());
-        p.insert("version".into(), a.version.clone().into());
-        let population = pop.get(&a.deso).copied();
-        p.insert("population".into(), population.into());
-        if let Some(m) = latest.get(&a.deso) {
-            for (name, (year, v)) in m {
-                p.insert(name.clone(), (*v).into());
-                p.insert(format!("{name}_year"), (*year).into());
-            }
-        }
-        let get = |n: &str| latest.get(&a.deso).and_then(|m| m.get(n)).map(|x| x.1);
-        let h = classify_housing(get("tenure_hyresratt"), get("tenure_bostadsratt"), get("tenure_aganderatt"), get("crowding_pct"), &crowding);
-        p.insert("dominant_tenure".into(), h.dominant_tenure.into());
-        p.insert("tenure_diversity".into(), h.tenure_diversity.into());
-        p.insert("crowding_class".into(), h.crowding_class.map(Value::from).unwrap_or(Value::Null));
-        if let Some(r) = index_rows.get(&a.deso) {
-            p.insert("index_score".into(), r.score.into());
-            p.insert("index_rank".into(), r.rank.into());
-            p.insert("index_quintile".into(), r.quintile.into());
-        }
-        p.insert("incidents".into(), counts[k].into());
-        p.insert("incidents_per_1000".into(), population.filter(|x| *x > 0.0).map(|x| 1000.0 * counts[k] as f64 / x).into());
-        p.insert("incidents_eb_per_1000".into(), eb[k].into());
-        p.insert("incidents_seb_per_1000".into(), seb[k].into());
-        if let Some(g) = &gi {
-            p.insert("gi_z".into(), g.z[k].into());
-            p.insert("gi_bin".into(), g.bin[k].into());
-        }
-        if let Some((w, s, score)) = est_last.get(&a.deso) {
-            p.insert("est_week".into(), w.clone().into());
-            p.insert("est_status".into(), serde_json::to_value(s).unwrap_or(Value::Null));
-            p.insert("est_score".into(), (*score).into());
-        }
-        deso.push(feat(a.deso.clone(), p, shown[k].clone().into(), None));
-        let mut cp = Map::new();
-        cp.insert("deso".into(), a.deso.clone().into());
-        cp.insert("regso_name".into(), a.regso_name.clone().into());
-        cp.insert("incidents".into(), counts[k].into());
-        for c in crate::model::Category::ALL {
-            cp.insert(format!("n_{}", c.as_str()), by_cat[k].get(c.as_str()).copied().unwrap_or(0).into());
-        }
-        counts_feats.push(feat(a.deso.clone(), cp, shown[k].clone().into(), None));
+        p.insert("category".into(), i.category.as_str().into());
+        p.insert("category_sv".into(), i.category.label_sv().into());
+        p.insert("occurred_at".into(), i.occurred_at.format("%Y-%m-%dT%H:%M:%S").to_string().into());
+        p.insert("iso_week".into(), crate::model::iso_week(&i.occurred_at).into());
+        p.insert("reported_by".into(), i.reported_by.clone().into());
+        p.insert("precision".into(), i.precision.as_str().into());
+        p.insert("description".into(), i.description.clone().into());
+        p.insert("deso".into(), j.map(|a| picture.areas[a as usize].area.deso.clone()).into());
+        out.push(feat(i.id.clone(), p, i.location.into(), Some(i.occurred_at)));
     }
-    // RegSO: the union of its DeSO, counts summed, population-weighted shares.
-    let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (k, a) in areas.iter().enumerate() {
-        groups.entry(a.regso.clone()).or_default().push(k);
-    }
-    let mut regso = Vec::new();
-    for (code, members) in &groups {
-        let parts: Vec<geo::Polygon<f64>> = members.iter().flat_map(|k| shown[*k].0.iter().cloned()).collect();
-        let geom = geo::unary_union(parts.iter());
-        let mut p = Map::new();
-        p.insert("regso".into(), code.clone().into());
-        p.insert("regso_name".into(), areas[members[0]].regso_name.clone().into());
-        p.insert("kommun".into(), areas[members[0]].kommun.clone().into());
-        p.insert("deso_count".into(), members.len().into());
-        let popn: f64 = members.iter().filter_map(|k| pop.get(&areas[*k].deso)).sum();
-        let n: u64 = members.iter().map(|k| counts[*k]).sum();
-        p.insert("population".into(), popn.into());
-        p.insert("incidents".into(), n.into());
-        p.insert("incidents_per_1000".into(), (popn > 0.0).then(|| 1000.0 * n as f64 / popn).into());
-        if let Some(t) = members.iter().find_map(|k| latest.get(&areas[*k].deso).and_then(|m| m.get("omradestyp")).map(|x| x.1)) {
-            p.insert("omradestyp".into(), t.into());
-        }
-        regso.push(feat(code.clone(), p, geom.into(), None));
-    }
+    out
+}
+
+fn reference_features(police: &[crate::classify::goals::PoliceArea], boundaries: &[(String, String, geo::MultiPolygon<f64>)]) -> (Vec<Feat>, Vec<Feat>) {
     let police_feats = police
         .iter()
         .enumerate()
@@ -409,99 +347,67 @@ pub fn build(
             feat(code.clone(), p, g.clone().into(), None)
         })
         .collect();
-    let version = areas.first().map(|a| a.version.clone()).unwrap_or_default();
+    (police_feats, boundary_feats)
+}
+
+fn collection(id: &'static str, title: &'static str, description: String, access: Access, count_fields: Vec<&'static str>, features: Vec<Feat>) -> Collection {
+    Collection { id, title, description, access, count_fields, features, temporal: false, parameters: json!({}) }
+}
+
+/// Gaps between neighbouring areas up to this mean width (metres) and area (m²) are slivers of
+/// independent simplification, closed on the map (DeSO cover the country without holes).
+const MAX_SLIVER_WIDTH_M: f64 = 150.0;
+const MAX_SLIVER_AREA_M2: f64 = 1_000_000.0;
+
+/// Builds the published collections from the picture.
+pub fn build(picture: Arc<AreaPicture>, police: &[crate::classify::goals::PoliceArea], boundaries: &[(String, String, geo::MultiPolygon<f64>)]) -> LayerSet {
+    // What the map draws: the same areas with one border between neighbours, so that no slivers
+    // show (the picture's statistics use the stored polygons as they are).
+    let polys: Vec<geo::MultiPolygon<f64>> = picture.areas.iter().map(|f| f.area.geometry.clone()).collect();
+    let codes: Vec<&str> = picture.areas.iter().map(|f| f.area.deso.as_str()).collect();
+    let (shown, _) = crate::spatial::topology::share_boundaries(&polys, &codes, MAX_SLIVER_WIDTH_M, MAX_SLIVER_AREA_M2);
+    let deso: Vec<Feat> = picture.areas.iter().zip(&shown).map(|(f, g)| feat(f.area.deso.clone(), deso_props(f), g.clone().into(), None)).collect();
+    let counts: Vec<Feat> = picture.areas.iter().zip(&shown).map(|(f, g)| feat(f.area.deso.clone(), counts_props(f), g.clone().into(), None)).collect();
+    let (police_feats, boundary_feats) = reference_features(police, boundaries);
+    let rules = &picture.rules;
+    let mut deso = collection(
+        "deso",
+        "DeSO-områden",
+        format!("DeSO {} med indikatorer, områdestyp, index, boendeklasser, antal händelser och hotspotstatus. Källa: SCB.", picture.edition()),
+        Access::Open,
+        vec!["incidents"],
+        deso,
+    );
+    deso.parameters = json!({"hotspot": {"statistic": "Gi*", "weights": "queen", "tolerance_m": rules.tolerance_m, "transform": "B", "fdr": true}, "index": rules.index, "est_rule": rules.est_rule.describe_sv()});
     let base = vec![
-        Arc::new(Collection {
-            id: "deso",
-            title: "DeSO-områden",
-            description: format!("DeSO {version} med indikatorer, områdestyp, index, boendeklasser, antal händelser och hotspotstatus. Källa: SCB."),
-            access: Access::Open,
-            count_fields: vec!["incidents"],
-            features: deso,
-            temporal: false,
-            parameters: json!({"hotspot": {"statistic": "Gi*", "weights": "queen", "tolerance_m": 25.0, "transform": "B", "fdr": true}, "index": idx_cfg, "est_rule": rule.describe_sv()}),
-        }),
-        Arc::new(Collection {
-            id: "regso",
-            title: "RegSO-områden",
-            description: "RegSO som union av sina DeSO. Källa: SCB.".into(),
-            access: Access::Open,
-            count_fields: vec!["incidents"],
-            features: regso,
-            temporal: false,
-            parameters: json!({}),
-        }),
-        Arc::new(Collection {
-            id: "incident_counts",
-            title: "Händelser per DeSO och kategori",
-            description: "Antal händelser per DeSO och kategori; små tal undertrycks för allmänhet och partner.".into(),
-            access: Access::Open,
-            count_fields: std::iter::once("incidents").chain(crate::model::Category::ALL.iter().map(|c| leak_count_field(c.as_str()))).collect(),
-            features: counts_feats,
-            temporal: false,
-            parameters: json!({}),
-        }),
-        Arc::new(Collection {
-            id: "police_areas",
-            title: "Polisens utsatta områden",
-            description: "Källa: Polisen.".into(),
-            access: Access::Open,
-            count_fields: vec![],
-            features: police_feats,
-            temporal: false,
-            parameters: json!({}),
-        }),
-        Arc::new(Collection {
-            id: "municipalities",
-            title: "Kommungränser",
-            description: "Generaliserade kommungränser. Källa: SCB.".into(),
-            access: Access::Open,
-            count_fields: vec![],
-            features: boundary_feats,
-            temporal: false,
-            parameters: json!({}),
-        }),
+        Arc::new(deso),
+        Arc::new(collection(
+            "regso",
+            "RegSO-områden",
+            "RegSO som union av sina DeSO. Källa: SCB.".into(),
+            Access::Open,
+            vec!["incidents"],
+            regso_features(&picture, &shown),
+        )),
+        Arc::new(collection(
+            "incident_counts",
+            "Händelser per DeSO och kategori",
+            "Antal händelser per DeSO och kategori; små tal undertrycks för allmänhet och partner.".into(),
+            Access::Open,
+            std::iter::once("incidents").chain(crate::model::Category::ALL.iter().map(|c| leak_count_field(c.as_str()))).collect(),
+            counts,
+        )),
+        Arc::new(collection("police_areas", "Polisens utsatta områden", "Källa: Polisen.".into(), Access::Open, vec![], police_feats)),
+        Arc::new(collection("municipalities", "Kommungränser", "Generaliserade kommungränser. Källa: SCB.".into(), Access::Open, vec![], boundary_feats)),
     ];
     LayerSet {
         base,
-        incidents,
-        areas,
-        deso_of_incident: joined,
+        picture,
+        hotspot_cells: OnceLock::new(),
         incident_points: OnceLock::new(),
         hotspots_grid: OnceLock::new(),
         density: OnceLock::new(),
         emerging: OnceLock::new(),
-    }
-}
-
-/// Incident points (point precision only) with their DeSO.
-pub(crate) fn incident_collection(incidents: &[Incident], joined: &[Option<u32>], areas: &[Area]) -> Collection {
-    let mut inc_feats = Vec::new();
-    for (i, j) in incidents.iter().zip(joined) {
-        if !i.precision.is_point_statistic() {
-            continue; // centroid-located events would make a false cluster on the map
-        }
-        let mut p = Map::new();
-        p.insert("category".into(), i.category.as_str().into());
-        p.insert("category_sv".into(), i.category.label_sv().into());
-        p.insert("occurred_at".into(), i.occurred_at.format("%Y-%m-%dT%H:%M:%S").to_string().into());
-        p.insert("iso_week".into(), crate::summary::iso_week(&i.occurred_at).into());
-        p.insert("reported_by".into(), i.reported_by.clone().into());
-        p.insert("precision".into(), i.precision.as_str().into());
-        p.insert("description".into(), i.description.clone().into());
-        p.insert("deso".into(), j.map(|a| areas[a as usize].deso.clone()).into());
-        inc_feats.push(feat(i.id.clone(), p, i.location.into(), Some(i.occurred_at)));
-    }
-    Collection {
-        id: "incidents",
-        title: "Händelser (begränsad)",
-        description: "Händelser med punktläge. Rådata endast för analytiker; partner ser punkter flyttade till 250 m-rutor; allmänheten ser endast aggregat."
-            .into(),
-        access: Access::Incidents,
-        count_fields: vec![],
-        features: inc_feats,
-        temporal: true,
-        parameters: json!({"precision": "exact, address, street (area and municipality precision left out)"}),
     }
 }
 
@@ -515,16 +421,26 @@ fn leak_count_field(cat: &str) -> &'static str {
 
 /// Optimized hot spots over the given points as a collection (empty when too few points).
 pub fn hotspot_grid_collection(points: &[[f64; 2]]) -> Collection {
-    let mut features = Vec::new();
-    let mut parameters = json!({"method": "optimized hot spots (Gi*, FDR)"});
-    // Work bound: a grid finer than the limit allows gets the smallest cell that fits, named in
-    // `parameters` (a dense county-wide selection would otherwise ask for millions of cells).
+    hotspot_grid_from(&bounded_hot_spots(points))
+}
+
+/// Optimized hot spots within the work bound: a grid finer than the limit allows gets the
+/// smallest cell that fits, named in `parameters` (a dense county-wide selection would otherwise
+/// ask for millions of cells).
+fn bounded_hot_spots(points: &[[f64; 2]]) -> BoundedHotspots {
     let coarse = super::bounded::bbox(points).map(super::bounded::smallest_cell).filter(|c| *c > 10.0);
     let chosen = match coarse {
         Some(min) => stats::optimized::auto_cell_size(points).filter(|auto| *auto < min).map(|auto| (auto, min)),
         None => None,
     };
-    match stats::optimized::optimized_hot_spots(points, None, chosen.map(|c| c.1), None) {
+    BoundedHotspots { result: stats::optimized::optimized_hot_spots(points, None, chosen.map(|c| c.1), None), coarsened: chosen }
+}
+
+/// The hot spot cells as a collection.
+pub fn hotspot_grid_from(h: &HotspotCells) -> Collection {
+    let mut features = Vec::new();
+    let mut parameters = json!({"method": "optimized hot spots (Gi*, FDR)"});
+    match &h.result {
         Ok(r) => {
             for (k, c) in r.cells.iter().enumerate() {
                 let mut p = Map::new();
@@ -536,7 +452,7 @@ pub fn hotspot_grid_collection(points: &[[f64; 2]]) -> Collection {
                 features.push(feat(c.id.clone(), p, c.polygon.clone().into(), None));
             }
             parameters = json!({"method": "optimized hot spots (Gi*, FDR)", "choices": r.choices});
-            if let Some((auto, used)) = chosen {
+            if let Some((auto, used)) = h.coarsened {
                 parameters["cell_coarsened"] = json!({"automatic_cell_m": auto, "cell_size_m": used, "reason": format!("a {auto} m grid over this selection exceeds {} cells", super::bounded::limits::MAX_CELLS)});
             }
         }

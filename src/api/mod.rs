@@ -21,69 +21,15 @@ pub mod tiles;
 pub mod walks;
 mod web;
 
-use crate::model::{Area, Incident, IndicatorValue};
+use crate::picture::{AreaPicture, Rules};
 use crate::store::{Store, StoreError};
-use crate::summary;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
-
-/// Everything `/api/areas` answers from, loaded once from the store.
-pub struct Snapshot {
-    pub areas: Vec<Area>,
-    /// Area outlines in WGS84 lon/lat, same order as `areas`.
-    pub areas_wgs84: Vec<geojson::Geometry>,
-    pub indicators: Vec<IndicatorValue>,
-    /// Held once: the layers share this same allocation.
-    pub incidents: Arc<Vec<Incident>>,
-    pub population: HashMap<String, f64>,
-    pub summary: summary::Summary,
-    /// Latest value (and its year) of each indicator per DeSO.
-    pub latest_indicators: HashMap<String, BTreeMap<String, (i32, f64)>>,
-}
-
-impl Snapshot {
-    /// The snapshot beside a layer set built from the same store data; the incidents and their
-    /// join to DeSO are the layer set's, not read or computed again.
-    pub fn from_layers(all_areas: &[Area], indicators: Vec<IndicatorValue>, layers: &layers::LayerSet) -> Result<Snapshot, String> {
-        let areas: Vec<Area> = layers.areas.clone();
-        let incidents = layers.incidents.clone();
-        let population = summary::population_by_area(all_areas, &indicators);
-        // Per-area totals only: the service never reads the area × category × week rows, which
-        // at county scale would be hundreds of thousands of rows (`lagesbild summary` has them).
-        let mut totals = vec![0u64; areas.len()];
-        let (mut unassigned, mut excluded_imprecise) = (0, 0);
-        for (j, i) in layers.deso_of_incident.iter().zip(incidents.iter()) {
-            match j {
-                Some(a) => totals[*a as usize] += 1,
-                None if i.precision.is_point_statistic() => unassigned += 1,
-                None => excluded_imprecise += 1,
-            }
-        }
-        let summary = summary::Summary {
-            rows: vec![],
-            unassigned,
-            ambiguous: 0,
-            excluded_imprecise,
-            area_totals: areas.iter().zip(&totals).map(|(a, n)| (a.deso.clone(), *n)).collect(),
-            deso_version: areas.first().map(|a| a.version.clone()).unwrap_or_default(),
-        };
-        let mut latest_indicators: HashMap<String, BTreeMap<String, (i32, f64)>> = HashMap::new();
-        for v in &indicators {
-            let e = latest_indicators.entry(v.deso.clone()).or_default().entry(v.indicator.clone()).or_insert((v.year, v.value));
-            if v.year > e.0 {
-                *e = (v.year, v.value);
-            }
-        }
-        let areas_wgs84 = areas::to_wgs84(&areas)?;
-        Ok(Snapshot { areas, areas_wgs84, indicators, incidents, population, summary, latest_indicators })
-    }
-}
 
 /// Server configuration that is not data.
 #[derive(Debug, Clone)]
@@ -136,25 +82,17 @@ pub type Boundaries = Vec<(String, String, geo::MultiPolygon<f64>)>;
 
 /// The in-memory picture of the store: everything the read endpoints answer from. The ONE place
 /// it is built, at start and on every new data generation.
-pub fn load_data(
-    store: &dyn Store,
-    police: &[crate::classify::goals::PoliceArea],
-    boundaries: &Boundaries,
-) -> Result<(Snapshot, layers::LayerSet), StoreError> {
+pub fn load_data(store: &dyn Store, police: &[crate::classify::goals::PoliceArea], boundaries: &Boundaries) -> Result<layers::LayerSet, StoreError> {
     let t = std::time::Instant::now();
-    let all_areas = store.areas()?;
-    let indicators = store.indicators()?;
-    let incidents = Arc::new(store.incidents()?);
-    let read_ms = t.elapsed().as_millis() as u64;
-    let layers = layers::build(&all_areas, &indicators, incidents, police, boundaries);
-    let snapshot = Snapshot::from_layers(&all_areas, indicators, &layers).map_err(|e| StoreError::Corrupt { path: store.describe(), reason: e })?;
-    tracing::info!(read_ms, build_ms = t.elapsed().as_millis() as u64 - read_ms, incidents = layers.incidents.len(), "picture loaded");
-    Ok((snapshot, layers))
+    let picture = Arc::new(AreaPicture::from_store(store, Rules::default())?);
+    let picture_ms = t.elapsed().as_millis() as u64;
+    let layers = layers::build(picture, police, boundaries);
+    tracing::info!(picture_ms, layers_ms = t.elapsed().as_millis() as u64 - picture_ms, incidents = layers.picture.incidents.len(), "picture loaded");
+    Ok(layers)
 }
 
 #[derive(Clone)]
 pub struct AppState {
-    pub snapshot: Arc<Snapshot>,
     pub layers: Arc<layers::LayerSet>,
     pub config: Arc<ServiceConfig>,
     pub tokens: Arc<auth::Tokens>,
@@ -179,8 +117,8 @@ pub struct AppState {
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{0}")]
-    Input(String),
+    #[error(transparent)]
+    Input(#[from] crate::io::IoError),
     #[error(transparent)]
     Tokens(#[from] auth::TokenError),
     #[error(transparent)]
@@ -189,23 +127,18 @@ pub enum StartError {
     Oidc(#[from] oidc::OidcError),
 }
 
-fn read_boundaries(path: &std::path::Path) -> Result<Vec<(String, String, geo::MultiPolygon<f64>)>, String> {
-    let data = crate::io::read_source(path, &Default::default()).map_err(|e| e.to_string())?;
-    let t = crate::io::transform_between(data.epsg.unwrap_or(4326), 3006).map_err(|e| e.to_string())?;
-    data.records
+fn read_boundaries(path: &std::path::Path) -> Result<Vec<(String, String, geo::MultiPolygon<f64>)>, crate::io::IoError> {
+    let (data, polys) = crate::io::read_polygons(path)?;
+    Ok(data
+        .records
         .iter()
-        .map(|r| {
-            let g = crate::analysis::reproject(r.geometry.as_ref().ok_or_else(|| format!("{}: no geometry", r.location))?, &t)?;
-            let mp = match g {
-                geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
-                geo::Geometry::MultiPolygon(m) => m,
-                _ => return Err(format!("{}: not a polygon", r.location)),
-            };
+        .zip(polys)
+        .map(|(r, mp)| {
             let code = r.get("kommun_kod").or_else(|| r.get("kommun")).unwrap_or("").to_string();
             let name = r.get("kommun").or_else(|| r.get("name")).unwrap_or("").to_string();
-            Ok((code, name, mp))
+            (code, name, mp)
         })
-        .collect()
+        .collect())
 }
 
 impl AppState {
@@ -213,19 +146,18 @@ impl AppState {
     /// environment's, merged by the caller).
     pub fn new(store: &dyn Store, config: ServiceConfig, tokens: auth::Tokens) -> Result<AppState, StartError> {
         let police = match &config.police_areas {
-            Some(p) => crate::profile::read_police_areas(p).map_err(StartError::Input)?,
+            Some(p) => crate::profile::read_police_areas(p)?,
             None => vec![],
         };
         let boundaries = match &config.boundaries {
-            Some(p) => read_boundaries(p).map_err(StartError::Input)?,
+            Some(p) => read_boundaries(p)?,
             None => vec![],
         };
         let basemap = basemap::Basemap::open(config.basemap.as_deref(), config.basemap_attribution.clone())?;
         // Read before loading: a write landing meanwhile then shows as a newer generation.
         let generation = store.data_generation()?;
-        let (snapshot, layers) = load_data(store, &police, &boundaries)?;
+        let layers = load_data(store, &police, &boundaries)?;
         Ok(AppState {
-            snapshot: Arc::new(snapshot),
             layers: Arc::new(layers),
             audit: Arc::new(audit::AuditLog::new(config.audit_log.clone())),
             analysis: Arc::new(bounded::AnalysisGate::new(config.analysis_cache_mb, config.analysis_workers, config.analysis_queue)),
@@ -247,8 +179,8 @@ impl AppState {
     /// limits, the analysis gate, walks and imports carry over.
     pub fn reload(&self, store: &dyn Store) -> Result<AppState, StartError> {
         let generation = store.data_generation()?;
-        let (snapshot, layers) = load_data(store, &self.police, &self.boundaries)?;
-        let mut next = AppState { snapshot: Arc::new(snapshot), layers: Arc::new(layers), tiles: Default::default(), generation, ..self.clone() };
+        let layers = load_data(store, &self.police, &self.boundaries)?;
+        let mut next = AppState { layers: Arc::new(layers), tiles: Default::default(), generation, ..self.clone() };
         if let Some(w) = &self.walks {
             next.walks = Some(walks::WalkService { rules: Arc::new(walk_rules(&next.layers)), ..w.clone() });
         }
@@ -301,7 +233,7 @@ impl AppState {
 fn walk_rules(layers: &layers::LayerSet) -> crate::walks::WalkRules {
     use geo::BoundingRect;
     let mut rules = crate::walks::WalkRules::default();
-    let boxes: Vec<geo::Rect<f64>> = layers.areas.iter().filter_map(|a| a.geometry.bounding_rect()).collect();
+    let boxes: Vec<geo::Rect<f64>> = layers.picture.areas.iter().filter_map(|f| f.area.geometry.bounding_rect()).collect();
     if let Some(first) = boxes.first() {
         let (mut x0, mut y0, mut x1, mut y1) = (first.min().x, first.min().y, first.max().x, first.max().y);
         for r in &boxes {
@@ -326,8 +258,8 @@ fn generation_tagged(path: &str) -> bool {
 }
 
 /// ETags from the data generation: a new import or undo changes every one of them, and a client
-/// holding a current one gets 304 without the work being redone. Caches must revalidate
-/// (`no-cache`), so no stale copy is served after the data changed.
+/// holding a current one gets 304 without the work being redone (privacy.rs marks these answers
+/// `no-cache`, so every use revalidates).
 async fn generation_etag(State(generation): State<u64>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     use sha2::{Digest, Sha256};
     let path = req.uri().path().to_string();
@@ -349,12 +281,11 @@ async fn generation_etag(State(generation): State<u64>, req: axum::extract::Requ
         return r;
     }
     let mut resp = next.run(req).await;
+    // Cache-Control stays privacy.rs's; the ETag is what a revalidation compares.
     if resp.status() == axum::http::StatusCode::OK {
         if let Ok(v) = HeaderValue::from_str(&etag) {
             resp.headers_mut().insert(header::ETAG, v);
         }
-        let private = resp.headers().get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("private"));
-        resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(if private { "private, no-cache" } else { "public, no-cache" }));
     }
     resp
 }
@@ -428,6 +359,7 @@ pub fn app(state: AppState) -> Router {
         .route("/map/", get(web::index))
         .route("/map/{*path}", get(web::asset))
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), privacy_headers))
         .layer(axum::middleware::from_fn_with_state(state.clone(), audit_writes))
         .layer(axum::middleware::from_fn_with_state(generation, generation_etag))
         .layer(cors)
@@ -436,9 +368,28 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Every response says how it may be cached for the caller's role: routes that know better set
+/// it themselves; the rest (metadata, health, errors) get the rule for aggregates.
+async fn privacy_headers(State(s): State<AppState>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::extract::FromRequestParts;
+    let (mut parts, body) = req.into_parts();
+    let role = auth::Caller::from_request_parts(&mut parts, &s).await.map(|c| c.role).unwrap_or(crate::privacy::Role::Public);
+    let mut resp = next.run(axum::extract::Request::from_parts(parts, body)).await;
+    let what =
+        if resp.status().is_client_error() || resp.status().is_server_error() { crate::privacy::Resource::Error } else { crate::privacy::Resource::Aggregate };
+    let h = resp.headers_mut();
+    if what == crate::privacy::Resource::Error || !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static(crate::privacy::cache_control(role, what)));
+    }
+    if !h.contains_key(header::VARY) {
+        h.insert(header::VARY, HeaderValue::from_static("Authorization"));
+    }
+    resp
+}
+
 async fn openapi_doc(RawQuery(q): RawQuery) -> Result<Response, error::ApiError> {
     error::check_params(q.as_deref(), &["f"])?;
-    let body = openapi::document().to_json().map_err(|e| error::ApiError::Internal(e.to_string()))?;
+    let body = openapi::document().to_json()?;
     Ok(([(header::CONTENT_TYPE, "application/vnd.oai.openapi+json;version=3.0")], body).into_response())
 }
 
@@ -505,35 +456,11 @@ async fn health(State(s): State<AppState>) -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
-        "areas": s.snapshot.areas.len(),
-        "incidents": s.snapshot.incidents.len(),
-        "deso_version": s.snapshot.summary.deso_version,
+        "areas": s.layers.picture.areas.len(),
+        "incidents": s.layers.picture.incidents.len(),
+        "deso_version": s.layers.picture.edition(),
         "generation": s.generation,
     }))
-}
-
-/// In-memory store view for profiles: the snapshot answers the `Store` reads.
-struct SnapshotStore<'a>(&'a Snapshot, Vec<Area>);
-
-impl Store for SnapshotStore<'_> {
-    fn areas(&self) -> Result<Vec<Area>, StoreError> {
-        Ok(self.1.clone())
-    }
-    fn indicators(&self) -> Result<Vec<IndicatorValue>, StoreError> {
-        Ok(self.0.indicators.clone())
-    }
-    fn incidents(&self) -> Result<Vec<Incident>, StoreError> {
-        Ok(self.0.incidents.as_ref().clone())
-    }
-    fn imports(&self) -> Result<Vec<crate::model::ImportRecord>, StoreError> {
-        Ok(vec![])
-    }
-    fn write_import(&self, _: &crate::store::ImportBatch, _: &crate::model::ImportRecord) -> Result<(), StoreError> {
-        Err(StoreError::Corrupt { path: "snapshot".into(), reason: "read-only".into() })
-    }
-    fn describe(&self) -> String {
-        "in-memory snapshot".into()
-    }
 }
 
 /// `GET /api/profile/{area}?format=json|html|csv`. Small incident counts are suppressed for
@@ -550,29 +477,22 @@ async fn profile(State(s): State<AppState>, caller: auth::Caller, Path(area): Pa
     let permit = s.analysis.limiter.acquire().await?;
     let result = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        let store = SnapshotStore(&st.snapshot, st.snapshot.areas.clone());
         let opts = crate::profile::ProfileOptions { police: st.police.as_ref().clone(), ..Default::default() };
-        crate::profile::build(&store, &area, &opts).map(|mut p| {
-            if role.suppresses_small_counts() {
-                crate::profile::suppress_small_counts(&mut p, st.config.min_public_count);
+        crate::profile::build(&st.layers.picture, &area, &opts).map(|mut p| {
+            if let Some(min) = role.min_count(st.config.min_public_count) {
+                crate::profile::suppress_small_counts(&mut p, min);
             }
             p
         })
     })
-    .await
-    .map_err(|e| error::ApiError::Internal(e.to_string()))?;
-    let p = match result {
-        Ok(p) => p,
-        Err(crate::profile::ProfileError::UnknownArea(a)) => return Err(error::ApiError::NotFound(format!("no DeSO or RegSO matches '{a}'"))),
-        Err(e) => return Err(error::ApiError::Internal(e.to_string())),
-    };
+    .await?;
+    let p = result?;
     let mut resp = match format.as_str() {
         "html" => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], crate::profile::to_html(&p)).into_response(),
         "csv" => ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], crate::profile::to_csv(&p)).into_response(),
         _ => Json(p).into_response(),
     };
-    let cc = if role.suppresses_small_counts() { "public, max-age=60" } else { "private, max-age=0" };
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cc));
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(crate::privacy::cache_control(role, crate::privacy::Resource::Aggregate)));
     resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Authorization"));
     Ok(resp)
 }

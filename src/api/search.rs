@@ -95,12 +95,12 @@ pub fn search(places: &[Hit], q: &str, limit: usize) -> Vec<Hit> {
 
 fn walk_places(state: &AppState) -> Result<Vec<Hit>, ApiError> {
     let Some(ws) = &state.walks else { return Ok(vec![]) };
-    let walks = ws.store.walks().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let walks = ws.store.walks().map_err(|e| ApiError::Internal(e.into()))?;
     Ok(walks
         .iter()
         .filter_map(|w| {
             use geo::BoundingRect;
-            let g = super::layers::to_wgs84(&w.route.clone().into()).ok()?;
+            let g = crate::crs::to_wgs84(&w.route.clone().into()).ok()?;
             let r = g.bounding_rect()?;
             Some(Hit { kind: "walk", id: w.id.clone(), name: w.title.clone(), bbox: [r.min().x, r.min().y, r.max().x, r.max().y] })
         })
@@ -132,7 +132,7 @@ pub async fn search_handler(State(s): State<AppState>, RawQuery(raw): RawQuery) 
         Ok(search(&all, &q, limit))
     })
     .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    .map_err(|e| ApiError::Internal(e.into()))??;
     Ok(Json(json!({ "hits": hits })).into_response())
 }
 
@@ -143,7 +143,7 @@ pub fn labels(layers: &LayerSet) -> Value {
     let mut point = |kind: &str, id: &str, name: &str, g: &geo::Geometry<f64>| {
         // The interior point is computed in SWEREF 99 TM (metres), where "inside" is exact.
         let Some(p) = g.interior_point() else { return };
-        let Ok(geo::Geometry::Point(w)) = super::layers::to_wgs84(&geo::Geometry::Point(p)) else { return };
+        let Ok(geo::Geometry::Point(w)) = crate::crs::to_wgs84(&geo::Geometry::Point(p)) else { return };
         feats.push(json!({"type": "Feature", "properties": {"kind": kind, "id": id, "name": name},
             "geometry": {"type": "Point", "coordinates": [w.x(), w.y()]}}));
     };
@@ -202,7 +202,7 @@ fn cached_labels(layers: &Arc<LayerSet>) -> Arc<String> {
 pub async fn labels_handler(State(s): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     check_params(raw.as_deref(), &[])?;
     let layers = s.layers.clone();
-    let body = tokio::task::spawn_blocking(move || cached_labels(&layers)).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let body = tokio::task::spawn_blocking(move || cached_labels(&layers)).await.map_err(|e| ApiError::Internal(e.into()))?;
     let mut r = ([(header::CONTENT_TYPE, "application/geo+json")], body.as_str().to_owned()).into_response();
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
     Ok(r)

@@ -7,6 +7,7 @@ use super::error::{check_params, ApiError};
 use super::features::{authorise, base_url, find};
 use super::layers::{view, Access, Collection};
 use super::AppState;
+use crate::privacy::{cache_control, Resource};
 use crate::tiles::{inv_merc, merc, tile_bounds};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -146,7 +147,7 @@ fn encode(layer: &str, feats: Vec<(geo::Geometry<f64>, serde_json::Map<String, V
             },
             other => other.to_mvt(EXTENT, b[0], b[1], b[2], b[3]),
         };
-        let mut f = f.map_err(|e| ApiError::Internal(e.to_string()))?;
+        let mut f = f?;
         if f.geometry.is_empty() {
             continue;
         }
@@ -236,7 +237,7 @@ pub(crate) async fn respond(
             let st = s.clone();
             let c2 = c.clone();
             let role = caller.role;
-            let b = tokio::task::spawn_blocking(move || build_tile(&st, &c2, role, z, x, y)).await.map_err(|e| ApiError::Internal(e.to_string()))??;
+            let b = tokio::task::spawn_blocking(move || build_tile(&st, &c2, role, z, x, y)).await??;
             let t = CachedTile::new(b);
             s.tiles.put(key, t.clone());
             t
@@ -254,8 +255,8 @@ pub(crate) async fn respond(
     } else {
         ([(header::CONTENT_TYPE, "application/vnd.mapbox-vector-tile")], bytes.raw).into_response()
     };
-    let restricted = c.access == Access::Incidents || bucket != Role::Public;
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(if restricted { "private, max-age=0" } else { "public, max-age=300" }));
+    let what = if c.access == Access::Incidents { Resource::Restricted } else { Resource::Tile };
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control(bucket, what)));
     resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Authorization, Accept-Encoding"));
     Ok(resp)
 }
@@ -273,16 +274,16 @@ pub fn build_tile(s: &AppState, c: &Collection, role: Role, z: u8, x: u32, y: u3
         let cell = if z < POINT_ZOOM { aggregate_cell_m(z) } else { 250.0 };
         let grid = crate::spatial::grid::GridSpec::square(cell);
         let mut counts: std::collections::BTreeMap<crate::spatial::grid::CellKey, u64> = Default::default();
-        for i in s.layers.incidents.iter().filter(|i| i.precision.is_point_statistic()) {
+        for i in s.layers.picture.point_incidents() {
             *counts.entry(grid.key_of(i.location.x(), i.location.y())).or_default() += 1;
         }
         let mut feats = Vec::new();
         for (k, n) in counts {
-            if role.suppresses_small_counts() && n < s.config.min_public_count {
+            if role.min_count(s.config.min_public_count).is_some_and(|m| crate::privacy::is_small(n, m)) {
                 continue;
             }
             let cellg = grid.cell(&k);
-            let g = super::layers::to_wgs84(&cellg.polygon.clone().into()).map_err(ApiError::Internal)?;
+            let g = crate::crs::to_wgs84(&cellg.polygon.clone().into())?;
             let bb = g.bounding_rect().map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]).unwrap_or([0.0; 4]);
             if !in_tile(&bb) {
                 continue;

@@ -5,8 +5,9 @@
 use super::auth::{Caller, Role};
 use super::error::{check_params, ApiError};
 use super::AppState;
-use crate::store::{WalkStore, WriteError};
-use crate::walks::{self, photo, report, HistoryEntry, Invalid, Observation, ObservationStatus, Walk, WalkStatus};
+use crate::privacy::{cache_control, Resource};
+use crate::store::WalkStore;
+use crate::walks::{self, photo, report, HistoryEntry, Observation, ObservationStatus, Walk, WalkStatus};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -56,37 +57,19 @@ fn if_match(h: &HeaderMap) -> Result<i64, ApiError> {
     t.trim_start_matches('v').parse().map_err(|_| ApiError::BadRequest(format!("If-Match '{t}' is not an ETag of this service (\"v3\")")))
 }
 
-fn write_err(e: WriteError, what: &str) -> ApiError {
-    match e {
-        WriteError::Conflict { expected, current } => {
-            ApiError::PreconditionFailed(format!("{what} changed: you sent version {expected}, the current version is {current}; read it again"))
-        }
-        WriteError::NotFound => ApiError::NotFound(format!("no such {what}")),
-        WriteError::Store(s) => ApiError::Internal(s.to_string()),
-    }
-}
-
-fn unprocessable(e: Invalid) -> ApiError {
-    ApiError::Unprocessable(e.to_string())
-}
-
 fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
 }
 
 fn to_3006(lonlat: &[[f64; 2]]) -> Result<Vec<[f64; 2]>, ApiError> {
-    let t = crate::io::transform_between(4326, 3006).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut xs: Vec<f64> = lonlat.iter().map(|p| p[0]).collect();
-    let mut ys: Vec<f64> = lonlat.iter().map(|p| p[1]).collect();
     if lonlat.iter().any(|p| !(-180.0..=180.0).contains(&p[0]) || !(-90.0..=90.0).contains(&p[1])) {
         return Err(ApiError::Unprocessable("coordinates must be longitude, latitude in degrees (WGS84)".into()));
     }
-    crate::io::transform_coords(&t, &mut xs, &mut ys).map_err(ApiError::Internal)?;
-    Ok(xs.into_iter().zip(ys).map(|(x, y)| [x, y]).collect())
+    Ok(crate::crs::from_wgs84(lonlat)?)
 }
 
 fn to_wgs(g: &geo::Geometry<f64>) -> geo::Geometry<f64> {
-    super::layers::to_wgs84(g).unwrap_or_else(|_| g.clone())
+    crate::crs::to_wgs84(g).unwrap_or_else(|_| g.clone())
 }
 
 fn coords_of(g: &geo::Geometry<f64>) -> Vec<[f64; 2]> {
@@ -122,7 +105,7 @@ fn point_from(v: &Value) -> Result<geo::Point<f64>, ApiError> {
 }
 
 fn parse_when(s: &str) -> Result<chrono::NaiveDateTime, ApiError> {
-    crate::import::parse_datetime(s).ok_or_else(|| ApiError::Unprocessable(format!("planned_at '{s}' is not a date and time (2025-11-20T18:00)")))
+    crate::model::parse_datetime(s).ok_or_else(|| ApiError::Unprocessable(format!("planned_at '{s}' is not a date and time (2025-11-20T18:00)")))
 }
 
 #[derive(Deserialize)]
@@ -150,30 +133,20 @@ fn walk_json(w: &Walk) -> Value {
 
 fn with_etag(mut r: Response, v: i64) -> Response {
     r.headers_mut().insert(header::ETAG, etag(v));
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control(Role::Editor, Resource::Editable)));
     r
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Internal(e.to_string()))?
+    tokio::task::spawn_blocking(f).await?
 }
 
 fn find_walk(ws: &WalkService, id: &str) -> Result<Walk, ApiError> {
-    ws.store
-        .walks()
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .into_iter()
-        .find(|w| w.id == id)
-        .ok_or_else(|| ApiError::NotFound(format!("no walk '{id}'")))
+    ws.store.walks()?.into_iter().find(|w| w.id == id).ok_or_else(|| ApiError::NotFound(format!("no walk '{id}'")))
 }
 
 fn find_obs(ws: &WalkService, id: &str) -> Result<Observation, ApiError> {
-    ws.store
-        .observations(None)
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .into_iter()
-        .find(|o| o.id == id)
-        .ok_or_else(|| ApiError::NotFound(format!("no observation '{id}'")))
+    ws.store.observations(None)?.into_iter().find(|o| o.id == id).ok_or_else(|| ApiError::NotFound(format!("no observation '{id}'")))
 }
 
 pub async fn list_walks(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
@@ -187,10 +160,10 @@ pub async fn list_walks(State(s): State<AppState>, RawQuery(q): RawQuery) -> Res
     let to = get("to")
         .map(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| ApiError::BadRequest(format!("to '{d}' is not a date"))))
         .transpose()?;
-    let walks = blocking(move || ws.store.walks().map_err(|e| ApiError::Internal(e.to_string()))).await?;
+    let walks = blocking(move || Ok(ws.store.walks()?)).await?;
     let feats: Vec<Value> = walks
         .iter()
-        .filter(|w| status.as_deref().is_none_or(|st| crate::store::walks::status_str(w.status) == st))
+        .filter(|w| status.as_deref().is_none_or(|st| w.status.as_str() == st))
         .filter(|w| area.as_deref().is_none_or(|a| crate::model::fold(&w.area).contains(&crate::model::fold(a))))
         .filter(|w| from.is_none_or(|d| w.planned_at.date() >= d) && to.is_none_or(|d| w.planned_at.date() <= d))
         .map(walk_json)
@@ -206,7 +179,7 @@ pub async fn create_walk(State(s): State<AppState>, caller: Caller, body: Bytes)
         return Err(ApiError::Unprocessable("title: a walk needs a title".into()));
     }
     let route = route_from(&input.route)?;
-    walks::validate_route(&route, &ws.rules).map_err(unprocessable)?;
+    walks::validate_route(&route, &ws.rules).map_err(ApiError::from)?;
     let now = chrono::Local::now().naive_local();
     let w = Walk {
         id: walks::new_id("w"),
@@ -227,7 +200,7 @@ pub async fn create_walk(State(s): State<AppState>, caller: Caller, body: Bytes)
     let w2 = w.clone();
     blocking(move || {
         let _g = ws.write_lock.lock();
-        ws.store.insert_walk(&w2).map_err(|e| ApiError::Internal(e.to_string()))
+        Ok(ws.store.insert_walk(&w2)?)
     })
     .await?;
     let mut r = (StatusCode::CREATED, [(header::CONTENT_TYPE, "application/geo+json")], walk_json(&w).to_string()).into_response();
@@ -248,7 +221,7 @@ pub async fn update_walk(State(s): State<AppState>, caller: Caller, headers: Hea
     let ws = service(&s)?.clone();
     let input: WalkInput = parse_json(&body)?;
     let route = route_from(&input.route)?;
-    walks::validate_route(&route, &ws.rules).map_err(unprocessable)?;
+    walks::validate_route(&route, &ws.rules).map_err(ApiError::from)?;
     let planned_at = parse_when(&input.planned_at)?;
     let by = who(&caller);
     let w = blocking(move || {
@@ -268,7 +241,7 @@ pub async fn update_walk(State(s): State<AppState>, caller: Caller, headers: Hea
             version: expected + 1,
             ..old
         };
-        ws.store.replace_walk(&w, expected).map_err(|e| write_err(e, "walk"))?;
+        ws.store.replace_walk(&w, expected).map_err(|e| ApiError::from_write(e, "walk"))?;
         Ok(w)
     })
     .await?;
@@ -281,7 +254,7 @@ pub async fn delete_walk(State(s): State<AppState>, caller: Caller, headers: Hea
     let ws = service(&s)?.clone();
     blocking(move || {
         let _g = ws.write_lock.lock();
-        ws.store.delete_walk(&id, expected).map_err(|e| write_err(e, "walk"))
+        ws.store.delete_walk(&id, expected).map_err(|e| ApiError::from_write(e, "walk"))
     })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -329,7 +302,7 @@ pub async fn list_observations(State(s): State<AppState>, Path(walk): Path<Strin
     let ws = service(&s)?.clone();
     let obs = blocking(move || {
         find_walk(&ws, &walk)?;
-        ws.store.observations(Some(&walk)).map_err(|e| ApiError::Internal(e.to_string()))
+        Ok(ws.store.observations(Some(&walk))?)
     })
     .await?;
     Ok((
@@ -350,7 +323,7 @@ pub async fn all_observations(State(s): State<AppState>, RawQuery(q): RawQuery) 
             return Err(ApiError::BadRequest(format!("open must be true or false, got '{o}'")));
         }
     }
-    let obs = blocking(move || ws.store.observations(None).map_err(|e| ApiError::Internal(e.to_string()))).await?;
+    let obs = blocking(move || Ok(ws.store.observations(None)?)).await?;
     let feats: Vec<Value> = obs
         .iter()
         .filter(|o| status.as_deref().is_none_or(|st| serde_json::to_value(o.status).ok().and_then(|v| v.as_str().map(|x| x == st)).unwrap_or(false)))
@@ -387,7 +360,7 @@ pub async fn create_observation(State(s): State<AppState>, caller: Caller, Path(
             updated_at: now,
             version: 1,
         };
-        walks::validate_observation(&o, &w.route, &ws.rules).map_err(unprocessable)?;
+        walks::validate_observation(&o, &w.route, &ws.rules).map_err(ApiError::from)?;
         let h = HistoryEntry {
             observation_id: o.id.clone(),
             version: 1,
@@ -396,7 +369,7 @@ pub async fn create_observation(State(s): State<AppState>, caller: Caller, Path(
             changes: json!({"created": {"status": o.status, "category": o.category}}).to_string(),
         };
         let _g = ws.write_lock.lock();
-        ws.store.insert_observation(&o, &h).map_err(|e| ApiError::Internal(e.to_string()))?;
+        ws.store.insert_observation(&o, &h)?;
         Ok(o)
     })
     .await?;
@@ -451,13 +424,13 @@ pub async fn update_observation(
             changes.insert("point".into(), json!("moved"));
             o.point = p;
         }
-        walks::validate_observation(&o, &walk.route, &ws.rules).map_err(unprocessable)?;
+        walks::validate_observation(&o, &walk.route, &ws.rules).map_err(ApiError::from)?;
         let now = chrono::Local::now().naive_local();
         o.version = expected + 1;
         o.updated_by = by.clone();
         o.updated_at = now;
         let h = HistoryEntry { observation_id: o.id.clone(), version: o.version, changed_by: by, changed_at: now, changes: Value::Object(changes).to_string() };
-        ws.store.replace_observation(&o, expected, &h, None).map_err(|e| write_err(e, "observation"))?;
+        ws.store.replace_observation(&o, expected, &h, None).map_err(|e| ApiError::from_write(e, "observation"))?;
         Ok(o)
     })
     .await?;
@@ -470,7 +443,7 @@ pub async fn delete_observation(State(s): State<AppState>, caller: Caller, heade
     let ws = service(&s)?.clone();
     blocking(move || {
         let _g = ws.write_lock.lock();
-        ws.store.delete_observation(&id, expected).map_err(|e| write_err(e, "observation"))
+        ws.store.delete_observation(&id, expected).map_err(|e| ApiError::from_write(e, "observation"))
     })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -480,7 +453,7 @@ pub async fn history(State(s): State<AppState>, Path(id): Path<String>) -> Resul
     let ws = service(&s)?.clone();
     let h = blocking(move || {
         find_obs(&ws, &id)?;
-        ws.store.history(&id).map_err(|e| ApiError::Internal(e.to_string()))
+        Ok(ws.store.history(&id)?)
     })
     .await?;
     let items: Vec<Value> = h.iter().map(|e| json!({"version": e.version, "changed_by": e.changed_by, "changed_at": e.changed_at.format("%Y-%m-%dT%H:%M:%S").to_string(), "changes": serde_json::from_str::<Value>(&e.changes).unwrap_or(Value::Null)})).collect();
@@ -508,7 +481,7 @@ pub async fn put_photo(State(s): State<AppState>, caller: Caller, headers: Heade
             changed_at: now,
             changes: json!({"photo": [mime, clean.len()]}).to_string(),
         };
-        ws.store.replace_observation(&o, expected, &h, Some((mime, &clean))).map_err(|e| write_err(e, "observation"))?;
+        ws.store.replace_observation(&o, expected, &h, Some((mime, &clean))).map_err(|e| ApiError::from_write(e, "observation"))?;
         Ok(o)
     })
     .await?;
@@ -525,10 +498,10 @@ pub async fn get_photo(State(s): State<AppState>, caller: Caller, Path(id): Path
         });
     }
     let ws = service(&s)?.clone();
-    let p = blocking(move || ws.store.photo(&id).map_err(|e| ApiError::Internal(e.to_string()))).await?;
+    let p = blocking(move || Ok(ws.store.photo(&id)?)).await?;
     let (mime, bytes) = p.ok_or_else(|| ApiError::NotFound("no photo for this observation".into()))?;
     let mut r = ([(header::CONTENT_TYPE, mime)], bytes).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=0"));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control(caller.role, Resource::Restricted)));
     Ok(r)
 }
 
@@ -559,7 +532,7 @@ pub async fn route_report(State(s): State<AppState>, caller: Caller, Path(id): P
     let role = caller.role;
     let r = blocking(move || {
         let w = find_walk(&ws, &id)?;
-        let obs = ws.store.observations(Some(&id)).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let obs = ws.store.observations(Some(&id))?;
         let obs: Vec<(Observation, [f64; 2])> = obs
             .into_iter()
             .map(|o| {
@@ -568,30 +541,26 @@ pub async fn route_report(State(s): State<AppState>, caller: Caller, Path(id): P
             })
             .collect();
         let route_wgs = coords_of(&to_wgs(&w.route.clone().into()));
-        let deso = st.layers.get("deso").ok_or_else(|| ApiError::Internal("no deso layer".into()))?;
-        let areas: Vec<report::AreaInput> = deso
-            .features
+        let picture = &st.layers.picture;
+        let shapes: Vec<geo::Geometry<f64>> = picture.areas.iter().map(|f| f.area.geometry.clone().into()).collect();
+        let areas: Vec<report::AreaInput> = picture
+            .areas
             .iter()
-            .map(|f| {
-                (
-                    &f.g3006,
-                    f.id.clone(),
-                    f.props.get("regso_name").and_then(|v| v.as_str()).unwrap_or("").to_string(),
-                    f.props.get("omradestyp").and_then(|v| v.as_f64()).map(|v| v as u8),
-                    f.props.get("index_quintile").and_then(|v| v.as_u64()).map(|v| v as u8),
-                )
-            })
+            .zip(&shapes)
+            .map(|(f, g)| (g, f.area.deso.clone(), f.area.regso_name.clone(), f.omradestyp, f.index.as_ref().and_then(|r| r.quintile)))
             .collect();
-        let inc: Vec<(&crate::model::Incident, [f64; 2])> =
-            st.layers.incidents.iter().filter(|i| i.precision.is_point_statistic()).map(|i| (i, [0.0, 0.0])).collect();
-        let hot = st.layers.get("hotspots_grid").ok_or_else(|| ApiError::Internal("no hotspot layer".into()))?;
-        let cells: Vec<(&geo::Geometry<f64>, String, i8)> =
-            hot.features.iter().map(|f| (&f.g3006, f.id.clone(), f.props.get("gi_bin").and_then(|v| v.as_i64()).unwrap_or(0) as i8)).collect();
-        let min = role.suppresses_small_counts().then_some(st.config.min_public_count);
+        let inc: Vec<(&crate::model::Incident, [f64; 2])> = picture.point_incidents().map(|i| (i, [0.0, 0.0])).collect();
+        let hot = st.layers.hotspot_cells();
+        let hot_shapes: Vec<(geo::Geometry<f64>, String, i8)> = match &hot.result {
+            Ok(h) => h.cells.iter().zip(&h.fdr_bin).map(|(c, b)| (c.polygon.clone().into(), c.id.clone(), *b)).collect(),
+            Err(_) => vec![],
+        };
+        let cells: Vec<(&geo::Geometry<f64>, String, i8)> = hot_shapes.iter().map(|(g, id, b)| (g, id.clone(), *b)).collect();
+        let min = role.min_count(st.config.min_public_count);
         let mut r = report::build(&w, route_wgs, obs, &areas, &inc, &cells, buffer, period, role.raw_points(), min);
         if let Some(list) = r.incidents.as_mut() {
             for i in list.iter_mut() {
-                if let Some(src) = st.layers.incidents.iter().find(|x| x.id == i.id) {
+                if let Some(src) = st.layers.picture.incidents.iter().find(|x| x.id == i.id) {
                     let c = coords_of(&to_wgs(&src.location.into()))[0];
                     (i.lon, i.lat) = (c[0], c[1]);
                 }
@@ -613,7 +582,7 @@ pub async fn route_report(State(s): State<AppState>, caller: Caller, Path(id): P
         "geojson" => ([(header::CONTENT_TYPE, "application/geo+json")], report::to_geojson(&r).to_string()).into_response(),
         _ => axum::Json(&r).into_response(),
     };
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(if role.raw_points() { "private, max-age=0" } else { "private, max-age=60" }));
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control(role, Resource::Restricted)));
     Ok(resp)
 }
 
@@ -631,7 +600,8 @@ pub async fn suggest(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result
     let ws = service(&s)?.clone();
     let st = s.clone();
     let body = blocking(move || {
-        let (aref, members) = crate::profile::resolve(&st.layers.areas, &area).ok_or_else(|| ApiError::NotFound(format!("no DeSO or RegSO matches '{area}'")))?;
+        let areas = st.layers.picture.area_list();
+        let (aref, members) = crate::profile::resolve(&areas, &area).ok_or_else(|| ApiError::NotFound(format!("no DeSO or RegSO matches '{area}'")))?;
         let mut geom = geo::MultiPolygon(vec![]);
         for a in &members {
             geom.0.extend(a.geometry.0.iter().cloned());
@@ -639,19 +609,22 @@ pub async fn suggest(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result
         use geo::{Centroid, Intersects};
         let pts: Vec<[f64; 2]> = st
             .layers
-            .incidents
-            .iter()
-            .filter(|i| i.precision.is_point_statistic() && from.is_none_or(|d| i.occurred_at.date() >= d) && to.is_none_or(|d| i.occurred_at.date() <= d))
+            .picture
+            .point_incidents()
+            .filter(|i| from.is_none_or(|d| i.occurred_at.date() >= d) && to.is_none_or(|d| i.occurred_at.date() <= d))
             .map(|i| [i.location.x(), i.location.y()])
             .collect();
-        let hot = super::layers::hotspot_grid_collection(&pts);
-        let mut places: Vec<([f64; 2], String)> = hot
-            .features
-            .iter()
-            .filter(|f| f.props.get("gi_bin").and_then(|v| v.as_i64()).unwrap_or(0) >= 2 && f.g3006.intersects(&geom))
-            .filter_map(|f| f.g3006.centroid().map(|c| ([c.x(), c.y()], format!("Hotspot {} (konfidensklass {})", f.id, f.props["gi_bin"]))))
-            .collect();
-        for o in ws.store.observations(None).map_err(|e| ApiError::Internal(e.to_string()))? {
+        let mut places: Vec<([f64; 2], String)> = match crate::stats::optimized::optimized_hot_spots(&pts, None, None, None) {
+            Ok(hot) => hot
+                .cells
+                .iter()
+                .zip(&hot.fdr_bin)
+                .filter(|(c, bin)| **bin >= 2 && c.polygon.intersects(&geom))
+                .filter_map(|(c, bin)| c.polygon.centroid().map(|p| ([p.x(), p.y()], format!("Hotspot {} (konfidensklass {bin})", c.id))))
+                .collect(),
+            Err(_) => vec![],
+        };
+        for o in ws.store.observations(None)? {
             if o.status.is_open() && geom.intersects(&o.point) {
                 places.push(([o.point.x(), o.point.y()], format!("Öppen observation: {} – {}", walks::category_label(&o.category), o.description)));
             }

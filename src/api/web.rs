@@ -21,7 +21,10 @@ pub fn file(name: &str) -> Response {
     match FILES.iter().find(|(n, _, _)| *n == name) {
         Some((_, mime, bytes)) => {
             let mut r = ([(header::CONTENT_TYPE, *mime)], *bytes).into_response();
-            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+            r.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(crate::privacy::cache_control(crate::privacy::Role::Public, crate::privacy::Resource::Static)),
+            );
             r
         }
         None => super::error::ApiError::NotFound(format!("no file '{name}' in the web map")).into_response(),

@@ -98,7 +98,7 @@ impl EstRule {
 }
 
 fn fmt(v: f64) -> String {
-    crate::io::format_number_sv_pub(v)
+    crate::model::format_number_sv(v)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -116,7 +116,7 @@ pub struct WeekStatus {
 pub fn weekly_status(areas: &[String], weeks: &[String], incidents: &[(Vec<String>, &Incident)], rule: &EstRule) -> Vec<WeekStatus> {
     let mut acc: HashMap<(&str, String), (u64, f64)> = HashMap::new();
     for (in_areas, inc) in incidents {
-        let w = crate::summary::iso_week(&inc.occurred_at);
+        let w = crate::model::iso_week(&inc.occurred_at);
         for a in in_areas {
             let e = acc.entry((a.as_str(), w.clone())).or_default();
             e.0 += 1;
@@ -138,7 +138,7 @@ pub fn weeks_between(first: chrono::NaiveDate, last: chrono::NaiveDate) -> Vec<S
     let mut out = Vec::new();
     let mut d = first;
     while d <= last {
-        let w = crate::summary::iso_week(&d.and_hms_opt(0, 0, 0).expect("midnight"));
+        let w = crate::model::iso_week(&d.and_hms_opt(0, 0, 0).expect("midnight"));
         if out.last() != Some(&w) {
             out.push(w);
         }

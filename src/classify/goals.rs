@@ -96,7 +96,7 @@ pub fn goal_status(goal: &Goal, series: &BTreeMap<i32, f64>) -> GoalStatus {
 }
 
 fn fmt(v: f64) -> String {
-    crate::io::format_number_sv_pub((v * 100.0).round() / 100.0)
+    crate::model::format_number_sv((v * 100.0).round() / 100.0)
 }
 
 /// A police area (utsatt / särskilt utsatt område).

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct HousingClass {
     /// `hyresratt`, `bostadsratt`, `aganderatt`, or `blandad` when no form has 50 %.
     pub dominant_tenure: String,

@@ -2,8 +2,9 @@
 //! in three stages: the row's own fields (parallel), reprojection and place (parallel, a batch
 //! of coordinates at a time), then duplicate ids (in file order, on one thread).
 
-use super::{parse_datetime, Problem};
+use super::Problem;
 use crate::io::{self, parse_number, Record};
+use crate::model::parse_datetime;
 use crate::model::{normalise_reporter, Category, CategoryMap, Incident, Precision, WORKING_EPSG};
 use crate::spatial::AreaIndex;
 use gdal::spatial_ref::CoordTransform;

@@ -2,15 +2,17 @@
 //! that every problem can name its line), reprojection to SWEREF 99 TM, and writing tables.
 
 mod csvread;
+pub mod raster;
+pub mod scb;
 mod source;
 mod write;
 
+pub use crate::crs::{parse_epsg, srs_from_epsg, transform_between, transform_coords};
 pub(crate) use csvread::{file_name, sniff_delimiter};
 pub use csvread::{parse_number, read_csv};
 pub use source::{is_text_file, read_source, Record, SourceData, SourceOptions};
-pub use write::{format_number_sv as format_number_sv_pub, write_table, write_table_as, Column, ColumnKind, Table, TableRow, Value};
+pub use write::{write_table, write_table_as, Column, ColumnKind, Table, TableRow, Value};
 
-use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
 use std::path::PathBuf;
 
 /// Errors that stop a whole file from being read.
@@ -26,48 +28,11 @@ pub enum IoError {
     NoSuchLayer { path: PathBuf, layer: String, available: String },
     #[error("{path}: cannot write: {reason}")]
     Write { path: PathBuf, reason: String },
-    #[error("unknown CRS '{0}' (use the form EPSG:3006)")]
-    UnknownCrs(String),
+    #[error(transparent)]
+    Crs(#[from] crate::crs::CrsError),
 }
 
-/// A spatial reference with the traditional GIS axis order (x = easting/longitude), which is
-/// what every file and every formula in lagesbild assumes.
-pub fn srs_from_epsg(epsg: u32) -> Result<SpatialRef, IoError> {
-    let mut srs = SpatialRef::from_epsg(epsg).map_err(|_| IoError::UnknownCrs(format!("EPSG:{epsg}")))?;
-    srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
-    Ok(srs)
-}
-
-/// Parses `EPSG:3006`, `epsg:4326`, `3006` or `CRS84`.
-pub fn parse_epsg(s: &str) -> Result<u32, IoError> {
-    let t = s.trim();
-    let up = t.to_ascii_uppercase();
-    if up == "CRS84" || up.ends_with("OGC/1.3/CRS84") || up == "WGS84" {
-        return Ok(4326);
-    }
-    let code = up.strip_prefix("EPSG:").or_else(|| up.rsplit_once("/EPSG/0/").map(|(_, c)| c)).unwrap_or(&up);
-    let n: u32 = code.parse().map_err(|_| IoError::UnknownCrs(t.to_string()))?;
-    srs_from_epsg(n)?;
-    Ok(n)
-}
-
-/// Coordinate transform between two EPSG codes, both in traditional GIS axis order.
-pub fn transform_between(from: u32, to: u32) -> Result<CoordTransform, IoError> {
-    let a = srs_from_epsg(from)?;
-    let b = srs_from_epsg(to)?;
-    CoordTransform::new(&a, &b).map_err(|e| IoError::UnknownCrs(format!("EPSG:{from} -> EPSG:{to}: {e}")))
-}
-
-/// Transforms a batch of coordinates in place (x and y slices of equal length).
-pub fn transform_coords(t: &CoordTransform, xs: &mut [f64], ys: &mut [f64]) -> Result<(), String> {
-    let mut zs = vec![0.0; xs.len()];
-    t.transform_coords(xs, ys, &mut zs).map_err(|e| e.to_string())
-}
-
-/// Rough extent of Sweden in SWEREF 99 TM with a margin of a few kilometres (EPSG:3006's area
-/// of use is E 181 896–1 086 312, N 6 090 353–7 689 478; the territory lies within
-/// E 260 000–930 000, N 6 120 000–7 680 000).
-pub const SWEDEN_EXTENT_3006: [f64; 4] = [200_000.0, 6_080_000.0, 1_000_000.0, 7_700_000.0];
+pub use crate::crs::SWEDEN_EXTENT_3006;
 
 pub fn inside_sweden(x: f64, y: f64) -> bool {
     let [x0, y0, x1, y1] = SWEDEN_EXTENT_3006;
@@ -96,7 +61,7 @@ mod sweden {
     static OUTLINE: LazyLock<Vec<(geo::Rect<f64>, MultiPolygon<f64>)>> = LazyLock::new(|| {
         let text = include_str!("../../geodata/lan_sverige.geojson");
         let fc: geojson::FeatureCollection = text.parse().expect("embedded län boundaries are valid GeoJSON");
-        let t = super::transform_between(4326, 3006).expect("EPSG:4326 -> EPSG:3006");
+        let t = crate::crs::transform_between(4326, 3006).expect("EPSG:4326 -> EPSG:3006");
         let mut out = Vec::new();
         for f in fc.features {
             let Some(g) = f.geometry else { continue };
@@ -109,7 +74,7 @@ mod sweden {
             use geo::{CoordsIter, MapCoords};
             let mut xs: Vec<f64> = mp.coords_iter().map(|c| c.x).collect();
             let mut ys: Vec<f64> = mp.coords_iter().map(|c| c.y).collect();
-            if super::transform_coords(&t, &mut xs, &mut ys).is_err() {
+            if crate::crs::transform_coords(&t, &mut xs, &mut ys).is_err() {
                 continue;
             }
             let i = std::cell::Cell::new(0usize);
@@ -146,4 +111,23 @@ pub fn in_sweden(x: f64, y: f64) -> bool {
 /// EPSG code of a dataset's CRS (raster or vector), for checks.
 pub fn read_source_epsg_of(ds: &gdal::Dataset) -> Option<u32> {
     ds.spatial_ref().ok().and_then(|s| source::epsg_of(&s))
+}
+
+/// The polygons of a file in SWEREF 99 TM, one per feature, beside the records (for their
+/// fields). Police areas, municipality boundaries and custom EST areas are read this way.
+pub fn read_polygons(path: &std::path::Path) -> Result<(SourceData, Vec<geo::MultiPolygon<f64>>), IoError> {
+    let data = read_source(path, &SourceOptions::default())?;
+    let format = |reason: String| IoError::Format { path: path.into(), reason };
+    let epsg = data.epsg.ok_or_else(|| format("no CRS".into()))?;
+    let t = crate::crs::transform_between(epsg, crate::crs::WORKING_EPSG)?;
+    let polys = data
+        .records
+        .iter()
+        .map(|r| {
+            let g = r.geometry.as_ref().ok_or_else(|| format(format!("{}: missing geometry", r.location)))?;
+            let g = crate::crs::reproject(g, &t)?;
+            Ok(crate::crs::as_multipolygon(g, &r.location)?)
+        })
+        .collect::<Result<Vec<_>, IoError>>()?;
+    Ok((data, polys))
 }

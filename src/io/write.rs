@@ -222,14 +222,9 @@ pub fn format_value_sv(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
         Value::Int(i) => i.to_string(),
-        Value::Real(x) => format_number_sv(*x),
+        Value::Real(x) => crate::model::format_number_sv(*x),
         Value::Text(s) => s.clone(),
     }
-}
-
-pub fn format_number_sv(x: f64) -> String {
-    let s = format!("{x}");
-    s.replace('.', ",")
 }
 
 fn wkt(g: &geo::Geometry<f64>) -> String {

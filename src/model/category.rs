@@ -216,24 +216,37 @@ impl Default for CategoryMap {
     }
 }
 
+/// A category map file that cannot be used; the message names the file and line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CategoryMapError(String);
+
 impl CategoryMap {
     /// Default map extended by a CSV file of `label;category` (or comma-separated) rows.
-    pub fn with_file(path: &Path) -> Result<CategoryMap, String> {
+    pub fn with_file(path: &Path) -> Result<CategoryMap, CategoryMapError> {
         let mut me = CategoryMap::default();
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read category map: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| CategoryMapError(format!("{}: cannot read category map: {e}", path.display())))?;
         for (i, line) in text.lines().enumerate() {
             let line = line.trim_start_matches('\u{feff}').trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (label, cat) =
-                line.split_once(';').or_else(|| line.split_once(',')).ok_or_else(|| format!("{}:{}: expected 'label;category'", path.display(), i + 1))?;
+            let (label, cat) = line
+                .split_once(';')
+                .or_else(|| line.split_once(','))
+                .ok_or_else(|| CategoryMapError(format!("{}:{}: expected 'label;category'", path.display(), i + 1)))?;
             let cat_name = fold(cat).replace(' ', "_");
             if i == 0 && fold(label) == "label" {
                 continue;
             }
             let c = Category::from_canonical(&cat_name).ok_or_else(|| {
-                format!("{}:{}: '{}' is not a canonical category (one of: {})", path.display(), i + 1, cat.trim(), Category::ALL.map(|c| c.as_str()).join(", "))
+                CategoryMapError(format!(
+                    "{}:{}: '{}' is not a canonical category (one of: {})",
+                    path.display(),
+                    i + 1,
+                    cat.trim(),
+                    Category::ALL.map(|c| c.as_str()).join(", ")
+                ))
             })?;
             me.map.insert(fold(label), c);
         }

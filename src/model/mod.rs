@@ -3,8 +3,12 @@
 //! Every geometry in this module is in SWEREF 99 TM (EPSG:3006), metres.
 
 mod category;
+pub mod number;
+pub mod time;
 
 pub use category::{Category, CategoryMap, UnknownCategory};
+pub use number::format_number_sv;
+pub use time::{iso_week, parse_datetime};
 
 use chrono::NaiveDateTime;
 use geo::{MultiPolygon, Point};

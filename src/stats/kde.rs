@@ -124,21 +124,6 @@ pub fn density_around(xy: &[[f64; 2]], weights: Option<&[f64]>, radius_m: f64, c
     quartic_density(xy, weights, radius_m, xmin, ymax, cell_size_m, nrows, ncols)
 }
 
-/// Writes a raster as a GeoTIFF in EPSG:3006 (Float64, NoData = NaN), which QGIS opens as it is.
-pub fn write_geotiff(path: &std::path::Path, r: &Raster) -> Result<(), String> {
-    use gdal::raster::Buffer;
-    let drv = gdal::DriverManager::get_driver_by_name("GTiff").map_err(|e| e.to_string())?;
-    let mut ds = drv.create_with_band_type::<f64, _>(path, r.ncols, r.nrows, 1).map_err(|e| e.to_string())?;
-    ds.set_geo_transform(&[r.xmin, r.cell_size_m, 0.0, r.ymax, 0.0, -r.cell_size_m]).map_err(|e| e.to_string())?;
-    let srs = crate::io::srs_from_epsg(3006).map_err(|e| e.to_string())?;
-    ds.set_spatial_ref(&srs).map_err(|e| e.to_string())?;
-    let mut band = ds.rasterband(1).map_err(|e| e.to_string())?;
-    band.set_no_data_value(Some(f64::NAN)).map_err(|e| e.to_string())?;
-    let mut buf = Buffer::new((r.ncols, r.nrows), r.values.clone());
-    band.write((0, 0), (r.ncols, r.nrows), &mut buf).map_err(|e| e.to_string())?;
-    Ok(())
-}
-
 /// Class breaks for the map: quantiles of the non-NoData, non-zero densities.
 pub fn quantile_breaks(r: &Raster, classes: usize) -> Vec<f64> {
     let mut v: Vec<f64> = r.values.iter().copied().filter(|x| x.is_finite() && *x > 0.0).collect();

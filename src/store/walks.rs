@@ -93,7 +93,7 @@ fn ts(t: &NaiveDateTime) -> String {
     t.format("%Y-%m-%dT%H:%M:%S").to_string()
 }
 fn parse_ts(s: &str) -> NaiveDateTime {
-    crate::import::parse_datetime(s).unwrap_or_default()
+    crate::model::parse_datetime(s).unwrap_or_default()
 }
 fn q(s: &str) -> String {
     s.replace('\'', "''")
@@ -197,7 +197,7 @@ fn put_walk(ds: &Dataset, w: &Walk) -> Result<(), WriteError> {
         &w.area,
         &w.organiser,
         &w.organisations.join(", "),
-        &status_str(w.status).to_string(),
+        &w.status.as_str().to_string(),
         &w.notes,
         &w.created_by,
         &ts(&w.created_at),
@@ -240,14 +240,6 @@ fn put_history(ds: &Dataset, h: &HistoryEntry) -> Result<(), WriteError> {
     f.set_field_string(3, &ts(&h.changed_at)).map_err(gerr)?;
     f.set_field_string(4, &h.changes).map_err(gerr)?;
     f.create(&l).map_err(gerr)
-}
-
-pub fn status_str(s: WalkStatus) -> &'static str {
-    match s {
-        WalkStatus::Planerad => "planerad",
-        WalkStatus::Genomford => "genomford",
-        WalkStatus::Uppfoljd => "uppfoljd",
-    }
 }
 
 impl WalkStore for GpkgStore {

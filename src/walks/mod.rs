@@ -17,6 +17,17 @@ pub enum WalkStatus {
     Uppfoljd,
 }
 
+impl WalkStatus {
+    /// The stored and serialised name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WalkStatus::Planerad => "planerad",
+            WalkStatus::Genomford => "genomford",
+            WalkStatus::Uppfoljd => "uppfoljd",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ObservationStatus {
@@ -131,7 +142,7 @@ pub struct WalkRules {
 
 impl Default for WalkRules {
     fn default() -> Self {
-        WalkRules { extent: crate::io::SWEDEN_EXTENT_3006, max_route_m: 20_000.0, max_observation_distance_m: 200.0, max_photo_bytes: 5 * 1024 * 1024 }
+        WalkRules { extent: crate::crs::SWEDEN_EXTENT_3006, max_route_m: 20_000.0, max_observation_distance_m: 200.0, max_photo_bytes: 5 * 1024 * 1024 }
     }
 }
 

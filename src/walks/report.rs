@@ -94,7 +94,7 @@ pub fn build(
     let mut by_week: BTreeMap<String, u64> = BTreeMap::new();
     for (i, _, _) in &near {
         *by_cat.entry(i.category.as_str()).or_default() += 1;
-        *by_week.entry(crate::summary::iso_week(&i.occurred_at)).or_default() += 1;
+        *by_week.entry(crate::model::iso_week(&i.occurred_at)).or_default() += 1;
     }
     let hotspots =
         hotspot_cells.iter().filter(|(g, _, b)| *b != 0 && g.intersects(route)).map(|(_, id, b)| HotspotCrossed { cell_id: id.clone(), gi_bin: *b }).collect();
@@ -134,7 +134,7 @@ fn esc(s: &str) -> String {
 }
 
 fn n(v: f64) -> String {
-    crate::io::format_number_sv_pub((v * 10.0).round() / 10.0)
+    crate::model::format_number_sv((v * 10.0).round() / 10.0)
 }
 
 fn count(c: Option<u64>) -> String {
@@ -205,7 +205,7 @@ pub fn to_html(r: &RouteReport) -> String {
         when = w.planned_at.format("%Y-%m-%d %H:%M"),
         area = if w.area.is_empty() { String::new() } else { format!(" · område {}", esc(&w.area)) },
         org = if w.organiser.is_empty() { String::new() } else { format!(" · arrangör {}", esc(&w.organiser)) },
-        status = crate::store::walks::status_str(w.status),
+        status = w.status.as_str(),
         orgs = esc(&w.organisations.join(", ")),
         len = n(r.length_m),
         mins = n(r.walking_minutes),

@@ -1,0 +1,96 @@
+//! The command line: one file per command, each parsing its arguments, calling the library and
+//! printing the result.
+
+mod classify;
+mod demo;
+mod export;
+mod hash_token;
+mod import;
+mod profile;
+mod serve;
+mod stats;
+mod summary;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use lagesbild::store::GpkgStore;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "lagesbild", version, about = "Spatial analysis for Swedish municipalities: DeSO joins, hotspots, map layers")]
+pub struct Cli {
+    /// The GeoPackage store.
+    #[arg(long, global = true, env = "LAGESBILD_STORE", default_value = "lagesbild.gpkg")]
+    store: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import areas, indicators or incidents from any OGR source or CSV.
+    Import(import::Args),
+    /// Incident counts per area and ISO week (table on stdout, CSV with --csv).
+    Summary(summary::Args),
+    /// Export a store layer, or (`export tiles`) the public vector tiles as PMTiles or MBTiles.
+    Export(export::Args),
+    /// Run the HTTP service.
+    Serve(serve::Args),
+    /// Print the SHA-256 of a token, for the token file (`role:sha256:HEX`).
+    HashToken(hash_token::Args),
+    /// Spatial statistics on any vector file (or, for point methods, the store's incidents).
+    Stats {
+        #[command(subcommand)]
+        cmd: stats::StatsCmd,
+    },
+    /// Area classifications: områdestyp, index, housing, EST weekly status, goals.
+    Classify {
+        #[command(subcommand)]
+        cmd: classify::ClassifyCmd,
+    },
+    /// The social area profile of a DeSO or RegSO (code or name).
+    Profile(profile::Args),
+    /// Write the seeded SYNTHETIC demo incidents for the areas in a file.
+    DemoIncidents(demo::Args),
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    let store = GpkgStore::new(&cli.store);
+    match cli.command {
+        Command::Import(a) => import::run(&store, a),
+        Command::Summary(a) => summary::run(&store, a),
+        Command::Export(a) => export::run(&store, a),
+        Command::Serve(a) => serve::run(&store, &cli.store, a),
+        Command::HashToken(a) => hash_token::run(a),
+        Command::Stats { cmd } => stats::run(&store, cmd),
+        Command::Classify { cmd } => classify::run(&store, cmd),
+        Command::Profile(a) => profile::run(&store, a),
+        Command::DemoIncidents(a) => demo::run(a),
+    }
+}
+
+/// `NAME=VALUE` pairs of a list option.
+fn parse_pairs(items: &[String], what: &str) -> Result<HashMap<String, String>> {
+    items
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            s.split_once('=').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).with_context(|| format!("{what}: expected NAME=VALUE, got '{s}'"))
+        })
+        .collect()
+}
+
+/// A JSON configuration file (goals, index, EST rule).
+fn read_json<T: serde::de::DeserializeOwned>(p: &std::path::Path) -> Result<T> {
+    let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{}: invalid configuration", p.display()))
+}
+
+/// `OUT.EXT.params.json` beside a result: how it was made.
+fn write_params(output: &std::path::Path, params: serde_json::Value) -> Result<()> {
+    let p = output.with_extension(format!("{}.params.json", output.extension().and_then(|e| e.to_str()).unwrap_or("out")));
+    std::fs::write(&p, serde_json::to_string_pretty(&params)?)?;
+    eprintln!("parameters written to {}", p.display());
+    Ok(())
+}

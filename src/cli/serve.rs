@@ -1,0 +1,161 @@
+//! `lagesbild serve`: the HTTP service on a port until Ctrl-C. The data loads in the background
+//! and reloads when the store's data generation changes.
+
+use anyhow::{Context, Result};
+use lagesbild::api::auth::Tokens;
+use lagesbild::store::{GpkgStore, Store};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    bind: String,
+    /// Polisen's utsatta områden (GeoJSON), published as `police_areas`.
+    #[arg(long)]
+    uso: Option<PathBuf>,
+    /// Municipality boundaries (GeoJSON) for the map background.
+    #[arg(long)]
+    boundaries: Option<PathBuf>,
+    /// Token file: lines of `role:sha256:HEX`. `LAGESBILD_TOKENS` adds plain ones.
+    #[arg(long)]
+    tokens: Option<PathBuf>,
+    /// Audit log of raw incident access (default: STORE.audit.log).
+    #[arg(long)]
+    audit_log: Option<PathBuf>,
+    /// Allowed CORS origins, comma-separated (`*` for any).
+    #[arg(long, value_delimiter = ',')]
+    cors: Vec<String>,
+    /// Smallest count shown to public and partner roles.
+    #[arg(long, default_value_t = 5)]
+    min_count: u64,
+    /// Basemap: a tile template (`https://…/{z}/{x}/{y}.png`, WMTS `{TileMatrix}/{TileRow}/{TileCol}`),
+    /// a MapLibre style JSON (URL or file) or a local MBTiles file served at /basemap/.
+    /// Without it the map draws only our own layers and loads nothing from the internet.
+    #[arg(long)]
+    basemap: Option<String>,
+    /// Attribution shown for the basemap (e.g. "© Lantmäteriet").
+    #[arg(long)]
+    basemap_attribution: Option<String>,
+    #[command(flatten)]
+    oidc: OidcArgs,
+    /// Largest upload to POST /api/imports/{kind}, in MB.
+    #[arg(long, default_value_t = 100)]
+    max_upload_mb: u64,
+    /// Byte budget of the analysis result cache, in MB (least recently used results go first).
+    #[arg(long, default_value_t = 256)]
+    analysis_cache_mb: u64,
+    /// Analyses computing at once (default: the number of cores).
+    #[arg(long)]
+    analysis_workers: Option<usize>,
+    /// Analyses waiting for a worker; beyond them requests get 503 with Retry-After (default: 4 per worker).
+    #[arg(long)]
+    analysis_queue: Option<usize>,
+}
+
+/// OpenID Connect sign-in for `serve`.
+#[derive(clap::Args, Debug)]
+struct OidcArgs {
+    /// Issuer URL (https://, or http:// on a loopback address); turns OIDC on.
+    #[arg(long, env = "LAGESBILD_OIDC_ISSUER", requires = "oidc_audience")]
+    oidc_issuer: Option<String>,
+    /// The `aud` the API's tokens carry.
+    #[arg(long, env = "LAGESBILD_OIDC_AUDIENCE")]
+    oidc_audience: Option<String>,
+    /// Claim with the roles (a string or an array of strings).
+    #[arg(long, default_value = "roles")]
+    oidc_role_claim: String,
+    /// Claim value to role: `lagesbild-analytiker=analyst,lagesbild-redaktor=editor` (default: role names themselves).
+    #[arg(long)]
+    oidc_role_map: Option<String>,
+    /// The web map's public client id; with it the map offers "Logga in".
+    #[arg(long)]
+    oidc_client_id: Option<String>,
+    /// Scopes the web map asks for.
+    #[arg(long, default_value = "openid profile")]
+    oidc_scopes: String,
+    /// Smallest time between two fetches of the provider's keys (an unknown `kid` triggers one).
+    #[arg(long, default_value_t = 30)]
+    oidc_refetch_seconds: u64,
+}
+
+impl OidcArgs {
+    fn config(&self) -> Result<Option<lagesbild::api::oidc::OidcConfig>> {
+        let (Some(issuer), Some(audience)) = (&self.oidc_issuer, &self.oidc_audience) else {
+            if self.oidc_audience.is_some() || self.oidc_client_id.is_some() || self.oidc_role_map.is_some() {
+                anyhow::bail!("--oidc-audience, --oidc-client-id and --oidc-role-map need --oidc-issuer");
+            }
+            return Ok(None);
+        };
+        let mut c = lagesbild::api::oidc::OidcConfig::new(issuer, audience)?;
+        c.role_claim = self.oidc_role_claim.clone();
+        if let Some(m) = &self.oidc_role_map {
+            c.role_map = lagesbild::api::oidc::OidcConfig::parse_role_map(m)?;
+        }
+        c.client_id = self.oidc_client_id.clone();
+        c.scopes = self.oidc_scopes.clone();
+        c.refetch_interval = std::time::Duration::from_secs(self.oidc_refetch_seconds);
+        Ok(Some(c))
+    }
+}
+
+pub fn run(store: &GpkgStore, store_path: &Path, a: Args) -> Result<()> {
+    let mut tokens = match &a.tokens {
+        Some(p) => Tokens::from_file(p)?,
+        None => Default::default(),
+    };
+    if let Ok(v) = std::env::var("LAGESBILD_TOKENS") {
+        tokens = tokens.merge(Tokens::from_env_value(&v)?);
+    }
+    let audit_log = a.audit_log.unwrap_or_else(|| store_path.with_extension("audit.log"));
+    let workers = a.analysis_workers.unwrap_or_else(lagesbild::api::bounded::default_workers).max(1);
+    let config = lagesbild::api::ServiceConfig {
+        min_public_count: a.min_count,
+        police_areas: a.uso,
+        boundaries: a.boundaries,
+        audit_log: Some(audit_log),
+        cors_origins: a.cors,
+        basemap: a.basemap,
+        basemap_attribution: a.basemap_attribution,
+        max_upload_mb: a.max_upload_mb,
+        analysis_cache_mb: a.analysis_cache_mb,
+        analysis_workers: workers,
+        analysis_queue: a.analysis_queue.unwrap_or(4 * workers),
+    };
+    let oidc = a.oidc.config()?;
+    let shared: Arc<GpkgStore> = Arc::new(store.clone());
+    // A missing or unreadable store fails here, before the port opens.
+    store.imports()?;
+    let rt = tokio::runtime::Runtime::new()?;
+    // One verifier for the life of the process: every reloaded picture shares its cached keys.
+    let verifier = match oidc {
+        Some(c) => {
+            tracing::info!("OpenID Connect: issuer {}, audience {}", c.issuer, c.audience);
+            let _guard = rt.enter();
+            let v = lagesbild::api::oidc::Verifier::new(c)?;
+            v.spawn_refresh();
+            Some(v)
+        }
+        None => None,
+    };
+    let s2 = shared.clone();
+    let build = move || -> std::result::Result<lagesbild::AppState, String> {
+        let mut state = lagesbild::AppState::new(s2.as_ref(), config, tokens).map_err(|e| e.to_string())?.with_walks(s2.clone()).with_imports(s2.clone());
+        state.oidc = verifier;
+        Ok(state)
+    };
+    // Loads in the background; imports and undos (over HTTP or from this command line) show
+    // without a restart.
+    let (router, _live) = lagesbild::api::live::start(shared, std::time::Duration::from_secs(1), build);
+    let bind = a.bind;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&bind).await.with_context(|| format!("cannot bind {bind}"))?;
+        tracing::info!("lagesbild listening on http://{} (map: http://{}/map/)", listener.local_addr()?, listener.local_addr()?);
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        Ok(())
+    })
+}
