@@ -286,6 +286,68 @@ fn split_deso(raw: &str) -> (String, Option<String>) {
 
 const AREA_CODE_ALIASES: &[&str] = &["deso", "desokod", "deso_kod", "deso_2018", "deso_2025", "code", "kod", "id", "region"];
 
+/// An area's polygon in EPSG:3006: reprojected, repaired (or refused) when invalid, and on
+/// Swedish ground; or the problem that rejects its row.
+fn area_geometry(
+    r: &Record,
+    to3006: Option<&gdal::spatial_ref::CoordTransform>,
+    opts: &ImportOptions,
+    warnings: &mut Vec<String>,
+) -> Result<geo::MultiPolygon<f64>, Problem> {
+    let problem = |reason: String| Problem { location: r.location.clone(), reason };
+    let Some(geom) = &r.geometry else { return Err(problem("missing geometry".into())) };
+    let mp = match geom {
+        geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p.clone()]),
+        geo::Geometry::MultiPolygon(m) => m.clone(),
+        other => return Err(problem(format!("expected a polygon, found {}", geom_name(other)))),
+    };
+    let mp = match to3006 {
+        Some(t) => crate::crs::reproject(&mp, t).map_err(|e| problem(format!("cannot reproject to EPSG:3006: {e}")))?,
+        None => mp,
+    };
+    let mp = if mp.is_valid() {
+        mp
+    } else {
+        let why = mp.validation_errors().first().map(|e| e.to_string()).unwrap_or_default();
+        if opts.reject_invalid_polygons {
+            return Err(problem(format!("invalid polygon: {why}")));
+        }
+        match repair(&mp) {
+            Some(fixed) => {
+                warnings.push(format!("{}: invalid polygon ({why}) repaired with GDAL MakeValid", r.location));
+                fixed
+            }
+            None => return Err(problem(format!("invalid polygon that cannot be repaired: {why}"))),
+        }
+    };
+    if mp.unsigned_area() <= 0.0 {
+        return Err(problem("polygon has zero area".into()));
+    }
+    let c = geo::Centroid::centroid(&mp).map(|p| (p.x(), p.y())).unwrap_or((0.0, 0.0));
+    // An archipelago DeSO can have its centroid at sea: any vertex on Swedish ground will do.
+    let on_land = || {
+        use geo::CoordsIter;
+        let n = mp.coords_count().max(1);
+        mp.coords_iter().step_by((n / 200).max(1)).any(|v| io::in_sweden(v.x, v.y))
+    };
+    if !io::in_sweden(c.0, c.1) && !on_land() {
+        return Err(problem(format!("polygon lies outside Sweden (centroid E {:.0} N {:.0} in EPSG:3006)", c.0, c.1)));
+    }
+    Ok(mp)
+}
+
+/// Residents of an area row: missing when the cell is empty, refused when not a count.
+fn population_of(r: &Record, pop_col: &Option<String>) -> Result<Option<f64>, Problem> {
+    let raw = field(r, pop_col);
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    match parse_number(raw) {
+        Some(p) if p >= 0.0 => Ok(Some(p)),
+        _ => Err(Problem { location: r.location.clone(), reason: format!("population '{raw}' is not a non-negative number") }),
+    }
+}
+
 fn validate_areas(
     store: &dyn Store,
     data: &SourceData,
@@ -346,62 +408,13 @@ fn validate_areas(
                 reason: "the DeSO edition is not in the file; pass --deso-version 2018 or 2025".into(),
             });
         };
-        let Some(geom) = &r.geometry else {
-            bad.push((r.clone(), problem("missing geometry".into())));
-            continue;
-        };
-        let mp = match geom {
-            geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p.clone()]),
-            geo::Geometry::MultiPolygon(m) => m.clone(),
-            other => {
-                bad.push((r.clone(), problem(format!("expected a polygon, found {}", geom_name(other)))));
+        let mp = match area_geometry(r, to3006.as_ref(), opts, warnings) {
+            Ok(mp) => mp,
+            Err(p) => {
+                bad.push((r.clone(), p));
                 continue;
             }
         };
-        let mp = match &to3006 {
-            Some(t) => match crate::crs::reproject(&mp, t) {
-                Ok(m) => m,
-                Err(e) => {
-                    bad.push((r.clone(), problem(format!("cannot reproject to EPSG:3006: {e}"))));
-                    continue;
-                }
-            },
-            None => mp,
-        };
-        let mp = if mp.is_valid() {
-            mp
-        } else {
-            let why = mp.validation_errors().first().map(|e| e.to_string()).unwrap_or_default();
-            if opts.reject_invalid_polygons {
-                bad.push((r.clone(), problem(format!("invalid polygon: {why}"))));
-                continue;
-            }
-            match repair(&mp) {
-                Some(fixed) => {
-                    warnings.push(format!("{}: invalid polygon ({why}) repaired with GDAL MakeValid", r.location));
-                    fixed
-                }
-                None => {
-                    bad.push((r.clone(), problem(format!("invalid polygon that cannot be repaired: {why}"))));
-                    continue;
-                }
-            }
-        };
-        if mp.unsigned_area() <= 0.0 {
-            bad.push((r.clone(), problem("polygon has zero area".into())));
-            continue;
-        }
-        let c = geo::Centroid::centroid(&mp).map(|p| (p.x(), p.y())).unwrap_or((0.0, 0.0));
-        // An archipelago DeSO can have its centroid at sea: any vertex on Swedish ground will do.
-        let on_land = || {
-            use geo::CoordsIter;
-            let n = mp.coords_count().max(1);
-            mp.coords_iter().step_by((n / 200).max(1)).any(|v| io::in_sweden(v.x, v.y))
-        };
-        if !io::in_sweden(c.0, c.1) && !on_land() {
-            bad.push((r.clone(), problem(format!("polygon lies outside Sweden (centroid E {:.0} N {:.0} in EPSG:3006)", c.0, c.1))));
-            continue;
-        }
         let key = (code.clone(), version.clone());
         if let Some(first) = seen.get(&key) {
             bad.push((r.clone(), problem(format!("duplicate DeSO {code} (edition {version}); first seen at {first}"))));
@@ -412,16 +425,11 @@ fn validate_areas(
             continue;
         }
         seen.insert(key, r.location.clone());
-        let pop_raw = field(r, &pop_col);
-        let population = if pop_raw.is_empty() {
-            None
-        } else {
-            match parse_number(pop_raw) {
-                Some(p) if p >= 0.0 => Some(p),
-                _ => {
-                    bad.push((r.clone(), problem(format!("population '{pop_raw}' is not a non-negative number"))));
-                    continue;
-                }
+        let population = match population_of(r, &pop_col) {
+            Ok(p) => p,
+            Err(p) => {
+                bad.push((r.clone(), p));
+                continue;
             }
         };
         let (regso, _) = split_deso(field(r, &regso_col));
@@ -494,6 +502,45 @@ fn is_percent(name: &str) -> bool {
                 | "crowding_pct"
                 | "trangboddhet"
         )
+}
+
+/// The indicator values of one row (empty cells stay missing), with tenure shares derived from
+/// tenure dwelling counts; or the problem that rejects the row.
+fn indicator_row(r: &Record, code: &str, year: i32, value_cols: &[&String], opts: &ImportOptions, source: &str) -> Result<Vec<IndicatorValue>, Problem> {
+    let problem = |reason: String| Problem { location: r.location.clone(), reason };
+    let mut row_vals = Vec::new();
+    let mut tenure: BTreeMap<String, f64> = BTreeMap::new();
+    for c in value_cols {
+        let raw = field(r, &Some((*c).clone()));
+        if raw.trim().is_empty() {
+            continue; // missing stays missing; never imputed
+        }
+        let Some(v) = parse_number(raw) else { return Err(problem(format!("{c}: '{raw}' is not a number"))) };
+        let name = fold(c).replace(' ', "_");
+        if is_percent(&name) && !(0.0..=100.0).contains(&v) {
+            return Err(problem(format!("{c}: {v} is a share in percent and must lie in 0–100")));
+        }
+        if let Some(t) = name.strip_prefix("tenure_") {
+            tenure.insert(t.to_string(), v);
+        }
+        let y = opts.column_years.get(c.as_str()).copied().unwrap_or(year);
+        row_vals.push(IndicatorValue { deso: code.to_string(), year: y, indicator: canonical_indicator(&name), value: v, source: source.to_string() });
+    }
+    // Tenure counts come as dwellings per form; planners read shares, so derive them here.
+    let total: f64 = tenure.values().sum();
+    if total > 0.0 {
+        for (form, n) in &tenure {
+            let y = opts.column_years.get(&format!("tenure_{form}")).copied().unwrap_or(year);
+            row_vals.push(IndicatorValue {
+                deso: code.to_string(),
+                year: y,
+                indicator: format!("share_{form}"),
+                value: 100.0 * n / total,
+                source: format!("derived from tenure_* counts ({source})"),
+            });
+        }
+    }
+    Ok(row_vals)
 }
 
 fn validate_indicators(
@@ -570,48 +617,10 @@ fn validate_indicators(
             bad.push((r.clone(), problem(format!("duplicate row for {code} {year}; first at {first}"))));
             continue;
         }
-        let mut row_vals = Vec::new();
-        let mut row_problem = None;
-        let mut tenure: BTreeMap<String, f64> = BTreeMap::new();
-        for c in &value_cols {
-            let raw = field(r, &Some((*c).clone()));
-            if raw.trim().is_empty() {
-                continue; // missing stays missing; never imputed
-            }
-            let Some(v) = parse_number(raw) else {
-                row_problem = Some(format!("{c}: '{raw}' is not a number"));
-                break;
-            };
-            let name = fold(c).replace(' ', "_");
-            if is_percent(&name) && !(0.0..=100.0).contains(&v) {
-                row_problem = Some(format!("{c}: {v} is a share in percent and must lie in 0–100"));
-                break;
-            }
-            if let Some(t) = name.strip_prefix("tenure_") {
-                tenure.insert(t.to_string(), v);
-            }
-            let y = opts.column_years.get(c.as_str()).copied().unwrap_or(year);
-            row_vals.push(IndicatorValue { deso: code.clone(), year: y, indicator: canonical_indicator(&name), value: v, source: source.clone() });
+        match indicator_row(r, &code, year, &value_cols, opts, &source) {
+            Ok(values) => ok.extend(values),
+            Err(p) => bad.push((r.clone(), p)),
         }
-        if let Some(p) = row_problem {
-            bad.push((r.clone(), problem(p)));
-            continue;
-        }
-        // Tenure counts come as dwellings per form; planners read shares, so derive them here.
-        let total: f64 = tenure.values().sum();
-        if total > 0.0 {
-            for (form, n) in &tenure {
-                let y = opts.column_years.get(&format!("tenure_{form}")).copied().unwrap_or(year);
-                row_vals.push(IndicatorValue {
-                    deso: code.clone(),
-                    year: y,
-                    indicator: format!("share_{form}"),
-                    value: 100.0 * n / total,
-                    source: format!("derived from tenure_* counts ({source})"),
-                });
-            }
-        }
-        ok.extend(row_vals);
     }
     Ok((ok, bad))
 }
@@ -744,14 +753,15 @@ fn validate_incidents(
         .iter()
         .enumerate()
         .map(|(i, r)| match &r.problem {
-            Some(p) => Err(p.clone()),
+            Some(p) => Err(rows::Refusal(p.clone())),
             None => {
                 let get = |c: usize| r.fields.iter().find(|(k, _)| *k == rules.plan.names[c]).map(|(_, v)| v.as_str()).unwrap_or("");
                 rules.check(&get, r.geometry.as_ref(), i, &mut cats)
             }
         })
         .collect();
-    let outcomes = rows::place_batch(checked, rules.plan.src_epsg, &place).map_err(|reason| ImportError::Columns { file: data.file_name.clone(), reason })?;
+    let outcomes =
+        rows::place_batch(checked, rules.plan.src_epsg, &place).map_err(|e| ImportError::Columns { file: data.file_name.clone(), reason: e.to_string() })?;
     let (mut ok, mut bad) = (Vec::new(), Vec::new());
     let location = |k: u32| data.records[k as usize].location.clone();
     for (i, o) in outcomes.into_iter().enumerate() {

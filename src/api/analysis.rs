@@ -1,13 +1,14 @@
-//! Analysis on demand: hotspots, LISA, density and emerging hot spots over a chosen period and
-//! set of categories. Results are cached by their parameters and the data generation, and
-//! returned with them; the cache, the number computing at once and the work of each are bounded
-//! (see `bounded`).
+//! Analysis on demand: every analysis of the registry (`crate::analysis`), over the picture's
+//! incidents of a chosen period and set of categories, or over its areas. Results are cached by
+//! their parameters and the data generation, and returned with them; the cache, the number
+//! computing at once and the work of each are bounded (see `bounded`, `analysis::limits`).
 
 use super::auth::Caller;
 use super::error::{check_params, ApiError};
 use super::features::{geometry_json, Crs};
 use super::layers::{self, Collection};
 use super::AppState;
+use crate::analysis::{self as registry, Analysis, Areas, Event, Input, Layer, Limits, Needs, Params};
 use crate::model::{Category, Incident};
 use crate::privacy::{cache_control, suppress, Resource};
 use axum::extract::{Path, RawQuery, State};
@@ -66,58 +67,23 @@ fn selected<'a>(s: &'a AppState, f: &Filter) -> Vec<&'a Incident> {
         .collect()
 }
 
-/// Refuses an explicit cell or band that would exceed the work limits, saying what to change.
-/// Without them, the automatic cell is coarsened when needed (see `layers::hotspot_grid_collection`).
-fn check_hotspot_work(pts: &[[f64; 2]], cell: Option<f64>, band: Option<f64>) -> Result<(), ApiError> {
-    use super::bounded::{grid_cells, limits, smallest_cell};
-    let Some(b) = super::bounded::bbox(pts) else { return Ok(()) };
-    if let Some(c) = cell {
-        let n = grid_cells(b, c);
-        if n > limits::MAX_CELLS {
-            return Err(ApiError::BadRequest(format!(
-                "cell {c} m gives {n:.0} grid cells over this selection (limit {}); use cell={} or larger, a shorter period (from/to) or fewer categories",
-                limits::MAX_CELLS,
-                smallest_cell(b)
-            )));
-        }
-    }
-    if let Some(d) = band {
-        let c = cell.unwrap_or_else(|| smallest_cell(b));
-        let pairs = grid_cells(b, c) * std::f64::consts::PI * (d / c).powi(2);
-        if pairs > limits::MAX_PAIRS {
-            let max_band = c * (limits::MAX_PAIRS / (grid_cells(b, c) * std::f64::consts::PI)).sqrt();
-            return Err(ApiError::BadRequest(format!(
-                "band {d} m gives about {pairs:.0} neighbour pairs (limit {}); use band={:.0} or smaller, or a larger cell",
-                limits::MAX_PAIRS,
-                max_band.floor()
-            )));
-        }
-    }
-    Ok(())
-}
+/// Query parameters that choose the input rather than the analysis.
+const POINT_SELECTION: &[&str] = &["from", "to", "categories"];
+const AREA_SELECTION: &[&str] = &["indicator"];
 
-fn num(pairs: &[(String, String)], k: &str, lo: f64, hi: f64) -> Result<Option<f64>, ApiError> {
-    match pairs.iter().find(|(a, _)| a == k) {
-        None => Ok(None),
-        Some((_, v)) => {
-            let x: f64 = v.parse().map_err(|_| ApiError::BadRequest(format!("{k} '{v}' is not a number")))?;
-            if !(lo..=hi).contains(&x) {
-                return Err(ApiError::BadRequest(format!("{k} must lie in {lo}–{hi}, got {x}")));
-            }
-            Ok(Some(x))
-        }
+fn selection_params(needs: Needs) -> &'static [&'static str] {
+    match needs {
+        Needs::Points => POINT_SELECTION,
+        Needs::AreaValues => AREA_SELECTION,
+        Needs::AreaRates => &[],
     }
 }
 
 pub async fn run(State(s): State<AppState>, caller: Caller, Path(kind): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
-    let common = ["from", "to", "categories"];
-    let allowed: Vec<&str> = match kind.as_str() {
-        "hotspots" => common.iter().copied().chain(["cell", "band"]).collect(),
-        "density" => common.iter().copied().chain(["radius"]).collect(),
-        "emerging" => common.iter().copied().chain(["cell", "step_days"]).collect(),
-        "lisa" => vec!["indicator", "tolerance", "permutations", "seed", "alpha"],
-        other => return Err(ApiError::NotFound(format!("no analysis '{other}' (hotspots, density, emerging, lisa)"))),
-    };
+    let analysis = registry::find(&kind)?;
+    let about = analysis.about();
+    let offered = about.params.iter().filter(|p| p.service).map(|p| p.name);
+    let allowed: Vec<&str> = selection_params(about.needs).iter().copied().chain(offered).collect();
     let mut pairs = check_params(q.as_deref(), &allowed)?;
     pairs.sort();
     let key = format!("g{}:{kind}?{}", s.generation, pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&"));
@@ -128,11 +94,10 @@ pub async fn run(State(s): State<AppState>, caller: Caller, Path(kind): Path<Str
             // A turn among --analysis-workers, or 503 when the queue is full.
             let permit = s.analysis.limiter.acquire().await?;
             let st = s.clone();
-            let kind2 = kind.clone();
             let pairs2 = pairs.clone();
             let c = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
-                compute(&st, &kind2, &pairs2)
+                compute(&st, analysis, &pairs2)
             })
             .await??;
             let c = Arc::new(c);
@@ -158,127 +123,56 @@ pub async fn run(State(s): State<AppState>, caller: Caller, Path(kind): Path<Str
     Ok(resp)
 }
 
-fn compute(s: &AppState, kind: &str, pairs: &[(String, String)]) -> Result<Collection, ApiError> {
-    match kind {
-        "hotspots" => {
-            let f = filter(pairs)?;
-            let pts: Vec<[f64; 2]> = selected(s, &f).iter().map(|i| [i.location.x(), i.location.y()]).collect();
-            let cell = num(pairs, "cell", 25.0, 5000.0)?;
-            let band = num(pairs, "band", 25.0, 20000.0)?;
-            check_hotspot_work(&pts, cell, band)?;
-            if cell.is_some() || band.is_some() {
-                let r = crate::stats::optimized::optimized_hot_spots(&pts, None, cell, band)
-                    .map_err(|e| ApiError::BadRequest(format!("cannot compute hotspots for this selection: {e}")))?;
-                let mut c = layers::hotspot_grid_collection(&[]);
-                c.features = r
-                    .cells
-                    .iter()
-                    .enumerate()
-                    .map(|(k, cell)| {
-                        let mut p = serde_json::Map::new();
-                        p.insert("cell_id".into(), cell.id.clone().into());
-                        p.insert("count".into(), (r.counts[k] as u64).into());
-                        p.insert("gi_z".into(), r.gi.z[k].into());
-                        p.insert("gi_p".into(), r.gi.p_norm[k].into());
-                        p.insert("gi_bin".into(), r.fdr_bin[k].into());
-                        let g: geo::Geometry<f64> = cell.polygon.clone().into();
-                        let gwgs = crate::crs::to_wgs84(&g).unwrap_or(g.clone());
-                        layers::feat_from(cell.id.clone(), p, g, gwgs, [0.0; 4])
-                    })
-                    .collect();
-                c.parameters = json!({"method": "optimized hot spots (Gi*, FDR)", "choices": r.choices});
-                Ok(c)
-            } else {
-                let c = layers::hotspot_grid_collection(&pts);
-                if c.features.is_empty() {
-                    return Err(ApiError::BadRequest(format!("too few incidents ({}) for hotspots in this selection (at least 60)", pts.len())));
-                }
-                Ok(c)
-            }
-        }
-        "density" => {
-            let f = filter(pairs)?;
-            let pts: Vec<[f64; 2]> = selected(s, &f).iter().map(|i| [i.location.x(), i.location.y()]).collect();
-            // Too much work for the 50 m raster gets a coarser cell, named in `parameters`.
-            Ok(layers::density_collection(&pts, num(pairs, "radius", 10.0, 10000.0)?))
-        }
-        "emerging" => {
-            let f = filter(pairs)?;
-            let inc: Vec<Incident> = selected(s, &f).into_iter().cloned().collect();
-            let cell = num(pairs, "cell", 50.0, 5000.0)?.unwrap_or(250.0);
-            let step = num(pairs, "step_days", 1.0, 92.0)?.unwrap_or(7.0) as i64;
-            if pairs.iter().any(|(k, _)| k == "cell") {
-                // An explicit cell is honoured or refused, never silently changed.
-                let pts: Vec<([f64; 2], chrono::NaiveDateTime)> = inc.iter().map(|i| ([i.location.x(), i.location.y()], i.occurred_at)).collect();
-                let fits = layers::emerging_cell(&pts, cell, step);
-                if fits > cell {
-                    return Err(ApiError::BadRequest(format!(
-                        "emerging hot spots with cell {cell} m and step_days {step} exceed the work limit of {} cell-steps for this selection; use cell={fits} or larger, a longer step_days, a shorter period (from/to) or fewer categories",
-                        super::bounded::limits::MAX_CUBE
-                    )));
-                }
-            }
-            Ok(layers::emerging_collection(&inc, cell, step))
-        }
-        "lisa" => lisa(s, pairs),
-        other => Err(ApiError::NotFound(format!("no analysis '{other}'"))),
+fn compute(s: &AppState, a: &dyn Analysis, pairs: &[(String, String)]) -> Result<Collection, ApiError> {
+    let about = a.about();
+    let picks = selection_params(about.needs);
+    let (selection, rest): (Vec<(String, String)>, Vec<(String, String)>) = pairs.iter().cloned().partition(|(k, _)| picks.contains(&k.as_str()));
+    let params = Params::parse(&about, &rest, &Limits::SERVICE)?;
+    if about.needs == Needs::Points {
+        let f = filter(&selection)?;
+        let input = Input::Points(selected(s, &f).iter().map(|i| Event { xy: [i.location.x(), i.location.y()], at: Some(i.occurred_at) }).collect());
+        let out = a.run(&input, &params, &Limits::SERVICE)?;
+        return Ok(layers::analysis_collection(about.id, about.title, String::new(), &about, out, None));
     }
+    let deso = s.layers.get("deso").ok_or_else(|| ApiError::internal("no deso layer"))?;
+    let indicator = selection.iter().find(|(k, _)| k == "indicator").map(|(_, v)| v.clone());
+    let input = area_input(s, about.id, about.needs, indicator.as_deref())?;
+    let out = a.run(&input, &params, &Limits::SERVICE)?;
+    let values = (about.needs == Needs::AreaValues).then(|| input.areas().map(|a| a.layer.y.as_slice()).unwrap_or(&[]));
+    let description = format!("{} på {}", about.title, indicator.as_deref().unwrap_or("händelser per invånare"));
+    let mut c = layers::analysis_collection(about.id, about.title, description, &about, out, Some((deso.as_ref(), values)));
+    if let Some(name) = indicator {
+        c.parameters["indicator"] = name.into();
+    }
+    Ok(c)
 }
 
-/// Local Moran of an indicator over the picture's DeSO.
-fn lisa(s: &AppState, pairs: &[(String, String)]) -> Result<Collection, ApiError> {
-    let name = pairs
-        .iter()
-        .find(|(k, _)| k == "indicator")
-        .map(|(_, v)| v.clone())
-        .ok_or_else(|| ApiError::BadRequest("lisa needs indicator=NAME (e.g. low_econ)".into()))?;
-    let deso = s.layers.get("deso").ok_or_else(|| ApiError::internal("no deso layer"))?;
-    let mut y = Vec::new();
-    let mut missing = Vec::new();
-    for f in &s.layers.picture.areas {
-        match f.latest(&name) {
-            Some(v) => y.push(v),
-            None => missing.push(f.area.deso.clone()),
+/// The picture's DeSO (their stored polygons, as the map's Gi* uses them) with an indicator's
+/// latest values, or with their incident counts and residents for rates.
+fn area_input(s: &AppState, id: &str, needs: Needs, indicator: Option<&str>) -> Result<Input, ApiError> {
+    let areas = &s.layers.picture.areas;
+    let (y, population) = match needs {
+        Needs::AreaValues => {
+            let name = indicator.ok_or_else(|| ApiError::BadRequest(format!("{id} needs indicator=NAME (e.g. low_econ)")))?;
+            let missing: Vec<&str> = areas.iter().filter(|f| f.latest(name).is_none()).map(|f| f.area.deso.as_str()).collect();
+            if !missing.is_empty() {
+                return Err(ApiError::BadRequest(format!(
+                    "indicator '{name}' is missing for {} area(s): {}",
+                    missing.len(),
+                    missing.iter().take(10).copied().collect::<Vec<_>>().join(", ")
+                )));
+            }
+            (areas.iter().filter_map(|f| f.latest(name)).collect(), vec![])
         }
-    }
-    if !missing.is_empty() {
-        return Err(ApiError::BadRequest(format!(
-            "indicator '{name}' is missing for {} area(s): {}",
-            missing.len(),
-            missing.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
-        )));
-    }
-    let tol = num(pairs, "tolerance", 0.0, 500.0)?.unwrap_or(25.0);
-    let perms = num(pairs, "permutations", 0.0, 9999.0)?.unwrap_or(999.0) as usize;
-    let seed = num(pairs, "seed", 0.0, 1e15)?.unwrap_or(20251122.0) as u64;
-    let alpha = num(pairs, "alpha", 0.0001, 0.5)?.unwrap_or(0.05);
-    let polys: Vec<geo::MultiPolygon<f64>> = s.layers.picture.areas.iter().map(|f| f.area.geometry.clone()).collect();
-    let w = crate::stats::Weights::contiguity(&polys, true, tol);
-    let params = crate::stats::LisaParams { transform: crate::stats::Transform::R, permutations: perms, seed, alpha };
-    let r = crate::stats::local_moran(&y, &w, &params).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let features = deso
-        .features
-        .iter()
-        .enumerate()
-        .map(|(k, f)| {
-            let mut p = serde_json::Map::new();
-            p.insert("deso".into(), f.id.clone().into());
-            p.insert("value".into(), y[k].into());
-            p.insert("lisa_i".into(), r.i[k].into());
-            p.insert("lisa_q".into(), r.q[k].into());
-            p.insert("lisa_p_sim".into(), r.p_sim[k].into());
-            p.insert("lisa_cluster".into(), r.cluster[k].into());
-            layers::feat_from(f.id.clone(), p, f.g3006.clone(), f.gwgs.clone(), f.bbox_wgs)
-        })
-        .collect();
-    Ok(Collection {
-        id: "lisa",
-        title: "Lokal Moran (LISA)",
-        description: format!("Local Moran på {name}"),
-        access: layers::Access::Open,
-        count_fields: vec![],
-        features,
-        temporal: false,
-        parameters: json!({"indicator": name, "weights": "queen", "tolerance_m": tol, "params": params, "islands": r.islands}),
-    })
+        _ => (areas.iter().map(|f| f.incidents as f64).collect(), areas.iter().map(|f| f.population.unwrap_or(f64::NAN)).collect()),
+    };
+    let layer = Layer {
+        file: "deso".into(),
+        columns: vec![],
+        values: vec![vec![]; areas.len()],
+        geometries: areas.iter().map(|f| Some(f.area.geometry.clone().into())).collect(),
+        epsg: Some(3006),
+        y,
+    };
+    Ok(Input::Areas(Areas { layer, population }))
 }

@@ -149,44 +149,22 @@ pub fn default_workers() -> usize {
     std::thread::available_parallelism().map(NonZeroUsize::get).unwrap_or(2)
 }
 
-/// Largest work an analysis may do, checked before it starts.
+/// Largest work an analysis may do in the service (declared with the analyses, in
+/// `analysis::limits`).
 pub mod limits {
-    /// Grid cells of a hotspot or emerging analysis (each carries a neighbour list).
-    pub const MAX_CELLS: f64 = 10_000.0;
-    /// Neighbour pairs of a distance band over the cells (16 bytes each while they live).
-    pub const MAX_PAIRS: f64 = 20_000_000.0;
-    /// Cell × time-step values of a space-time cube.
-    pub const MAX_CUBE: f64 = 5_000_000.0;
-    /// Kernel evaluations of a density surface (points × raster cells within the radius).
-    pub const MAX_KERNEL_EVALS: f64 = 300_000_000.0;
-    /// Raster cells of a density surface.
-    pub const MAX_RASTER_CELLS: f64 = 8_000_000.0;
+    use crate::analysis::Limits;
+    pub const MAX_CELLS: f64 = Limits::SERVICE.max_cells;
+    pub const MAX_PAIRS: f64 = Limits::SERVICE.max_pairs;
+    pub const MAX_CUBE: f64 = Limits::SERVICE.max_cube;
+    pub const MAX_KERNEL_EVALS: f64 = Limits::SERVICE.max_kernel_evals;
+    pub const MAX_RASTER_CELLS: f64 = Limits::SERVICE.max_raster_cells;
 }
 
-/// Bounding box of points: `[x0, y0, x1, y1]`, None when empty.
-pub fn bbox(points: &[[f64; 2]]) -> Option<[f64; 4]> {
-    let first = points.first()?;
-    Some(points.iter().fold([first[0], first[1], first[0], first[1]], |b, p| [b[0].min(p[0]), b[1].min(p[1]), b[2].max(p[0]), b[3].max(p[1])]))
-}
+pub use crate::analysis::limits::{bbox, grid_cells};
 
-/// Cells of a square grid of `cell` metres covering the box with one cell of margin.
-pub fn grid_cells(b: [f64; 4], cell: f64) -> f64 {
-    (((b[2] - b[0]) / cell).ceil() + 2.0) * (((b[3] - b[1]) / cell).ceil() + 2.0)
-}
-
-/// The smallest cell (rounded up to 10 m below 1 km, else 50 m, as Esri rounds cell sizes) for
-/// which a grid over the box stays within [`limits::MAX_CELLS`].
+/// The smallest grid cell within the service's cell limit.
 pub fn smallest_cell(b: [f64; 4]) -> f64 {
-    let area = ((b[2] - b[0]).max(1.0)) * ((b[3] - b[1]).max(1.0));
-    let mut c = (area / limits::MAX_CELLS).sqrt();
-    loop {
-        let step = if c < 1000.0 { 10.0 } else { 50.0 };
-        c = ((c / step).ceil() * step).max(10.0);
-        if grid_cells(b, c) <= limits::MAX_CELLS {
-            return c;
-        }
-        c += step;
-    }
+    crate::analysis::limits::smallest_cell(b, &crate::analysis::Limits::SERVICE)
 }
 
 #[cfg(test)]

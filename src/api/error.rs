@@ -85,6 +85,18 @@ impl From<crate::stats::StatsError> for ApiError {
     }
 }
 
+/// An unknown analysis is a missing resource; everything else wrong with a request for one
+/// (parameters, too much work, a statistic undefined for the selection) is the request's fault.
+impl From<crate::analysis::AnalysisError> for ApiError {
+    fn from(e: crate::analysis::AnalysisError) -> ApiError {
+        match e {
+            crate::analysis::AnalysisError::Unknown(..) => ApiError::NotFound(e.to_string()),
+            crate::analysis::AnalysisError::Stats(s) => s.into(),
+            _ => ApiError::BadRequest(e.to_string()),
+        }
+    }
+}
+
 impl From<crate::profile::ProfileError> for ApiError {
     fn from(e: crate::profile::ProfileError) -> ApiError {
         match e {

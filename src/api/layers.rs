@@ -2,10 +2,8 @@
 //! first use), and the role-dependent view of each feature.
 
 use super::auth::Role;
-use crate::model::Incident;
+use crate::analysis::{About, Limits, Output, Params};
 use crate::picture::{AreaFacts, AreaPicture};
-use crate::spatial::grid::GridSpec;
-use crate::stats;
 use chrono::NaiveDateTime;
 use geo::BoundingRect;
 use serde_json::{json, Map, Value};
@@ -140,14 +138,7 @@ pub struct LayerSet {
 }
 
 /// Optimized hot spots over a set of points, or why there are none.
-pub type HotspotCells = BoundedHotspots;
-
-/// Optimized hot spots and, when the work bound made the grid coarser, the automatic and the
-/// used cell size (metres).
-pub struct BoundedHotspots {
-    pub result: Result<stats::optimized::OptimizedResult, stats::StatsError>,
-    pub coarsened: Option<(f64, f64)>,
-}
+pub type HotspotCells = crate::analysis::hotspots::BoundedHotspots;
 
 pub const LAZY: &[(&str, &str)] =
     &[("hotspots_grid", "Hotspots (rutnät, Gi*)"), ("density", "Händelsetäthet (kerneltäthet)"), ("emerging", "Framväxande hotspots")];
@@ -158,12 +149,14 @@ impl LayerSet {
             return Some(c.clone());
         }
         // Points are gathered only when a lazy layer is first built, not on every request.
-        let points = || -> Vec<[f64; 2]> { self.picture.point_incidents().map(|i| [i.location.x(), i.location.y()]).collect() };
+        let events = || -> Vec<crate::analysis::Event> {
+            self.picture.point_incidents().map(|i| crate::analysis::Event { xy: [i.location.x(), i.location.y()], at: Some(i.occurred_at) }).collect()
+        };
         match id {
             "incidents" => Some(self.incident_points.get_or_init(|| Arc::new(incident_collection(&self.picture))).clone()),
             "hotspots_grid" => Some(self.hotspots_grid.get_or_init(|| Arc::new(hotspot_grid_from(&self.hotspot_cells()))).clone()),
-            "density" => Some(self.density.get_or_init(|| Arc::new(density_collection(&points(), None))).clone()),
-            "emerging" => Some(self.emerging.get_or_init(|| Arc::new(emerging_collection(&self.picture.incidents, 250.0, 7))).clone()),
+            "density" => Some(self.density.get_or_init(|| Arc::new(lazy_collection(1, run_default("density", events())))).clone()),
+            "emerging" => Some(self.emerging.get_or_init(|| Arc::new(lazy_collection(2, run_default("emerging", events())))).clone()),
             _ => None,
         }
     }
@@ -174,7 +167,7 @@ impl LayerSet {
         self.hotspot_cells
             .get_or_init(|| {
                 let points: Vec<[f64; 2]> = self.picture.point_incidents().map(|i| [i.location.x(), i.location.y()]).collect();
-                Arc::new(bounded_hot_spots(&points))
+                Arc::new(crate::analysis::hotspots::bounded_hot_spots(&points, crate::spatial::grid::Shape::Square, &Limits::SERVICE))
             })
             .clone()
     }
@@ -192,9 +185,9 @@ impl LayerSet {
         };
         match id {
             "incidents" => Some(self.incident_points.get().cloned().unwrap_or_else(|| unbuilt(incident_collection_of(&self.picture, false)))),
-            "hotspots_grid" => Some(self.hotspots_grid.get().cloned().unwrap_or_else(|| unbuilt(hotspot_grid_collection(&[])))),
-            "density" => Some(self.density.get().cloned().unwrap_or_else(|| unbuilt(density_collection(&[], None)))),
-            "emerging" => Some(self.emerging.get().cloned().unwrap_or_else(|| unbuilt(emerging_collection(&[], 250.0, 7)))),
+            "hotspots_grid" => Some(self.hotspots_grid.get().cloned().unwrap_or_else(|| unbuilt(lazy_collection(0, None)))),
+            "density" => Some(self.density.get().cloned().unwrap_or_else(|| unbuilt(lazy_collection(1, None)))),
+            "emerging" => Some(self.emerging.get().cloned().unwrap_or_else(|| unbuilt(lazy_collection(2, None)))),
             _ => None,
         }
     }
@@ -419,156 +412,90 @@ fn leak_count_field(cat: &str) -> &'static str {
     })[cat]
 }
 
-/// Optimized hot spots over the given points as a collection (empty when too few points).
-pub fn hotspot_grid_collection(points: &[[f64; 2]]) -> Collection {
-    hotspot_grid_from(&bounded_hot_spots(points))
+/// A registered analysis's result as a collection. Rows carry their own geometry (grid cells,
+/// classes), or are areas: then each takes the geometry and id of the area layer's feature at
+/// its position, with `deso` and, given, the analysed `value`.
+pub fn analysis_collection(
+    id: &'static str,
+    title: &'static str,
+    description: String,
+    about: &About,
+    out: Output,
+    areas: Option<(&Collection, Option<&[f64]>)>,
+) -> Collection {
+    let mut features = Vec::with_capacity(out.rows.len());
+    for (k, row) in out.rows.into_iter().enumerate() {
+        let mut p = Map::new();
+        if let Some((layer, values)) = areas {
+            let Some(f) = layer.features.get(k) else { continue };
+            p.insert("deso".into(), f.id.clone().into());
+            if let Some(v) = values.and_then(|v| v.get(k)) {
+                p.insert("value".into(), (*v).into());
+            }
+            fields_into(&mut p, about, row.values);
+            features.push(feat_from(f.id.clone(), p, f.g3006.clone(), f.gwgs.clone(), f.bbox_wgs));
+        } else if let Some(g) = row.geometry {
+            fields_into(&mut p, about, row.values);
+            features.push(feat(row.id, p, g, None));
+        }
+    }
+    Collection {
+        id,
+        title,
+        description,
+        access: Access::Open,
+        count_fields: about.fields.iter().filter(|f| f.count).map(|f| f.name).collect(),
+        features,
+        temporal: false,
+        parameters: out.parameters,
+    }
 }
 
-/// Optimized hot spots within the work bound: a grid finer than the limit allows gets the
-/// smallest cell that fits, named in `parameters` (a dense county-wide selection would otherwise
-/// ask for millions of cells).
-fn bounded_hot_spots(points: &[[f64; 2]]) -> BoundedHotspots {
-    let coarse = super::bounded::bbox(points).map(super::bounded::smallest_cell).filter(|c| *c > 10.0);
-    let chosen = match coarse {
-        Some(min) => stats::optimized::auto_cell_size(points).filter(|auto| *auto < min).map(|auto| (auto, min)),
-        None => None,
-    };
-    BoundedHotspots { result: stats::optimized::optimized_hot_spots(points, None, chosen.map(|c| c.1), None), coarsened: chosen }
+fn fields_into(p: &mut Map<String, Value>, about: &About, values: Vec<crate::io::Value>) {
+    use crate::io::Value as V;
+    for (f, v) in about.fields.iter().zip(values) {
+        let v = match v {
+            V::Null => Value::Null,
+            V::Int(i) => i.into(),
+            V::Real(x) => x.into(),
+            V::Text(t) => t.into(),
+        };
+        p.insert(f.name.into(), v);
+    }
 }
 
-/// The hot spot cells as a collection.
+/// The lazy analysis layers: collection id, analysis id, description.
+const LAZY_ANALYSES: [(&str, &str, &str); 3] = [
+    ("hotspots_grid", "hotspots", "Gi* per rutcell med automatiskt vald cellstorlek och avståndsband (som Esris Optimized Hot Spot Analysis), FDR-korrigerat."),
+    ("density", "density", "Kerneltäthet (kvartisk kärna, ArcGIS formel) i fem klasser."),
+    ("emerging", "emerging", "Framväxande hotspots per 250 m-ruta och vecka (rum-tid Gi*, Mann–Kendall, Esris kategorier)."),
+];
+
+/// A lazy analysis layer from its result; without one (not built yet, or the statistic is
+/// undefined for the data), without features.
+fn lazy_collection(k: usize, out: Option<Output>) -> Collection {
+    let (id, analysis, description) = LAZY_ANALYSES[k];
+    let about = crate::analysis::find(analysis).map(|a| a.about()).unwrap_or(crate::analysis::hotspots::ABOUT);
+    let out = out.unwrap_or_else(|| Output { parameters: json!({}), ..Default::default() });
+    analysis_collection(id, LAZY[k].1, description.into(), &about, out, None)
+}
+
+/// The registered analysis with the service's defaults over the given points.
+fn run_default(id: &str, events: Vec<crate::analysis::Event>) -> Option<Output> {
+    let a = crate::analysis::find(id).ok()?;
+    let about = a.about();
+    a.run(&crate::analysis::Input::Points(events), &Params::defaults(&about, &Limits::SERVICE), &Limits::SERVICE).ok()
+}
+
+/// The hot spot cells as a collection; a statistic undefined for the data is named in `parameters`.
 pub fn hotspot_grid_from(h: &HotspotCells) -> Collection {
-    let mut features = Vec::new();
-    let mut parameters = json!({"method": "optimized hot spots (Gi*, FDR)"});
-    match &h.result {
-        Ok(r) => {
-            for (k, c) in r.cells.iter().enumerate() {
-                let mut p = Map::new();
-                p.insert("cell_id".into(), c.id.clone().into());
-                p.insert("count".into(), (r.counts[k] as u64).into());
-                p.insert("gi_z".into(), r.gi.z[k].into());
-                p.insert("gi_p".into(), r.gi.p_norm[k].into());
-                p.insert("gi_bin".into(), r.fdr_bin[k].into());
-                features.push(feat(c.id.clone(), p, c.polygon.clone().into(), None));
-            }
-            parameters = json!({"method": "optimized hot spots (Gi*, FDR)", "choices": r.choices});
-            if let Some((auto, used)) = h.coarsened {
-                parameters["cell_coarsened"] = json!({"automatic_cell_m": auto, "cell_size_m": used, "reason": format!("a {auto} m grid over this selection exceeds {} cells", super::bounded::limits::MAX_CELLS)});
-            }
+    match (crate::analysis::hotspots::output(h), &h.result) {
+        (Ok(out), _) => lazy_collection(0, Some(out)),
+        (Err(_), Err(e)) => {
+            lazy_collection(0, Some(Output { parameters: json!({"method": "optimized hot spots (Gi*, FDR)", "error": e.to_string()}), ..Default::default() }))
         }
-        Err(e) => parameters["error"] = e.to_string().into(),
+        (Err(_), Ok(_)) => lazy_collection(0, None),
     }
-    Collection {
-        id: "hotspots_grid",
-        title: LAZY[0].1,
-        description: "Gi* per rutcell med automatiskt vald cellstorlek och avståndsband (som Esris Optimized Hot Spot Analysis), FDR-korrigerat.".into(),
-        access: Access::Open,
-        count_fields: vec!["count"],
-        features,
-        temporal: false,
-        parameters,
-    }
-}
-
-/// Raster cell of a density surface: 50 m, or the smallest coarser one (in steps of 10 m) that
-/// keeps kernel evaluations and raster cells within the work limits.
-pub fn density_cell(points: &[[f64; 2]], radius: f64) -> f64 {
-    use super::bounded::limits::{MAX_KERNEL_EVALS, MAX_RASTER_CELLS};
-    let Some(b) = super::bounded::bbox(points) else { return 50.0 };
-    let b = [b[0] - radius, b[1] - radius, b[2] + radius, b[3] + radius];
-    let mut cell = 50.0;
-    loop {
-        let evals = points.len() as f64 * std::f64::consts::PI * (radius / cell).powi(2).max(1.0);
-        if (evals <= MAX_KERNEL_EVALS && super::bounded::grid_cells(b, cell) <= MAX_RASTER_CELLS) || cell >= radius.max(50.0) * 4.0 {
-            return cell;
-        }
-        cell += 10.0;
-    }
-}
-
-/// Quartic kernel density (ArcGIS default radius unless given) as five quantile classes.
-pub fn density_collection(points: &[[f64; 2]], radius: Option<f64>) -> Collection {
-    let mut features = Vec::new();
-    let mut parameters = json!({});
-    if points.len() >= 2 {
-        let r = radius.or_else(|| stats::kde::default_bandwidth(points, None).map(|b| b.search_radius)).unwrap_or(300.0);
-        let cell = density_cell(points, r);
-        let raster = stats::kde::density_around(points, None, r, cell);
-        let breaks = stats::kde::quantile_breaks(&raster, 5);
-        for (class, lo, hi, g) in stats::kde::class_polygons(&raster, &breaks) {
-            let mut p = Map::new();
-            p.insert("class".into(), class.into());
-            p.insert("min_per_km2".into(), (lo * 1e6).into());
-            p.insert("max_per_km2".into(), if hi.is_finite() { (hi * 1e6).into() } else { Value::Null });
-            features.push(feat(format!("class{class}"), p, g.into(), None));
-        }
-        parameters =
-            json!({"kernel": "quartic (ArcGIS)", "radius_m": r, "cell_size_m": cell, "classes": "quantiles of non-zero density", "points": points.len()});
-    }
-    Collection {
-        id: "density",
-        title: LAZY[1].1,
-        description: "Kerneltäthet (kvartisk kärna, ArcGIS formel) i fem klasser.".into(),
-        access: Access::Open,
-        count_fields: vec![],
-        features,
-        temporal: false,
-        parameters,
-    }
-}
-
-/// Emerging hot spots per square cell and time step (days).
-pub fn emerging_collection(incidents: &[Incident], cell: f64, step_days: i64) -> Collection {
-    let pts: Vec<([f64; 2], NaiveDateTime)> =
-        incidents.iter().filter(|i| i.precision.is_point_statistic()).map(|i| ([i.location.x(), i.location.y()], i.occurred_at)).collect();
-    let asked = cell;
-    let cell = emerging_cell(&pts, cell, step_days);
-    let mut features = Vec::new();
-    let mut parameters = json!({"cell_size_m": cell, "time_step_days": step_days});
-    if let Some(cube) = crate::spatial::grid::space_time_cube(&pts, &GridSpec::square(cell), step_days) {
-        let (cells, counts, start, steps) = (cube.cells, cube.counts, cube.start, cube.steps);
-        let xy: Vec<[f64; 2]> = cells.iter().map(|c| c.centre).collect();
-        let params = stats::emerging::EmergingParams { distance: cell * 1.5, time_steps: 1, alpha: 0.05 };
-        if let Ok(r) = stats::emerging::emerging_hot_spots(&xy, &counts, &params) {
-            for (k, c) in cells.iter().enumerate() {
-                let mut p = Map::new();
-                p.insert("cell_id".into(), c.id.clone().into());
-                p.insert("pattern".into(), serde_json::to_value(r.pattern[k]).unwrap_or(Value::Null));
-                p.insert("pattern_sv".into(), r.pattern[k].label_sv().into());
-                p.insert("count".into(), (counts[k].iter().sum::<f64>() as u64).into());
-                p.insert("trend_z".into(), r.trend[k].z.into());
-                p.insert("trend_p".into(), r.trend[k].p.into());
-                features.push(feat(c.id.clone(), p, c.polygon.clone().into(), None));
-            }
-            parameters = json!({"cell_size_m": cell, "time_step_days": step_days, "steps": steps, "first_step": start.to_string(), "params": params, "unverified": "hot/cold and trend thresholds not verified against ArcGIS"});
-            if cell > asked {
-                parameters["cell_coarsened"] = json!({"requested_cell_m": asked, "cell_size_m": cell, "reason": format!("a {asked} m cube over this selection exceeds {} cell-steps", super::bounded::limits::MAX_CUBE)});
-            }
-        }
-    }
-    Collection {
-        id: "emerging",
-        title: LAZY[2].1,
-        description: "Framväxande hotspots per 250 m-ruta och vecka (rum-tid Gi*, Mann–Kendall, Esris kategorier).".into(),
-        access: Access::Open,
-        count_fields: vec!["count"],
-        features,
-        temporal: false,
-        parameters,
-    }
-}
-
-/// The cell of a space-time cube: the given one, or the smallest multiple of 50 m above it for
-/// which cells × time steps stay within the work limit.
-pub fn emerging_cell(pts: &[([f64; 2], NaiveDateTime)], cell: f64, step_days: i64) -> f64 {
-    let xy: Vec<[f64; 2]> = pts.iter().map(|p| p.0).collect();
-    let (Some(b), Some(t0), Some(t1)) = (super::bounded::bbox(&xy), pts.iter().map(|p| p.1).min(), pts.iter().map(|p| p.1).max()) else { return cell };
-    let steps = ((t1 - t0).num_days() / step_days.max(1) + 2) as f64;
-    let mut c = cell;
-    while super::bounded::grid_cells(b, c) * steps > super::bounded::limits::MAX_CUBE {
-        c = ((c / 50.0).floor() + 1.0) * 50.0;
-    }
-    c
 }
 
 /// Walks and observations as collections, read from the walk store on each request (they change

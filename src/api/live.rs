@@ -58,14 +58,14 @@ impl Live {
 
     /// Builds the picture of the store's current generation when it differs from the one served.
     /// Returns whether it swapped.
-    pub fn refresh(&self, store: &dyn Store) -> Result<bool, String> {
+    pub fn refresh(&self, store: &dyn Store) -> Result<bool, super::StartError> {
         let Some(old) = self.state() else { return Ok(false) };
-        let generation = store.data_generation().map_err(|e| e.to_string())?;
+        let generation = store.data_generation()?;
         if generation == old.generation {
             return Ok(false);
         }
         let started = std::time::Instant::now();
-        let next = old.reload(store).map_err(|e| e.to_string())?;
+        let next = old.reload(store)?;
         // Every cached result belongs to the old generation; their keys can no longer match.
         next.analysis.cache.clear();
         tracing::info!(generation = next.generation, ms = started.elapsed().as_millis() as u64, "data changed; new picture in service");
@@ -87,7 +87,7 @@ fn loading_router() -> Router {
 /// it current: the thread polls the store's data generation every `poll` (and wakes at once when
 /// this process wrote) and swaps in a rebuilt picture. A first load that fails ends the process,
 /// as a failed start would.
-pub fn start(store: Arc<dyn Store>, poll: Duration, build: impl FnOnce() -> Result<AppState, String> + Send + 'static) -> (Router, Arc<Live>) {
+pub fn start(store: Arc<dyn Store>, poll: Duration, build: impl FnOnce() -> Result<AppState, super::StartError> + Send + 'static) -> (Router, Arc<Live>) {
     let live = Arc::new(Live { router: ArcSwap::from_pointee(loading_router()), state: ArcSwapOption::empty() });
     let l2 = live.clone();
     std::thread::Builder::new()

@@ -139,8 +139,8 @@ pub fn run(store: &GpkgStore, store_path: &Path, a: Args) -> Result<()> {
         None => None,
     };
     let s2 = shared.clone();
-    let build = move || -> std::result::Result<lagesbild::AppState, String> {
-        let mut state = lagesbild::AppState::new(s2.as_ref(), config, tokens).map_err(|e| e.to_string())?.with_walks(s2.clone()).with_imports(s2.clone());
+    let build = move || -> std::result::Result<lagesbild::AppState, lagesbild::api::StartError> {
+        let mut state = lagesbild::AppState::new(s2.as_ref(), config, tokens)?.with_walks(s2.clone()).with_imports(s2.clone());
         state.oidc = verifier;
         Ok(state)
     };

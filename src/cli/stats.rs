@@ -2,8 +2,10 @@
 
 use super::write_params;
 use anyhow::{bail, Context, Result};
-use lagesbild::io::{parse_epsg, SourceOptions};
+use lagesbild::analysis::{self, About, Areas, Event, Input, Limits, Output, Params};
+use lagesbild::io::{parse_epsg, Column, SourceOptions, Table, TableRow, Value};
 use lagesbild::store::{GpkgStore, Store};
+use serde_json::json;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -140,295 +142,236 @@ pub enum StatsCmd {
     },
 }
 
-fn load_for(a: &StatArgs) -> Result<(lagesbild::analysis::Layer, lagesbild::stats::Weights, lagesbild::stats::Transform)> {
-    let to = a.crs.as_deref().map(parse_epsg).transpose()?;
-    let layer = lagesbild::analysis::load(&a.input, a.layer.clone(), &a.field, to)?;
-    let w = lagesbild::analysis::build_weights(&layer, &a.weights, a.tolerance)?;
-    if let Some(msg) = lagesbild::analysis::describe_islands(&w, &layer) {
-        eprintln!("warning: {msg}");
+/// Runs a registered analysis without the service's limits: the command line passes every
+/// value explicitly, so the registry's defaults (the service's) do not apply here.
+fn run_analysis(id: &str, input: &Input, pairs: Vec<(&str, String)>) -> Result<(About, Output)> {
+    let a = analysis::find(id)?;
+    let about = a.about();
+    let pairs: Vec<(String, String)> = pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let params = Params::parse(&about, &pairs, &Limits::NONE)?;
+    let out = a.run(input, &params, &Limits::NONE)?;
+    for w in &out.warnings {
+        eprintln!("warning: {w}");
     }
-    let t = lagesbild::analysis::parse_transform(&a.transform)?;
-    Ok((layer, w, t))
+    Ok((about, out))
 }
 
-fn store_points(store: &GpkgStore) -> Result<Vec<lagesbild::model::Incident>> {
-    Ok(store.incidents()?.into_iter().filter(|i| i.precision.is_point_statistic()).collect())
+/// The result fields as columns beside the input's.
+fn result_columns(about: &About, out: &Output) -> Vec<(Column, Vec<Value>)> {
+    about.fields.iter().enumerate().map(|(k, f)| (Column::new(f.name, f.kind), out.rows.iter().map(|r| r.values[k].clone()).collect())).collect()
 }
 
-fn points_from(store: &GpkgStore, input: Option<PathBuf>) -> Result<Vec<[f64; 2]>> {
-    match input {
-        None => Ok(store_points(store)?.iter().map(|i| [i.location.x(), i.location.y()]).collect()),
-        Some(p) => {
-            let data = lagesbild::io::read_source(&p, &SourceOptions::default())?;
-            let epsg = data.epsg.with_context(|| format!("{}: no CRS", data.file_name))?;
-            let t = if epsg == 3006 { None } else { Some(lagesbild::io::transform_between(epsg, 3006)?) };
-            let mut out = Vec::new();
-            for r in &data.records {
-                let Some(g) = &r.geometry else { bail!("{}: missing geometry", r.location) };
-                let g = match &t {
-                    Some(t) => lagesbild::crs::reproject(g, t)?,
-                    None => g.clone(),
-                };
-                match g {
-                    geo::Geometry::Point(p) => out.push([p.x(), p.y()]),
-                    _ => bail!("{}: expected a point", r.location),
-                }
-            }
-            Ok(out)
+/// Rows with their own geometry (grid cells, density classes) as a table in EPSG:3006.
+fn cell_table(name: &str, about: &About, out: &Output) -> Table {
+    Table {
+        name: name.into(),
+        epsg: Some(3006),
+        columns: about.fields.iter().map(|f| Column::new(f.name, f.kind)).collect(),
+        rows: out.rows.iter().map(|r| TableRow { values: r.values.clone(), geometry: r.geometry.clone() }).collect(),
+    }
+}
+
+/// `out.parameters` with more keys, for the record beside the output.
+fn with(mut parameters: serde_json::Value, more: serde_json::Value) -> serde_json::Value {
+    if let (Some(p), serde_json::Value::Object(m)) = (parameters.as_object_mut(), more) {
+        p.extend(m);
+    }
+    parameters
+}
+
+fn area_input(a: &StatArgs) -> Result<Input> {
+    let to = a.crs.as_deref().map(parse_epsg).transpose()?;
+    let layer = analysis::load(&a.input, a.layer.clone(), &a.field, to)?;
+    Ok(Input::Areas(Areas { layer, population: vec![] }))
+}
+
+fn area_pairs(a: &StatArgs) -> Vec<(&'static str, String)> {
+    vec![
+        ("weights", a.weights.to_string()),
+        ("tolerance", a.tolerance.to_string()),
+        ("transform", a.transform.clone()),
+        ("permutations", a.permutations.to_string()),
+        ("seed", a.seed.to_string()),
+    ]
+}
+
+fn store_points(store: &GpkgStore) -> Result<Vec<Event>> {
+    Ok(store
+        .incidents()?
+        .into_iter()
+        .filter(|i| i.precision.is_point_statistic())
+        .map(|i| Event { xy: [i.location.x(), i.location.y()], at: Some(i.occurred_at) })
+        .collect())
+}
+
+fn points_from(store: &GpkgStore, input: Option<PathBuf>) -> Result<Vec<Event>> {
+    let Some(p) = input else { return store_points(store) };
+    let data = lagesbild::io::read_source(&p, &SourceOptions::default())?;
+    let epsg = data.epsg.with_context(|| format!("{}: no CRS", data.file_name))?;
+    let t = if epsg == 3006 { None } else { Some(lagesbild::io::transform_between(epsg, 3006)?) };
+    let mut out = Vec::new();
+    for r in &data.records {
+        let Some(g) = &r.geometry else { bail!("{}: missing geometry", r.location) };
+        let g = match &t {
+            Some(t) => lagesbild::crs::reproject(g, t)?,
+            None => g.clone(),
+        };
+        match g {
+            geo::Geometry::Point(p) => out.push(Event { xy: [p.x(), p.y()], at: None }),
+            _ => bail!("{}: expected a point", r.location),
         }
     }
+    Ok(out)
 }
 
 pub fn run(store: &GpkgStore, cmd: StatsCmd) -> Result<()> {
-    use lagesbild::io::{Column, ColumnKind, Value};
-    use lagesbild::stats::*;
     match cmd {
-        StatsCmd::Gi { a, star, fdr, output } => {
-            let (layer, w, t) = load_for(&a)?;
-            let params = GiParams { star, transform: t, permutations: a.permutations, seed: a.seed, fdr };
-            let r = getis_ord(&layer.y, &w, &params)?;
-            let table = lagesbild::analysis::with_results(
-                &layer,
-                "getis_ord",
-                vec![
-                    (Column::new("gi_g", ColumnKind::Real), r.g.iter().map(|v| Value::from(*v)).collect()),
-                    (Column::new("gi_z", ColumnKind::Real), r.z.iter().map(|v| Value::from(*v)).collect()),
-                    (Column::new("gi_p", ColumnKind::Real), r.p_norm.iter().map(|v| Value::from(*v)).collect()),
-                    (Column::new("gi_p_sim", ColumnKind::Real), r.p_sim.iter().map(|v| Value::from(*v)).collect()),
-                    (Column::new("gi_bin", ColumnKind::Integer), r.bin.iter().map(|v| Value::Int(*v as i64)).collect()),
-                ],
-            );
-            lagesbild::io::write_table(&output, &table)?;
-            write_params(
-                &output,
-                serde_json::json!({"statistic": if star {"Gi*"} else {"Gi"}, "params": r.params, "weights": r.weights, "tolerance_m": a.tolerance, "islands": r.islands, "input": a.input, "field": a.field, "library": r.library}),
-            )?;
-            let hot = r.bin.iter().filter(|b| **b > 0).count();
-            let cold = r.bin.iter().filter(|b| **b < 0).count();
-            println!("wrote {} features to {} ({hot} hot, {cold} cold at 90 % or more{})", layer.y.len(), output.display(), if fdr { ", FDR" } else { "" });
-        }
-        StatsCmd::Lisa { a, alpha, output } => {
-            let (layer, w, t) = load_for(&a)?;
-            let params = LisaParams { transform: t, permutations: a.permutations, seed: a.seed, alpha };
-            let r = local_moran(&layer.y, &w, &params)?;
-            let table = lagesbild::analysis::with_results(
-                &layer,
-                "local_moran",
-                vec![
-                    (Column::new("lisa_i", ColumnKind::Real), r.i.iter().map(|v| Value::from(*v)).collect()),
-                    (Column::new("lisa_q", ColumnKind::Integer), r.q.iter().map(|v| Value::Int(*v as i64)).collect()),
-                    (Column::new("lisa_p_sim", ColumnKind::Real), r.p_sim.iter().map(|v| Value::from(*v)).collect()),
-                    (Column::new("lisa_cluster", ColumnKind::Text), r.cluster.iter().map(|v| Value::from(*v)).collect()),
-                ],
-            );
-            lagesbild::io::write_table(&output, &table)?;
-            write_params(
-                &output,
-                serde_json::json!({"statistic": "local Moran", "params": r.params, "weights": r.weights, "tolerance_m": a.tolerance, "islands": r.islands, "input": a.input, "field": a.field, "library": r.library}),
-            )?;
-            println!("wrote {} features to {}", layer.y.len(), output.display());
-        }
+        StatsCmd::Gi { a, star, fdr, output } => gi(a, star, fdr, output),
+        StatsCmd::Lisa { a, alpha, output } => lisa(a, alpha, output),
         StatsCmd::Rates { input, events, population, weights, tolerance, crs, layer, output } => {
-            rates(input, events, population, weights, tolerance, crs, layer, output)?
+            rates(RatesArgs { input, events, population, weights, tolerance, crs, layer, output })
         }
         StatsCmd::Moran { a } => {
-            let (_layer, w, t) = load_for(&a)?;
-            let m = moran(&_layer.y, &w, t, a.permutations, a.seed)?;
-            println!("{}", serde_json::to_string_pretty(&m)?);
+            let input = area_input(&a)?;
+            let (_, out) = run_analysis("moran", &input, area_pairs(&a))?;
+            println!("{}", serde_json::to_string_pretty(&out.parameters)?);
+            Ok(())
         }
-        StatsCmd::Kde { input, radius, cell, output, classes, class_count } => kde(store, input, radius, cell, output, classes, class_count)?,
-        StatsCmd::Hotspots { input, cell, band, hex, output } => hotspots(store, input, cell, band, hex, output)?,
+        StatsCmd::Kde { input, radius, cell, output, classes, class_count } => kde(store, input, radius, cell, output, classes, class_count),
+        StatsCmd::Hotspots { input, cell, band, hex, output } => hotspots(store, input, cell, band, hex, output),
         StatsCmd::Emerging { cell, step_days, distance, time_steps, alpha, hex, output } => {
-            emerging(store, cell, step_days, distance, time_steps, alpha, hex, output)?
+            emerging(store, EmergingArgs { cell, step_days, distance, time_steps, alpha, hex }, output)
         }
     }
+}
+
+fn gi(a: StatArgs, star: bool, fdr: bool, output: PathBuf) -> Result<()> {
+    let input = area_input(&a)?;
+    let mut pairs = area_pairs(&a);
+    pairs.extend([("star", star.to_string()), ("fdr", fdr.to_string())]);
+    let (about, out) = run_analysis("gi", &input, pairs)?;
+    let layer = &input.areas()?.layer;
+    lagesbild::io::write_table(&output, &analysis::with_results(layer, "getis_ord", result_columns(&about, &out)))?;
+    write_params(&output, with(out.parameters.clone(), json!({"input": a.input, "field": a.field})))?;
+    let bins: Vec<i64> = out.column(about.fields, "gi_bin").filter_map(|v| if let Value::Int(b) = v { Some(*b) } else { None }).collect();
+    let (hot, cold) = (bins.iter().filter(|b| **b > 0).count(), bins.iter().filter(|b| **b < 0).count());
+    println!("wrote {} features to {} ({hot} hot, {cold} cold at 90 % or more{})", layer.y.len(), output.display(), if fdr { ", FDR" } else { "" });
+    Ok(())
+}
+
+fn lisa(a: StatArgs, alpha: f64, output: PathBuf) -> Result<()> {
+    let input = area_input(&a)?;
+    let mut pairs = area_pairs(&a);
+    pairs.push(("alpha", alpha.to_string()));
+    let (about, out) = run_analysis("lisa", &input, pairs)?;
+    let layer = &input.areas()?.layer;
+    lagesbild::io::write_table(&output, &analysis::with_results(layer, "local_moran", result_columns(&about, &out)))?;
+    write_params(&output, with(out.parameters.clone(), json!({"input": a.input, "field": a.field})))?;
+    println!("wrote {} features to {}", layer.y.len(), output.display());
     Ok(())
 }
 
 fn kde(store: &GpkgStore, input: Option<PathBuf>, radius: String, cell: f64, output: PathBuf, classes: Option<PathBuf>, class_count: usize) -> Result<()> {
-    use lagesbild::io::{Column, ColumnKind, Value};
-    use lagesbild::stats::*;
-    let xy = points_from(store, input)?;
-    let r = if radius == "auto" {
-        kde::default_bandwidth(&xy, None).context("need at least two points for a default radius")?.search_radius
-    } else {
-        radius.parse::<f64>().ok().filter(|r| *r > 0.0).with_context(|| format!("--radius: '{radius}' is not a positive number of metres or 'auto'"))?
-    };
-    let raster = kde::density_around(&xy, None, r, cell);
-    let (ncols, nrows) = (raster.ncols, raster.nrows);
-    lagesbild::io::raster::write_geotiff(&output, &raster)?;
-    println!("wrote {}×{} density raster (radius {r:.0} m, cell {cell} m, {} points) to {}", ncols, nrows, xy.len(), output.display());
+    let points = points_from(store, input)?;
+    let n = points.len();
+    let mut pairs = vec![("cell", cell.to_string()), ("classes", if classes.is_some() { class_count.to_string() } else { "0".into() })];
+    if radius != "auto" {
+        let r =
+            radius.parse::<f64>().ok().filter(|r| *r > 0.0).with_context(|| format!("--radius: '{radius}' is not a positive number of metres or 'auto'"))?;
+        pairs.push(("radius", r.to_string()));
+    }
+    let (about, out) = run_analysis("density", &Input::Points(points), pairs)?;
+    let raster = out.raster.as_ref().context("need at least two points for a default radius")?;
+    let r = out.parameters["radius_m"].as_f64().unwrap_or(f64::NAN);
+    lagesbild::io::raster::write_geotiff(&output, raster)?;
+    println!("wrote {}×{} density raster (radius {r:.0} m, cell {cell} m, {n} points) to {}", raster.ncols, raster.nrows, output.display());
     if let Some(cpath) = classes {
-        let breaks = kde::quantile_breaks(&raster, class_count);
-        let polys = kde::class_polygons(&raster, &breaks);
-        let table = lagesbild::io::Table {
-            name: "density_classes".into(),
-            epsg: Some(3006),
-            columns: vec![
-                Column::new("class", ColumnKind::Integer),
-                Column::new("min_per_km2", ColumnKind::Real),
-                Column::new("max_per_km2", ColumnKind::Real),
-            ],
-            rows: polys
-                .into_iter()
-                .map(|(c, lo, hi, g)| lagesbild::io::TableRow {
-                    values: vec![Value::Int(c as i64), Value::from(lo * 1e6), Value::from(if hi.is_finite() { hi * 1e6 } else { f64::NAN })],
-                    geometry: Some(g.into()),
-                })
-                .collect(),
-        };
+        let table = cell_table("density_classes", &about, &out);
         lagesbild::io::write_table(&cpath, &table)?;
         println!("wrote {} density classes to {}", table.rows.len(), cpath.display());
     }
     write_params(
         &output,
-        serde_json::json!({"method": "quartic kernel (ArcGIS)", "radius_m": r, "radius_auto": radius == "auto", "cell_size_m": cell, "points": xy.len(), "units": "per m² (×1e6 per km²)", "library": LIBRARY}),
+        with(out.parameters.clone(), json!({"method": "quartic kernel (ArcGIS)", "units": "per m² (×1e6 per km²)", "library": lagesbild::stats::LIBRARY})),
     )?;
     Ok(())
 }
 
 fn hotspots(store: &GpkgStore, input: Option<PathBuf>, cell: Option<f64>, band: Option<f64>, hex: bool, output: PathBuf) -> Result<()> {
-    use lagesbild::io::{Column, ColumnKind, Value};
-    use lagesbild::stats::*;
-    let xy = points_from(store, input)?;
-    let shape = if hex { lagesbild::spatial::grid::Shape::Hexagon } else { lagesbild::spatial::grid::Shape::Square };
-    let r = optimized::optimized_hot_spots_with(&xy, None, cell, band, shape)?;
-    let table = lagesbild::io::Table {
-        name: "hotspots".into(),
-        epsg: Some(3006),
-        columns: vec![
-            Column::new("cell_id", ColumnKind::Text),
-            Column::new("count", ColumnKind::Integer),
-            Column::new("gi_z", ColumnKind::Real),
-            Column::new("gi_p", ColumnKind::Real),
-            Column::new("gi_bin", ColumnKind::Integer),
-        ],
-        rows: r
-            .cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| lagesbild::io::TableRow {
-                values: vec![
-                    Value::from(c.id.clone()),
-                    Value::Int(r.counts[i] as i64),
-                    Value::from(r.gi.z[i]),
-                    Value::from(r.gi.p_norm[i]),
-                    Value::Int(r.fdr_bin[i] as i64),
-                ],
-                geometry: Some(c.polygon.clone().into()),
-            })
-            .collect(),
-    };
-    lagesbild::io::write_table(&output, &table)?;
-    write_params(&output, serde_json::json!({"method": "optimized hot spots (Gi*, FDR)", "choices": r.choices, "library": LIBRARY}))?;
-    println!("{}", serde_json::to_string_pretty(&r.choices)?);
+    let points = points_from(store, input)?;
+    let mut pairs = vec![("hex", hex.to_string())];
+    pairs.extend(cell.map(|c| ("cell", c.to_string())));
+    pairs.extend(band.map(|b| ("band", b.to_string())));
+    let (about, out) = run_analysis("hotspots", &Input::Points(points), pairs)?;
+    lagesbild::io::write_table(&output, &cell_table("hotspots", &about, &out))?;
+    write_params(&output, with(out.parameters.clone(), json!({"library": lagesbild::stats::LIBRARY})))?;
+    println!("{}", serde_json::to_string_pretty(&out.parameters["choices"])?);
     Ok(())
 }
 
-fn emerging(store: &GpkgStore, cell: f64, step_days: i64, distance: Option<f64>, time_steps: usize, alpha: f64, hex: bool, output: PathBuf) -> Result<()> {
-    use lagesbild::io::{Column, ColumnKind, Value};
-    use lagesbild::stats::*;
-    let inc = store_points(store)?;
-    if inc.is_empty() {
+struct EmergingArgs {
+    cell: f64,
+    step_days: i64,
+    distance: Option<f64>,
+    time_steps: usize,
+    alpha: f64,
+    hex: bool,
+}
+
+fn emerging(store: &GpkgStore, e: EmergingArgs, output: PathBuf) -> Result<()> {
+    let points = store_points(store)?;
+    if points.is_empty() {
         bail!("the store has no point-precision incidents");
     }
-    let shape = if hex { lagesbild::spatial::grid::Shape::Hexagon } else { lagesbild::spatial::grid::Shape::Square };
-    let grid = lagesbild::spatial::grid::GridSpec { cell_size_m: cell, shape };
-    let pts: Vec<([f64; 2], chrono::NaiveDateTime)> = inc.iter().map(|i| ([i.location.x(), i.location.y()], i.occurred_at)).collect();
-    let cube = lagesbild::spatial::grid::space_time_cube(&pts, &grid, step_days).context("no incidents")?;
-    let (cells, counts, start, steps) = (cube.cells, cube.counts, cube.start, cube.steps);
-    let xy: Vec<[f64; 2]> = cells.iter().map(|c| c.centre).collect();
-    let params = emerging::EmergingParams { distance: distance.unwrap_or(cell * 1.5), time_steps, alpha };
-    let r = emerging::emerging_hot_spots(&xy, &counts, &params)?;
-    let table = lagesbild::io::Table {
-        name: "emerging_hotspots".into(),
-        epsg: Some(3006),
-        columns: vec![
-            Column::new("cell_id", ColumnKind::Text),
-            Column::new("pattern", ColumnKind::Text),
-            Column::new("pattern_sv", ColumnKind::Text),
-            Column::new("incidents", ColumnKind::Integer),
-            Column::new("hot_steps", ColumnKind::Integer),
-            Column::new("cold_steps", ColumnKind::Integer),
-            Column::new("trend_z", ColumnKind::Real),
-            Column::new("trend_p", ColumnKind::Real),
-            Column::new("trend_tau", ColumnKind::Real),
-        ],
-        rows: cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| lagesbild::io::TableRow {
-                values: vec![
-                    Value::from(c.id.clone()),
-                    Value::from(serde_json::to_value(r.pattern[i]).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()),
-                    Value::from(r.pattern[i].label_sv()),
-                    Value::Int(counts[i].iter().sum::<f64>() as i64),
-                    Value::Int(r.significance[i].iter().filter(|s| **s > 0).count() as i64),
-                    Value::Int(r.significance[i].iter().filter(|s| **s < 0).count() as i64),
-                    Value::from(r.trend[i].z),
-                    Value::from(r.trend[i].p),
-                    Value::from(r.trend[i].tau),
-                ],
-                geometry: Some(c.polygon.clone().into()),
-            })
-            .collect(),
-    };
-    lagesbild::io::write_table(&output, &table)?;
-    let mut tally: std::collections::BTreeMap<&str, usize> = Default::default();
-    for p in &r.pattern {
-        *tally.entry(p.label_sv()).or_default() += 1;
+    let mut pairs = vec![
+        ("cell", e.cell.to_string()),
+        ("step_days", e.step_days.to_string()),
+        ("time_steps", e.time_steps.to_string()),
+        ("alpha", e.alpha.to_string()),
+        ("hex", e.hex.to_string()),
+    ];
+    pairs.extend(e.distance.map(|d| ("distance", d.to_string())));
+    let (about, out) = run_analysis("emerging", &Input::Points(points), pairs)?;
+    lagesbild::io::write_table(&output, &cell_table("emerging_hotspots", &about, &out))?;
+    let mut tally: std::collections::BTreeMap<String, usize> = Default::default();
+    for p in out.column(about.fields, "pattern_sv") {
+        if let Value::Text(t) = p {
+            *tally.entry(t.clone()).or_default() += 1;
+        }
     }
-    write_params(
-        &output,
-        serde_json::json!({"method": "emerging hot spots (space-time Gi*, FDR, Mann-Kendall)", "cell_size_m": cell, "time_step_days": step_days, "steps": steps, "first_step_starts": start.to_string(), "params": params, "unverified": "significance and trend thresholds are not verified against ArcGIS", "library": LIBRARY}),
-    )?;
-    println!("wrote {} cells × {steps} steps to {}: {:?}", cells.len(), output.display(), tally);
+    write_params(&output, out.parameters.clone())?;
+    println!("wrote {} cells × {} steps to {}: {:?}", out.rows.len(), out.parameters["steps"], output.display(), tally);
     Ok(())
 }
 
-fn rates(
+struct RatesArgs {
     input: PathBuf,
     events: String,
     population: String,
-    weights: lagesbild::analysis::WeightsSpec,
+    weights: analysis::WeightsSpec,
     tolerance: f64,
     crs: Option<String>,
     layer: Option<String>,
     output: PathBuf,
-) -> Result<()> {
-    use lagesbild::io::{Column, ColumnKind, Value};
-    use lagesbild::stats::*;
-    let to = crs.as_deref().map(parse_epsg).transpose()?;
-    let lay = lagesbild::analysis::load(&input, layer.clone(), &events, to)?;
-    let pop = lagesbild::analysis::load(&input, layer, &population, to)?;
-    let w = lagesbild::analysis::build_weights(&lay, &weights, tolerance)?;
-    let r = smoothing::rates(&lay.y, &pop.y).map_err(|e| anyhow::anyhow!("{}: {e}", lay.file))?;
-    let sr = smoothing::spatial_rates(&lay.y, &pop.y, &w).map_err(|e| anyhow::anyhow!("{}: {e}", lay.file))?;
-    let per = |v: &[f64]| v.iter().map(|x| Value::from(1000.0 * x)).collect::<Vec<_>>();
-    let table = lagesbild::analysis::with_results(
-        &lay,
-        "rates",
-        vec![
-            (Column::new("rate_crude_per_1000", ColumnKind::Real), per(&r.crude)),
-            (Column::new("rate_eb_per_1000", ColumnKind::Real), per(&r.eb)),
-            (Column::new("rate_eb_clipped_per_1000", ColumnKind::Real), per(&r.eb_clipped)),
-            (Column::new("rate_spatial_per_1000", ColumnKind::Real), per(&sr.spatial_rate)),
-            (Column::new("rate_seb_per_1000", ColumnKind::Real), per(&sr.spatial_eb)),
-            (Column::new("excess_risk", ColumnKind::Real), r.excess_risk.iter().map(|x| Value::from(*x)).collect()),
-            (Column::new("rate_ar_z", ColumnKind::Real), r.assuncao_reis.iter().map(|x| Value::from(*x)).collect()),
-        ],
-    );
-    lagesbild::io::write_table(&output, &table)?;
-    write_params(
-        &output,
-        serde_json::json!({"method": "rates (Marshall 1991 EB; Assunção & Reis 1999)", "events": events, "population": population, "mean_rate_per_1000": 1000.0 * r.m, "prior_variance": r.a, "clipped": r.a < 0.0, "weights": w.kind, "tolerance_m": tolerance, "library": LIBRARY}),
-    )?;
+}
+
+fn rates(a: RatesArgs) -> Result<()> {
+    let to = a.crs.as_deref().map(parse_epsg).transpose()?;
+    let lay = analysis::load(&a.input, a.layer.clone(), &a.events, to)?;
+    let pop = analysis::load(&a.input, a.layer, &a.population, to)?;
+    let input = Input::Areas(Areas { layer: lay, population: pop.y });
+    let (about, out) = run_analysis("rates", &input, vec![("weights", a.weights.to_string()), ("tolerance", a.tolerance.to_string())])?;
+    let layer = &input.areas()?.layer;
+    lagesbild::io::write_table(&a.output, &analysis::with_results(layer, "rates", result_columns(&about, &out)))?;
+    write_params(&a.output, with(out.parameters.clone(), json!({"events": a.events, "population": a.population})))?;
+    let mean = out.parameters["mean_rate_per_1000"].as_f64().unwrap_or(f64::NAN);
+    let clipped = out.parameters["clipped"].as_bool().unwrap_or(false);
     println!(
         "wrote rates for {} areas to {} (mean {:.2} per 1 000{})",
-        lay.y.len(),
-        output.display(),
-        1000.0 * r.m,
-        if r.a < 0.0 { "; prior variance < 0: esda's EB leaves [0,1], the clipped EB equals the mean" } else { "" }
+        layer.y.len(),
+        a.output.display(),
+        mean,
+        if clipped { "; prior variance < 0: esda's EB leaves [0,1], the clipped EB equals the mean" } else { "" }
     );
     Ok(())
 }

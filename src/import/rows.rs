@@ -40,9 +40,19 @@ pub(crate) struct Checked {
     pub inc: Incident,
 }
 
+/// Why one row is refused, as shown beside its line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct Refusal(pub String);
+
+/// A batch that cannot be reprojected at all: the source CRS, not a row, is at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot reproject to EPSG:3006: {0}")]
+pub(crate) struct ReprojectError(#[from] crate::crs::CrsError);
+
 /// What the parallel stages make of one row.
 pub(crate) enum Outcome {
-    Bad(String),
+    Bad(Refusal),
     Good { inc: Incident, src: (f64, f64), placed: bool },
 }
 
@@ -55,39 +65,41 @@ pub(crate) struct Rules<'a> {
 }
 
 impl Rules<'_> {
-    fn coords<'s>(&self, get: &dyn Fn(usize) -> &'s str, geom: Option<&geo::Geometry<f64>>) -> Result<(f64, f64), String> {
+    fn coords<'s>(&self, get: &dyn Fn(usize) -> &'s str, geom: Option<&geo::Geometry<f64>>) -> Result<(f64, f64), Refusal> {
         match &self.plan.coords {
             Coords::Geometry => match geom {
                 Some(geo::Geometry::Point(p)) => Ok((p.x(), p.y())),
                 Some(geo::Geometry::MultiPoint(mp)) if mp.0.len() == 1 => Ok((mp.0[0].x(), mp.0[0].y())),
-                Some(other) => Err(format!("expected a point, found {}", super::geom_name(other))),
-                None => Err("missing geometry".into()),
+                Some(other) => Err(Refusal(format!("expected a point, found {}", super::geom_name(other)))),
+                None => Err(Refusal("missing geometry".into())),
             },
             Coords::Columns { x, y } => {
                 let (rx, ry) = (get(*x), get(*y));
                 let (xn, yn) = (&self.plan.names[*x], &self.plan.names[*y]);
                 if rx.is_empty() || ry.is_empty() {
-                    return Err(format!("missing coordinate ({xn}='{rx}', {yn}='{ry}')"));
+                    return Err(Refusal(format!("missing coordinate ({xn}='{rx}', {yn}='{ry}')")));
                 }
                 match (parse_number(rx), parse_number(ry)) {
                     (Some(a), Some(b)) => Ok((a, b)),
-                    _ => Err(format!("coordinates are not numbers ({xn}='{rx}', {yn}='{ry}')")),
+                    _ => Err(Refusal(format!("coordinates are not numbers ({xn}='{rx}', {yn}='{ry}')"))),
                 }
             }
         }
     }
 
-    fn axes(&self, x: f64, y: f64) -> Result<(), String> {
+    fn axes(&self, x: f64, y: f64) -> Result<(), Refusal> {
         if self.plan.geographic {
             // Sweden spans longitude 10.9–24.2 and latitude 55.3–69.1: no overlap, so a swap is certain.
             if (54.0..=70.0).contains(&x) && (10.0..=25.0).contains(&y) {
-                return Err(format!("latitude and longitude look swapped (lon={x}, lat={y})"));
+                return Err(Refusal(format!("latitude and longitude look swapped (lon={x}, lat={y})")));
             }
             if !(-180.0..=180.0).contains(&x) || !(-90.0..=90.0).contains(&y) {
-                return Err(format!("({x}, {y}) are not longitude/latitude degrees; wrong --crs?"));
+                return Err(Refusal(format!("({x}, {y}) are not longitude/latitude degrees; wrong --crs?")));
             }
         } else if self.plan.src_epsg == WORKING_EPSG && !io::inside_sweden(x, y) && io::inside_sweden(y, x) {
-            return Err(format!("easting and northing look swapped (E={x}, N={y}); in Swedish usage X is often the northing: map the columns explicitly"));
+            return Err(Refusal(format!(
+                "easting and northing look swapped (E={x}, N={y}); in Swedish usage X is often the northing: map the columns explicitly"
+            )));
         }
         Ok(())
     }
@@ -99,18 +111,18 @@ impl Rules<'_> {
         get: &dyn Fn(usize) -> &'s str,
         geom: Option<&geo::Geometry<f64>>,
         seq: usize,
-        cats: &mut HashMap<&'s str, Result<Category, String>>,
-    ) -> Result<Checked, String> {
+        cats: &mut HashMap<&'s str, Result<Category, Refusal>>,
+    ) -> Result<Checked, Refusal> {
         let (x, y) = self.coords(get, geom)?;
         self.axes(x, y)?;
         let opt = |c: Option<usize>| c.map(get).unwrap_or("");
         let cat_raw = get(self.plan.cat);
-        let category = cats.entry(cat_raw).or_insert_with(|| self.cmap.lookup(cat_raw).map_err(|e| e.to_string())).clone()?;
+        let category = cats.entry(cat_raw).or_insert_with(|| self.cmap.lookup(cat_raw).map_err(|e| Refusal(e.to_string()))).clone()?;
         let date_raw = get(self.plan.date);
-        let occurred_at = parse_datetime(date_raw).ok_or_else(|| format!("date '{date_raw}' cannot be read (use 2025-03-14 or 2025-03-14 18:30)"))?;
+        let occurred_at = parse_datetime(date_raw).ok_or_else(|| Refusal(format!("date '{date_raw}' cannot be read (use 2025-03-14 or 2025-03-14 18:30)")))?;
         let precision = match opt(self.plan.prec) {
             "" => self.default_precision,
-            p => Precision::parse(p).ok_or_else(|| format!("precision '{p}' is not one of exact, address, street, area, municipality"))?,
+            p => Precision::parse(p).ok_or_else(|| Refusal(format!("precision '{p}' is not one of exact, address, street, area, municipality")))?,
         };
         let reported_by = match opt(self.plan.rep) {
             "" => self.default_reporter.unwrap_or("okand").to_string(),
@@ -175,7 +187,7 @@ thread_local! {
 }
 
 /// Reprojects a batch of checked rows (one PROJ call for all of them) and places each.
-pub(crate) fn place_batch(rows: Vec<Result<Checked, String>>, src_epsg: u32, place: &Place) -> Result<Vec<Outcome>, String> {
+pub(crate) fn place_batch(rows: Vec<Result<Checked, Refusal>>, src_epsg: u32, place: &Place) -> Result<Vec<Outcome>, ReprojectError> {
     let mut xs: Vec<f64> = Vec::with_capacity(rows.len());
     let mut ys: Vec<f64> = Vec::with_capacity(rows.len());
     for c in rows.iter().flatten() {
@@ -186,11 +198,11 @@ pub(crate) fn place_batch(rows: Vec<Result<Checked, String>>, src_epsg: u32, pla
         TO_3006.with(|cell| {
             let mut slot = cell.borrow_mut();
             if slot.as_ref().map(|(e, _)| *e) != Some(src_epsg) {
-                let t = io::transform_between(src_epsg, WORKING_EPSG).map_err(|e| e.to_string())?;
+                let t = io::transform_between(src_epsg, WORKING_EPSG)?;
                 *slot = Some((src_epsg, t));
             }
             let (_, t) = slot.as_ref().expect("set above");
-            io::transform_coords(t, &mut xs, &mut ys).map_err(|e| format!("cannot reproject to EPSG:3006: {e}"))
+            io::transform_coords(t, &mut xs, &mut ys).map_err(ReprojectError)
         })?;
     }
     let mut k = 0;
@@ -255,7 +267,7 @@ pub(crate) fn settle(
     bad: &mut Vec<(Record, Problem)>,
 ) -> Option<Incident> {
     let reason = match outcome {
-        Outcome::Bad(reason) => reason,
+        Outcome::Bad(reason) => reason.0,
         Outcome::Good { inc, src, placed } => match ids.first_or_insert(&inc.id, seq) {
             Some(IN_STORE) => format!("id '{}' is already in the store", inc.id),
             Some(first) => format!("duplicate id '{}'; first at {}", inc.id, location(first)),

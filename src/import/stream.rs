@@ -3,7 +3,7 @@
 //! order, and a writer thread appends the good rows to the store inside one transaction. Memory
 //! stays bounded by a few batches and the compact id set, whatever the file's size.
 
-use super::rows::{place_batch, settle, IdSet, Outcome, Place, Rules};
+use super::rows::{place_batch, settle, IdSet, Outcome, Place, Refusal, ReprojectError, Rules};
 use super::{ImportError, Problem};
 use crate::io::{IoError, Record};
 use crate::model::{Category, Incident};
@@ -201,7 +201,7 @@ pub(crate) fn run<'s>(
         let mut out = Streamed { accepted: 0, bad: Vec::new(), sink_error: None };
         let location = |line: u32| format!("{name}:{line}");
         for batch in brx {
-            let outcomes = check_batch(&batch.rows, &headers, rules, place).map_err(|reason| ImportError::Columns { file: name.clone(), reason })?;
+            let outcomes = check_batch(&batch.rows, &headers, rules, place).map_err(|e| ImportError::Columns { file: name.clone(), reason: e.to_string() })?;
             let mut good = Vec::with_capacity(batch.rows.len());
             for (raw, o) in batch.rows.iter().zip(outcomes) {
                 let record = || to_record(raw, &headers, &location);
@@ -225,20 +225,20 @@ pub(crate) fn run<'s>(
 }
 
 /// Checks, reprojects and places one batch on the rayon pool; the order of rows is kept.
-fn check_batch(rows: &[Raw], headers: &[String], rules: &Rules, place: &Place) -> Result<Vec<Outcome>, String> {
+fn check_batch(rows: &[Raw], headers: &[String], rules: &Rules, place: &Place) -> Result<Vec<Outcome>, ReprojectError> {
     let parts: Vec<Vec<Outcome>> = rows.par_chunks(CHUNK_ROWS).map(|c| check_chunk(c, headers.len(), rules, place)).collect::<Result<_, _>>()?;
     Ok(parts.into_iter().flatten().collect())
 }
 
-fn check_chunk(rows: &[Raw], ncol: usize, rules: &Rules, place: &Place) -> Result<Vec<Outcome>, String> {
+fn check_chunk(rows: &[Raw], ncol: usize, rules: &Rules, place: &Place) -> Result<Vec<Outcome>, ReprojectError> {
     let decoded: Vec<csv::StringRecord> = rows.iter().map(|r| decode_record(&r.rec)).collect();
-    let mut cats: HashMap<&str, Result<Category, String>> = HashMap::new();
+    let mut cats: HashMap<&str, Result<Category, Refusal>> = HashMap::new();
     let checked = rows
         .iter()
         .zip(&decoded)
         .map(|(raw, rec)| {
             if rec.len() != ncol {
-                return Err(format!("expected {ncol} columns, found {} (truncated or unquoted delimiter?)", rec.len()));
+                return Err(Refusal(format!("expected {ncol} columns, found {} (truncated or unquoted delimiter?)", rec.len())));
             }
             let get = |i: usize| rec.get(i).unwrap_or("").trim();
             rules.check(&get, None, raw.seq, &mut cats)

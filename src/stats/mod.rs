@@ -27,7 +27,7 @@ pub fn norm_sf(z: f64) -> f64 {
     Normal::new(0.0, 1.0).map(|n| n.sf(z)).unwrap_or(f64::NAN)
 }
 
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum StatsError {
     #[error("y has {y} values but the weights cover {w} sites")]
     LengthMismatch { y: usize, w: usize },

@@ -1,5 +1,5 @@
-//! The `lagesbild stats …` commands: read any vector file, build weights, run a statistic and
-//! write the input's features with the result fields added. No HTTP and no store in here.
+//! Vector files for the statistics: read any file, build weights, and write the input's
+//! features with the result fields added. No HTTP and no store in here.
 
 use crate::io::{self, parse_number, read_source, Column, ColumnKind, IoError, SourceOptions, Table, TableRow, Value};
 use crate::stats::{self, Transform, Weights};
@@ -7,7 +7,7 @@ use geo::Centroid;
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
-pub enum AnalysisError {
+pub enum FileError {
     #[error(transparent)]
     Io(#[from] IoError),
     #[error("{file}: no field '{field}' (fields: {available})")]
@@ -35,20 +35,32 @@ pub enum WeightsSpec {
     Band(f64),
 }
 
+/// The spelling [`WeightsSpec::from_str`] reads, so a parsed spec can be passed on as a parameter.
+impl std::fmt::Display for WeightsSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WeightsSpec::Queen => write!(f, "queen"),
+            WeightsSpec::Rook => write!(f, "rook"),
+            WeightsSpec::Knn(k) => write!(f, "knn={k}"),
+            WeightsSpec::Band(d) => write!(f, "band={d}"),
+        }
+    }
+}
+
 impl std::str::FromStr for WeightsSpec {
-    type Err = AnalysisError;
-    fn from_str(s: &str) -> Result<Self, AnalysisError> {
+    type Err = FileError;
+    fn from_str(s: &str) -> Result<Self, FileError> {
         let s = s.trim().to_ascii_lowercase();
         match s.as_str() {
             "queen" => Ok(WeightsSpec::Queen),
             "rook" => Ok(WeightsSpec::Rook),
             _ => {
                 if let Some(k) = s.strip_prefix("knn=") {
-                    k.parse().map(WeightsSpec::Knn).map_err(|_| AnalysisError::Weights(format!("knn=K needs a whole number, got '{k}'")))
+                    k.parse().map(WeightsSpec::Knn).map_err(|_| FileError::Weights(format!("knn=K needs a whole number, got '{k}'")))
                 } else if let Some(d) = s.strip_prefix("band=") {
-                    d.parse().map(WeightsSpec::Band).map_err(|_| AnalysisError::Weights(format!("band=METRES needs a number, got '{d}'")))
+                    d.parse().map(WeightsSpec::Band).map_err(|_| FileError::Weights(format!("band=METRES needs a number, got '{d}'")))
                 } else {
-                    Err(AnalysisError::Weights(format!("unknown weights '{s}' (use queen, rook, knn=K or band=METRES)")))
+                    Err(FileError::Weights(format!("unknown weights '{s}' (use queen, rook, knn=K or band=METRES)")))
                 }
             }
         }
@@ -66,11 +78,11 @@ pub struct Layer {
 }
 
 /// Reads a file and the numeric field `field`; with `to_epsg`, reprojects geometries.
-pub fn load(path: &Path, layer: Option<String>, field: &str, to_epsg: Option<u32>) -> Result<Layer, AnalysisError> {
+pub fn load(path: &Path, layer: Option<String>, field: &str, to_epsg: Option<u32>) -> Result<Layer, FileError> {
     let data = read_source(path, &SourceOptions { layer, crs_epsg: None })?;
     let col = data.columns.iter().find(|c| c.as_str() == field).or_else(|| data.columns.iter().find(|c| c.eq_ignore_ascii_case(field)));
     let Some(col) = col.cloned() else {
-        return Err(AnalysisError::UnknownField { file: data.file_name.clone(), field: field.into(), available: data.columns.join(", ") });
+        return Err(FileError::UnknownField { file: data.file_name.clone(), field: field.into(), available: data.columns.join(", ") });
     };
     let mut y = Vec::with_capacity(data.records.len());
     let mut problems = Vec::new();
@@ -85,7 +97,7 @@ pub fn load(path: &Path, layer: Option<String>, field: &str, to_epsg: Option<u32
         }
     }
     if !problems.is_empty() {
-        return Err(AnalysisError::BadValues { file: data.file_name.clone(), field: col, problems });
+        return Err(FileError::BadValues { file: data.file_name.clone(), field: col, problems });
     }
     let mut geometries: Vec<Option<geo::Geometry<f64>>> = data.records.iter().map(|r| r.geometry.clone()).collect();
     let mut epsg = data.epsg;
@@ -108,12 +120,12 @@ pub fn load(path: &Path, layer: Option<String>, field: &str, to_epsg: Option<u32
     })
 }
 
-pub fn build_weights(layer: &Layer, spec: &WeightsSpec, tolerance_m: f64) -> Result<Weights, AnalysisError> {
+pub fn build_weights(layer: &Layer, spec: &WeightsSpec, tolerance_m: f64) -> Result<Weights, FileError> {
     let geographic = layer.epsg.and_then(|e| io::srs_from_epsg(e).ok()).is_some_and(|s| s.is_geographic());
     match spec {
         WeightsSpec::Queen | WeightsSpec::Rook => {
             if tolerance_m > 0.0 && geographic {
-                return Err(AnalysisError::Geographic { file: layer.file.clone(), epsg: layer.epsg.unwrap_or(4326) });
+                return Err(FileError::Geographic { file: layer.file.clone(), epsg: layer.epsg.unwrap_or(4326) });
             }
             let polys: Vec<geo::MultiPolygon<f64>> = layer
                 .geometries
@@ -122,28 +134,28 @@ pub fn build_weights(layer: &Layer, spec: &WeightsSpec, tolerance_m: f64) -> Res
                 .map(|(i, g)| match g {
                     Some(geo::Geometry::Polygon(p)) => Ok(geo::MultiPolygon(vec![p.clone()])),
                     Some(geo::Geometry::MultiPolygon(m)) => Ok(m.clone()),
-                    _ => Err(AnalysisError::Weights(format!("{}: feature {} is not a polygon; contiguity needs polygons", layer.file, i + 1))),
+                    _ => Err(FileError::Weights(format!("{}: feature {} is not a polygon; contiguity needs polygons", layer.file, i + 1))),
                 })
                 .collect::<Result<_, _>>()?;
             Ok(Weights::contiguity(&polys, *spec == WeightsSpec::Queen, tolerance_m))
         }
-        WeightsSpec::Knn(k) => Weights::knn(&centroids(layer)?, *k).map_err(|e| AnalysisError::Weights(e.to_string())),
+        WeightsSpec::Knn(k) => Weights::knn(&centroids(layer)?, *k).map_err(|e| FileError::Weights(e.to_string())),
         WeightsSpec::Band(d) => {
             if geographic {
-                return Err(AnalysisError::Geographic { file: layer.file.clone(), epsg: layer.epsg.unwrap_or(4326) });
+                return Err(FileError::Geographic { file: layer.file.clone(), epsg: layer.epsg.unwrap_or(4326) });
             }
-            Weights::distance_band(&centroids(layer)?, *d).map_err(|e| AnalysisError::Weights(e.to_string()))
+            Weights::distance_band(&centroids(layer)?, *d).map_err(|e| FileError::Weights(e.to_string()))
         }
     }
     .and_then(|w| {
         if matches!(spec, WeightsSpec::Knn(_)) && geographic {
-            return Err(AnalysisError::Geographic { file: layer.file.clone(), epsg: layer.epsg.unwrap_or(4326) });
+            return Err(FileError::Geographic { file: layer.file.clone(), epsg: layer.epsg.unwrap_or(4326) });
         }
         Ok(w)
     })
 }
 
-fn centroids(layer: &Layer) -> Result<Vec<[f64; 2]>, AnalysisError> {
+fn centroids(layer: &Layer) -> Result<Vec<[f64; 2]>, FileError> {
     layer
         .geometries
         .iter()
@@ -152,7 +164,7 @@ fn centroids(layer: &Layer) -> Result<Vec<[f64; 2]>, AnalysisError> {
             g.as_ref()
                 .and_then(|g| g.centroid())
                 .map(|p| [p.x(), p.y()])
-                .ok_or_else(|| AnalysisError::Weights(format!("{}: feature {} has no geometry", layer.file, i + 1)))
+                .ok_or_else(|| FileError::Weights(format!("{}: feature {} has no geometry", layer.file, i + 1)))
         })
         .collect()
 }
@@ -202,8 +214,8 @@ pub fn describe_islands(w: &Weights, layer: &Layer) -> Option<String> {
     })
 }
 
-pub fn parse_transform(s: &str) -> Result<Transform, AnalysisError> {
-    Transform::parse(s).ok_or_else(|| AnalysisError::Transform(s.to_string()))
+pub fn parse_transform(s: &str) -> Result<Transform, FileError> {
+    Transform::parse(s).ok_or_else(|| FileError::Transform(s.to_string()))
 }
 
 fn has_leading_zero(s: &str) -> bool {
