@@ -137,7 +137,7 @@ impl GpkgStore {
         self.open_gpkg(false)
     }
 
-    fn read_layer<T>(&self, name: &str, mut f: impl FnMut(&Feature) -> Result<T, String>) -> Result<Vec<T>, StoreError> {
+    fn read_layer<T>(&self, name: &str, mut f: impl FnMut(&Feature) -> Result<T, BadFeature>) -> Result<Vec<T>, StoreError> {
         let ds = self.open_read()?;
         let mut layer = ds
             .layer_by_name(name)
@@ -151,6 +151,24 @@ impl GpkgStore {
             );
         }
         Ok(out)
+    }
+}
+
+/// Why a stored feature cannot be read back (a store damaged or written by something else);
+/// `read_layer` adds the layer and fid.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct BadFeature(String);
+
+impl From<&str> for BadFeature {
+    fn from(s: &str) -> BadFeature {
+        BadFeature(s.to_string())
+    }
+}
+
+impl From<String> for BadFeature {
+    fn from(s: String) -> BadFeature {
+        BadFeature(s)
     }
 }
 
@@ -168,7 +186,7 @@ impl Store for GpkgStore {
             let geometry = match geom {
                 geo::Geometry::MultiPolygon(m) => m,
                 geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
-                other => return Err(format!("expected a polygon, found {other:?}")),
+                other => return Err(format!("expected a polygon, found {other:?}").into()),
             };
             Ok(Area {
                 deso: s(f, "deso"),
