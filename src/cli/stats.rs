@@ -3,7 +3,7 @@
 use super::write_params;
 use anyhow::{bail, Context, Result};
 use lagesbild::io::{parse_epsg, SourceOptions};
-use lagesbild::store::{GpkgStore, Store};
+use lagesbild::store::Store;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -151,11 +151,11 @@ fn load_for(a: &StatArgs) -> Result<(lagesbild::analysis::Layer, lagesbild::stat
     Ok((layer, w, t))
 }
 
-fn store_points(store: &GpkgStore) -> Result<Vec<lagesbild::model::Incident>> {
+fn store_points(store: &dyn Store) -> Result<Vec<lagesbild::model::Incident>> {
     Ok(store.incidents()?.into_iter().filter(|i| i.precision.is_point_statistic()).collect())
 }
 
-fn points_from(store: &GpkgStore, input: Option<PathBuf>) -> Result<Vec<[f64; 2]>> {
+fn points_from(store: &dyn Store, input: Option<PathBuf>) -> Result<Vec<[f64; 2]>> {
     match input {
         None => Ok(store_points(store)?.iter().map(|i| [i.location.x(), i.location.y()]).collect()),
         Some(p) => {
@@ -179,7 +179,7 @@ fn points_from(store: &GpkgStore, input: Option<PathBuf>) -> Result<Vec<[f64; 2]
     }
 }
 
-pub fn run(store: &GpkgStore, cmd: StatsCmd) -> Result<()> {
+pub fn run(store: &dyn Store, cmd: StatsCmd) -> Result<()> {
     use lagesbild::io::{Column, ColumnKind, Value};
     use lagesbild::stats::*;
     match cmd {
@@ -245,7 +245,7 @@ pub fn run(store: &GpkgStore, cmd: StatsCmd) -> Result<()> {
     Ok(())
 }
 
-fn kde(store: &GpkgStore, input: Option<PathBuf>, radius: String, cell: f64, output: PathBuf, classes: Option<PathBuf>, class_count: usize) -> Result<()> {
+fn kde(store: &dyn Store, input: Option<PathBuf>, radius: String, cell: f64, output: PathBuf, classes: Option<PathBuf>, class_count: usize) -> Result<()> {
     use lagesbild::io::{Column, ColumnKind, Value};
     use lagesbild::stats::*;
     let xy = points_from(store, input)?;
@@ -287,7 +287,7 @@ fn kde(store: &GpkgStore, input: Option<PathBuf>, radius: String, cell: f64, out
     Ok(())
 }
 
-fn hotspots(store: &GpkgStore, input: Option<PathBuf>, cell: Option<f64>, band: Option<f64>, hex: bool, output: PathBuf) -> Result<()> {
+fn hotspots(store: &dyn Store, input: Option<PathBuf>, cell: Option<f64>, band: Option<f64>, hex: bool, output: PathBuf) -> Result<()> {
     use lagesbild::io::{Column, ColumnKind, Value};
     use lagesbild::stats::*;
     let xy = points_from(store, input)?;
@@ -325,7 +325,7 @@ fn hotspots(store: &GpkgStore, input: Option<PathBuf>, cell: Option<f64>, band: 
     Ok(())
 }
 
-fn emerging(store: &GpkgStore, cell: f64, step_days: i64, distance: Option<f64>, time_steps: usize, alpha: f64, hex: bool, output: PathBuf) -> Result<()> {
+fn emerging(store: &dyn Store, cell: f64, step_days: i64, distance: Option<f64>, time_steps: usize, alpha: f64, hex: bool, output: PathBuf) -> Result<()> {
     use lagesbild::io::{Column, ColumnKind, Value};
     use lagesbild::stats::*;
     let inc = store_points(store)?;
