@@ -164,3 +164,18 @@ fn two_servers_on_one_postgis_database_see_each_others_changes() {
     assert_eq!(seen["properties"]["title"].as_str().or(seen["title"].as_str()), Some("Vinnare"), "{seen}");
     assert_eq!(pg.psql("shared", "SELECT count(*) || ' ' || max(version) FROM walks"), "1 2");
 }
+
+#[test]
+fn a_database_that_cannot_be_reached_is_an_error_that_never_shows_the_password() {
+    // A port nobody listens on: bound and released again.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("postgresql://lagesbild:hemligt@127.0.0.1:{port}/none");
+    for args in [&["summary"][..], &["migrate"][..], &["copy-store", "--from", &url, "--to", "x.gpkg"][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_lagesbild")).args(["--store", &url]).args(args).env("LAGESBILD_STORE", &url).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} fails");
+        assert!(err.contains(&format!("127.0.0.1:{port}")) && !err.contains("hemligt"), "{args:?}: {err}");
+    }
+    let help = Command::new(env!("CARGO_BIN_EXE_lagesbild")).arg("--help").env("LAGESBILD_STORE", &url).output().unwrap();
+    assert!(!String::from_utf8_lossy(&help.stdout).contains("hemligt"));
+}

@@ -132,7 +132,7 @@ impl PgStore {
             let mut c = self.client().await?;
             let t = c.transaction().await.map_err(|e| self.err(e))?;
             t.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(|e| self.err(e))?;
-            t.batch_execute("CREATE TABLE IF NOT EXISTS lagesbild_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+            t.batch_execute("SET LOCAL client_min_messages = warning; CREATE TABLE IF NOT EXISTS lagesbild_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
                 .await
                 .map_err(|e| self.err(e))?;
             let done: HashSet<i32> = t.query("SELECT version FROM lagesbild_migrations", &[]).await.map_err(|e| self.err(e))?.iter().map(|r| r.get(0)).collect();
