@@ -6,7 +6,7 @@ use clap::{Subcommand, ValueEnum};
 use lagesbild::classify::*;
 use lagesbild::io::{Column, ColumnKind, Table, TableRow, Value};
 use lagesbild::picture::{AreaPicture, EstAreas, EstWeeks, Rules};
-use lagesbild::store::{GpkgStore, Store};
+use lagesbild::store::Store;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -93,7 +93,7 @@ pub enum ClassifyCmd {
     },
 }
 
-pub fn run(store: &GpkgStore, cmd: ClassifyCmd) -> Result<()> {
+pub fn run(store: &dyn Store, cmd: ClassifyCmd) -> Result<()> {
     match cmd {
         ClassifyCmd::Omradestyp { key, types, year } => omradestyp_cmd(store, &key, &types, year),
         ClassifyCmd::Index { config, level, output } => {
@@ -147,7 +147,7 @@ pub fn run(store: &GpkgStore, cmd: ClassifyCmd) -> Result<()> {
 }
 
 /// The newest DeSO edition of the store, every municipality.
-fn picture(store: &GpkgStore) -> Result<AreaPicture> {
+fn picture(store: &dyn Store) -> Result<AreaPicture> {
     Ok(AreaPicture::from_store(store, Rules::default())?)
 }
 
@@ -173,7 +173,7 @@ fn read_custom_areas(p: &Path, name_field: &str) -> Result<(Vec<String>, Vec<geo
     Ok((names, polys))
 }
 
-fn omradestyp_cmd(store: &GpkgStore, key: &Path, types: &Path, year: Option<i32>) -> Result<()> {
+fn omradestyp_cmd(store: &dyn Store, key: &Path, types: &Path, year: Option<i32>) -> Result<()> {
     let all = store.areas()?;
     let areas: Vec<&lagesbild::model::Area> = lagesbild::summary::select_edition(&all, None);
     let (t, header_year) = omradestyp::read_types(types)?;

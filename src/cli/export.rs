@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Result};
 use clap::ValueEnum;
-use lagesbild::store::GpkgStore;
+use lagesbild::store::Store;
 use lagesbild::tiles::export::{Container, ExportOptions};
 use std::path::PathBuf;
 
@@ -44,7 +44,7 @@ pub struct Args {
     min_count: u64,
 }
 
-pub fn run(store: &GpkgStore, a: Args) -> Result<()> {
+pub fn run(store: &dyn Store, a: Args) -> Result<()> {
     let fmt = match a.format {
         Format::Gpkg => "gpkg",
         Format::Geojson => "geojson",
@@ -68,7 +68,7 @@ pub fn run(store: &GpkgStore, a: Args) -> Result<()> {
 
 /// Builds the service's layers from the store, then writes the public tiles with a progress bar
 /// on stderr.
-fn export_tiles(store: &GpkgStore, config: lagesbild::api::ServiceConfig, opts: &ExportOptions) -> Result<()> {
+fn export_tiles(store: &dyn Store, config: lagesbild::api::ServiceConfig, opts: &ExportOptions) -> Result<()> {
     let state = lagesbild::AppState::new(store, config, Default::default())?;
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(indicatif::ProgressStyle::with_template("tiler [{bar:40}] {pos}/{len} {eta}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));

@@ -6,7 +6,7 @@ use clap::ValueEnum;
 use lagesbild::import::{run_import_with_rejects, write_rejects, ImportError, ImportKind, ImportOptions};
 use lagesbild::io::{parse_epsg, SourceOptions};
 use lagesbild::model::{CategoryMap, Precision};
-use lagesbild::store::{GpkgStore, Store};
+use lagesbild::store::Store;
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -71,7 +71,7 @@ struct ImportArgs {
 /// How many problems of a refused file the terminal shows; `--rejects FILE` gets them all.
 const SHOWN_PROBLEMS: usize = 50;
 
-pub fn run(store: &GpkgStore, args: Args) -> Result<()> {
+pub fn run(store: &dyn Store, args: Args) -> Result<()> {
     let (file, a) = (args.file.as_path(), args.opts);
     let kind = match args.kind {
         Kind::Areas => ImportKind::Areas,

@@ -2,10 +2,12 @@
 //! printing the result.
 
 mod classify;
+mod copy_store;
 mod demo;
 mod export;
 mod hash_token;
 mod import;
+mod migrate;
 mod profile;
 mod serve;
 mod stats;
@@ -13,16 +15,14 @@ mod summary;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use lagesbild::store::GpkgStore;
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 #[derive(Parser)]
 #[command(name = "lagesbild", version, about = "Spatial analysis for Swedish municipalities: DeSO joins, hotspots, map layers")]
 pub struct Cli {
-    /// The GeoPackage store.
-    #[arg(long, global = true, env = "LAGESBILD_STORE", default_value = "lagesbild.gpkg")]
-    store: PathBuf,
+    /// The store: a GeoPackage file, or a PostGIS database as postgresql://USER[:PASSWORD]@HOST[:PORT]/DB.
+    #[arg(long, global = true, env = "LAGESBILD_STORE", default_value = "lagesbild.gpkg", hide_env_values = true)]
+    store: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -53,20 +53,27 @@ enum Command {
     Profile(profile::Args),
     /// Write the seeded SYNTHETIC demo incidents for the areas in a file.
     DemoIncidents(demo::Args),
+    /// Create or update a PostGIS store's schema (also done on first use).
+    Migrate,
+    /// Copy every import of one store, with its provenance, into another (e.g. GeoPackage to PostGIS).
+    CopyStore(copy_store::Args),
 }
 
 pub fn run(cli: Cli) -> Result<()> {
-    let store = GpkgStore::new(&cli.store);
+    // Commands without a store never connect to one.
+    let open = || lagesbild::store::open(&cli.store);
     match cli.command {
-        Command::Import(a) => import::run(&store, a),
-        Command::Summary(a) => summary::run(&store, a),
-        Command::Export(a) => export::run(&store, a),
-        Command::Serve(a) => serve::run(&store, &cli.store, a),
+        Command::Import(a) => import::run(&*open()?, a),
+        Command::Summary(a) => summary::run(&*open()?, a),
+        Command::Export(a) => export::run(&*open()?, a),
+        Command::Serve(a) => serve::run(open()?, &cli.store, a),
         Command::HashToken(a) => hash_token::run(a),
-        Command::Stats { cmd } => stats::run(&store, cmd),
-        Command::Classify { cmd } => classify::run(&store, cmd),
-        Command::Profile(a) => profile::run(&store, a),
+        Command::Stats { cmd } => stats::run(&*open()?, cmd),
+        Command::Classify { cmd } => classify::run(&*open()?, cmd),
+        Command::Profile(a) => profile::run(&*open()?, a),
         Command::DemoIncidents(a) => demo::run(a),
+        Command::Migrate => migrate::run(&cli.store),
+        Command::CopyStore(a) => copy_store::run(a),
     }
 }
 

@@ -3,7 +3,7 @@
 use super::read_json;
 use anyhow::Result;
 use clap::ValueEnum;
-use lagesbild::store::GpkgStore;
+use lagesbild::store::Store;
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -36,7 +36,7 @@ pub struct Args {
     est_rule: Option<PathBuf>,
 }
 
-pub fn run(store: &GpkgStore, a: Args) -> Result<()> {
+pub fn run(store: &dyn Store, a: Args) -> Result<()> {
     let mut opts = lagesbild::profile::ProfileOptions::default();
     if let Some(p) = a.uso {
         opts.police = lagesbild::profile::read_police_areas(&p)?;

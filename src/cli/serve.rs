@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use lagesbild::api::auth::Tokens;
-use lagesbild::store::{GpkgStore, Store};
+use lagesbild::store::AnyStore;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -99,7 +99,7 @@ impl OidcArgs {
     }
 }
 
-pub fn run(store: &GpkgStore, store_path: &Path, a: Args) -> Result<()> {
+pub fn run(store: AnyStore, location: &str, a: Args) -> Result<()> {
     let mut tokens = match &a.tokens {
         Some(p) => Tokens::from_file(p)?,
         None => Default::default(),
@@ -107,7 +107,11 @@ pub fn run(store: &GpkgStore, store_path: &Path, a: Args) -> Result<()> {
     if let Ok(v) = std::env::var("LAGESBILD_TOKENS") {
         tokens = tokens.merge(Tokens::from_env_value(&v)?);
     }
-    let audit_log = a.audit_log.unwrap_or_else(|| store_path.with_extension("audit.log"));
+    // Beside a GeoPackage; for a database, in the working directory.
+    let audit_log = a.audit_log.unwrap_or_else(|| match lagesbild::store::postgis::is_postgres_url(location) {
+        true => "lagesbild.audit.log".into(),
+        false => Path::new(location).with_extension("audit.log"),
+    });
     let workers = a.analysis_workers.unwrap_or_else(lagesbild::api::bounded::default_workers).max(1);
     let config = lagesbild::api::ServiceConfig {
         min_public_count: a.min_count,
@@ -123,9 +127,9 @@ pub fn run(store: &GpkgStore, store_path: &Path, a: Args) -> Result<()> {
         analysis_queue: a.analysis_queue.unwrap_or(4 * workers),
     };
     let oidc = a.oidc.config()?;
-    let shared: Arc<GpkgStore> = Arc::new(store.clone());
+    let shared = store;
     // A missing or unreadable store fails here, before the port opens.
-    store.imports()?;
+    shared.imports()?;
     let rt = tokio::runtime::Runtime::new()?;
     // One verifier for the life of the process: every reloaded picture shares its cached keys.
     let verifier = match oidc {
@@ -139,14 +143,18 @@ pub fn run(store: &GpkgStore, store_path: &Path, a: Args) -> Result<()> {
         None => None,
     };
     let s2 = shared.clone();
+    let signal = Arc::new(lagesbild::api::live::ReloadSignal::default());
+    let sig2 = signal.clone();
     let build = move || -> std::result::Result<lagesbild::AppState, lagesbild::api::StartError> {
-        let mut state = lagesbild::AppState::new(s2.as_ref(), config, tokens)?.with_walks(s2.clone()).with_imports(s2.clone());
+        let mut state = lagesbild::AppState::new(&*s2, config, tokens)?.with_walks(s2.clone()).with_imports(s2.clone());
         state.oidc = verifier;
+        state.reload_signal = Some(sig2);
         Ok(state)
     };
+    watch_changes(shared.clone(), signal);
     // Loads in the background; imports and undos (over HTTP or from this command line) show
     // without a restart.
-    let (router, _live) = lagesbild::api::live::start(shared, std::time::Duration::from_secs(1), build);
+    let (router, _live) = lagesbild::api::live::start(shared.clone(), std::time::Duration::from_secs(1), build);
     let bind = a.bind;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&bind).await.with_context(|| format!("cannot bind {bind}"))?;
@@ -158,4 +166,26 @@ pub fn run(store: &GpkgStore, store_path: &Path, a: Args) -> Result<()> {
             .await?;
         Ok(())
     })
+}
+
+/// For a store that announces changes (PostGIS LISTEN/NOTIFY), a thread that wakes the reloader
+/// as soon as any process imports or undoes; the reloader's poll still catches whatever a lost
+/// connection missed.
+fn watch_changes(store: AnyStore, signal: Arc<lagesbild::api::live::ReloadSignal>) {
+    if !store.announces_changes() {
+        return;
+    }
+    let spawned = std::thread::Builder::new().name("lagesbild-watch".into()).spawn(move || loop {
+        match store.watch(std::time::Duration::from_secs(60)) {
+            Ok(true) => signal.request(),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!("cannot listen for changes: {e}");
+                std::thread::sleep(std::time::Duration::from_secs(5));
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!("no change listener ({e}); changes are found by polling");
+    }
 }

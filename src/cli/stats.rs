@@ -4,7 +4,7 @@ use super::write_params;
 use anyhow::{bail, Context, Result};
 use lagesbild::analysis::{self, About, Areas, Event, Input, Limits, Output, Params};
 use lagesbild::io::{parse_epsg, Column, SourceOptions, Table, TableRow, Value};
-use lagesbild::store::{GpkgStore, Store};
+use lagesbild::store::Store;
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -195,7 +195,7 @@ fn area_pairs(a: &StatArgs) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn store_points(store: &GpkgStore) -> Result<Vec<Event>> {
+fn store_points(store: &dyn Store) -> Result<Vec<Event>> {
     Ok(store
         .incidents()?
         .into_iter()
@@ -204,7 +204,7 @@ fn store_points(store: &GpkgStore) -> Result<Vec<Event>> {
         .collect())
 }
 
-fn points_from(store: &GpkgStore, input: Option<PathBuf>) -> Result<Vec<Event>> {
+fn points_from(store: &dyn Store, input: Option<PathBuf>) -> Result<Vec<Event>> {
     let Some(p) = input else { return store_points(store) };
     let data = lagesbild::io::read_source(&p, &SourceOptions::default())?;
     let epsg = data.epsg.with_context(|| format!("{}: no CRS", data.file_name))?;
@@ -224,7 +224,7 @@ fn points_from(store: &GpkgStore, input: Option<PathBuf>) -> Result<Vec<Event>> 
     Ok(out)
 }
 
-pub fn run(store: &GpkgStore, cmd: StatsCmd) -> Result<()> {
+pub fn run(store: &dyn Store, cmd: StatsCmd) -> Result<()> {
     match cmd {
         StatsCmd::Gi { a, star, fdr, output } => gi(a, star, fdr, output),
         StatsCmd::Lisa { a, alpha, output } => lisa(a, alpha, output),
@@ -271,7 +271,7 @@ fn lisa(a: StatArgs, alpha: f64, output: PathBuf) -> Result<()> {
     Ok(())
 }
 
-fn kde(store: &GpkgStore, input: Option<PathBuf>, radius: String, cell: f64, output: PathBuf, classes: Option<PathBuf>, class_count: usize) -> Result<()> {
+fn kde(store: &dyn Store, input: Option<PathBuf>, radius: String, cell: f64, output: PathBuf, classes: Option<PathBuf>, class_count: usize) -> Result<()> {
     let points = points_from(store, input)?;
     let n = points.len();
     let mut pairs = vec![("cell", cell.to_string()), ("classes", if classes.is_some() { class_count.to_string() } else { "0".into() })];
@@ -297,7 +297,7 @@ fn kde(store: &GpkgStore, input: Option<PathBuf>, radius: String, cell: f64, out
     Ok(())
 }
 
-fn hotspots(store: &GpkgStore, input: Option<PathBuf>, cell: Option<f64>, band: Option<f64>, hex: bool, output: PathBuf) -> Result<()> {
+fn hotspots(store: &dyn Store, input: Option<PathBuf>, cell: Option<f64>, band: Option<f64>, hex: bool, output: PathBuf) -> Result<()> {
     let points = points_from(store, input)?;
     let mut pairs = vec![("hex", hex.to_string())];
     pairs.extend(cell.map(|c| ("cell", c.to_string())));
@@ -318,7 +318,7 @@ struct EmergingArgs {
     hex: bool,
 }
 
-fn emerging(store: &GpkgStore, e: EmergingArgs, output: PathBuf) -> Result<()> {
+fn emerging(store: &dyn Store, e: EmergingArgs, output: PathBuf) -> Result<()> {
     let points = store_points(store)?;
     if points.is_empty() {
         bail!("the store has no point-precision incidents");

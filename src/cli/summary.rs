@@ -1,7 +1,7 @@
 //! `lagesbild summary`: incident counts per area and ISO week.
 
 use anyhow::{bail, Result};
-use lagesbild::store::{GpkgStore, Store};
+use lagesbild::store::Store;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -14,7 +14,7 @@ pub struct Args {
     deso_version: Option<String>,
 }
 
-pub fn run(store: &GpkgStore, a: Args) -> Result<()> {
+pub fn run(store: &dyn Store, a: Args) -> Result<()> {
     let (csv, version) = (a.csv, a.deso_version);
     let areas = store.areas()?;
     let sel = lagesbild::summary::select_edition(&areas, version.as_deref());

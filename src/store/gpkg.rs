@@ -137,11 +137,19 @@ impl GpkgStore {
         self.open_gpkg(false)
     }
 
-    fn read_layer<T>(&self, name: &str, mut f: impl FnMut(&Feature) -> Result<T, BadFeature>) -> Result<Vec<T>, StoreError> {
+    fn read_layer<T>(&self, name: &str, f: impl FnMut(&Feature) -> Result<T, BadFeature>) -> Result<Vec<T>, StoreError> {
+        self.read_layer_where(name, None, f)
+    }
+
+    /// The features of a layer, those of one import only when `import_id` is given.
+    fn read_layer_where<T>(&self, name: &str, import_id: Option<&str>, mut f: impl FnMut(&Feature) -> Result<T, BadFeature>) -> Result<Vec<T>, StoreError> {
         let ds = self.open_read()?;
         let mut layer = ds
             .layer_by_name(name)
             .map_err(|_| StoreError::Corrupt { path: self.path.display().to_string(), reason: format!("layer '{name}' is missing; not a lagesbild store?") })?;
+        if let Some(id) = import_id {
+            layer.set_attribute_filter(&format!("import_id = '{}'", id.replace('\'', "''"))).map_err(|e| self.err(e))?;
+        }
         let mut out = Vec::new();
         for feat in layer.features() {
             let fid = feat.fid().unwrap_or(0);
@@ -179,36 +187,49 @@ fn d(f: &Feature, name: &str) -> Option<f64> {
     f.field_index(name).ok().and_then(|i| f.field_as_double(i).ok().flatten())
 }
 
+fn area_feature(f: &Feature) -> Result<Area, BadFeature> {
+    let geom = f.geometry().ok_or("no geometry")?.to_geo().map_err(|e| e.to_string())?;
+    let geometry = match geom {
+        geo::Geometry::MultiPolygon(m) => m,
+        geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
+        other => return Err(format!("expected a polygon, found {other:?}").into()),
+    };
+    Ok(Area {
+        deso: s(f, "deso"),
+        regso: s(f, "regso"),
+        regso_name: s(f, "regso_name"),
+        kommun: s(f, "kommun"),
+        version: s(f, "version"),
+        population: d(f, "population"),
+        geometry,
+    })
+}
+
+fn indicator_feature(f: &Feature) -> Result<IndicatorValue, BadFeature> {
+    Ok(IndicatorValue {
+        deso: s(f, "deso"),
+        year: d(f, "year").unwrap_or(0.0) as i32,
+        indicator: s(f, "indicator"),
+        value: d(f, "value").ok_or("value is null")?,
+        source: s(f, "source"),
+    })
+}
+
 impl Store for GpkgStore {
     fn areas(&self) -> Result<Vec<Area>, StoreError> {
-        self.read_layer("areas", |f| {
-            let geom = f.geometry().ok_or("no geometry")?.to_geo().map_err(|e| e.to_string())?;
-            let geometry = match geom {
-                geo::Geometry::MultiPolygon(m) => m,
-                geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
-                other => return Err(format!("expected a polygon, found {other:?}").into()),
-            };
-            Ok(Area {
-                deso: s(f, "deso"),
-                regso: s(f, "regso"),
-                regso_name: s(f, "regso_name"),
-                kommun: s(f, "kommun"),
-                version: s(f, "version"),
-                population: d(f, "population"),
-                geometry,
-            })
-        })
+        self.read_layer("areas", area_feature)
     }
 
     fn indicators(&self) -> Result<Vec<IndicatorValue>, StoreError> {
-        self.read_layer("indicators", |f| {
-            Ok(IndicatorValue {
-                deso: s(f, "deso"),
-                year: d(f, "year").unwrap_or(0.0) as i32,
-                indicator: s(f, "indicator"),
-                value: d(f, "value").ok_or("value is null")?,
-                source: s(f, "source"),
-            })
+        self.read_layer("indicators", indicator_feature)
+    }
+
+    fn import_batch(&self, record: &ImportRecord) -> Result<ImportBatch, StoreError> {
+        let id = Some(record.import_id.as_str());
+        Ok(match super::import_table(&record.kind) {
+            "areas" => ImportBatch::Areas(self.read_layer_where("areas", id, area_feature)?),
+            "incidents" => ImportBatch::Incidents(self.incidents()?.into_iter().filter(|i| i.import_id == record.import_id).collect()),
+            _ => ImportBatch::Indicators(self.read_layer_where("indicators", id, indicator_feature)?),
         })
     }
 
@@ -383,12 +404,7 @@ impl Store for GpkgStore {
         let Some(record) = self.imports()?.into_iter().find(|r| r.import_id == import_id) else {
             return Ok(None);
         };
-        let table = match record.kind.as_str() {
-            "areas" => "areas",
-            "incidents" => "incidents",
-            // Indicator files and classifications both write indicator rows.
-            _ => "indicators",
-        };
+        let table = super::import_table(&record.kind);
         let corrupt = |reason: String| StoreError::Corrupt { path: self.path.display().to_string(), reason };
         let mut ds = self.open_gpkg(true)?;
         if ds.layer_by_name(table).map_err(|e| self.err(e))?.defn().field_index("import_id").is_err() {

@@ -1,12 +1,16 @@
-//! The store: areas, indicators, incidents and import provenance behind one small trait, so a
-//! PostGIS store can be added without touching the analysis. The default is one GeoPackage file.
+//! The store: areas, indicators, incidents and import provenance behind one small trait, so the
+//! analysis never knows where the data lives. The default is one GeoPackage file; a
+//! `postgresql://` location selects the PostGIS store ([`open`]).
 
 mod bulk;
 mod gpkg;
+pub mod postgis;
+mod postgis_walks;
 mod rtree;
 pub mod walks;
 
 pub use gpkg::GpkgStore;
+pub use postgis::PgStore;
 pub use walks::{WalkStore, WriteError};
 
 use crate::model::{Area, ImportRecord, Incident, IndicatorValue};
@@ -78,6 +82,10 @@ pub trait Store: Send + Sync {
     }
     /// Writes a batch and its provenance atomically: all of it or nothing.
     fn write_import(&self, batch: &ImportBatch, record: &ImportRecord) -> Result<(), StoreError>;
+    /// The rows one import wrote (found by their `import_id`), to copy a store with its provenance.
+    fn import_batch(&self, record: &ImportRecord) -> Result<ImportBatch, StoreError> {
+        Err(StoreError::Corrupt { path: self.describe(), reason: format!("this store cannot list the rows of an import ({})", record.import_id) })
+    }
     /// A human-readable location (file path, connection string without password).
     fn describe(&self) -> String;
     /// Removes exactly what one import added (its rows, found by their `import_id`, and its
@@ -90,6 +98,17 @@ pub trait Store: Send + Sync {
     fn data_generation(&self) -> Result<u64, StoreError> {
         Ok(0)
     }
+    /// Waits until the store announces a change made by any process, or `timeout` passes;
+    /// `Ok(true)` when a change was announced. A store without announcements just waits (its
+    /// changes are found by polling [`Store::data_generation`]).
+    fn watch(&self, timeout: std::time::Duration) -> Result<bool, StoreError> {
+        std::thread::sleep(timeout);
+        Ok(false)
+    }
+    /// Whether [`Store::watch`] announces changes (worth a listening thread).
+    fn announces_changes(&self) -> bool {
+        false
+    }
 }
 
 /// What [`Store::delete_import`] removed.
@@ -98,4 +117,68 @@ pub struct DeletedImport {
     pub record: ImportRecord,
     /// Rows removed from the import's layer (areas, indicators or incidents).
     pub removed: u64,
+}
+
+/// The table an import of this kind wrote its rows to.
+pub(crate) fn import_table(kind: &str) -> &'static str {
+    match kind {
+        "areas" => "areas",
+        "incidents" => "incidents",
+        // Indicator files and classifications both write indicator rows.
+        _ => "indicators",
+    }
+}
+
+/// Everything a command or the service needs of a store: data, provenance and walks.
+pub trait Backend: Store + WalkStore {}
+impl<T: Store + WalkStore> Backend for T {}
+
+/// A store of either kind, chosen by its location.
+pub type AnyStore = std::sync::Arc<dyn Backend>;
+
+/// Opens the store at `location`: a `postgresql://USER[:PASSWORD]@HOST[:PORT]/DB` URL selects
+/// PostGIS (migrated on first use), anything else is a GeoPackage file path.
+pub fn open(location: &str) -> Result<AnyStore, StoreError> {
+    if postgis::is_postgres_url(location) {
+        Ok(std::sync::Arc::new(PgStore::connect(location)?))
+    } else {
+        Ok(std::sync::Arc::new(GpkgStore::new(location)))
+    }
+}
+
+/// What [`copy_store`] copied.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CopyReport {
+    pub imports: usize,
+    pub rows: u64,
+}
+
+/// Copies every import of `from` to `to`, oldest first, each with its rows and its provenance
+/// record (same import id, file name, sha256, time and user), each in one transaction of `to`.
+/// A target that already holds imports is refused, so a copy never mixes two stores.
+pub fn copy_store(from: &dyn Store, to: &dyn Store, progress: &mut dyn FnMut(&ImportRecord)) -> Result<CopyReport, StoreError> {
+    let existing = match to.imports() {
+        Ok(v) => v,
+        Err(StoreError::Missing { .. }) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    if !existing.is_empty() {
+        return Err(StoreError::Corrupt {
+            path: to.describe(),
+            reason: format!("the target already holds {} imports; copy into an empty store", existing.len()),
+        });
+    }
+    let mut report = CopyReport::default();
+    for record in from.imports()? {
+        let batch = from.import_batch(&record)?;
+        to.write_import(&batch, &record)?;
+        report.imports += 1;
+        report.rows += match &batch {
+            ImportBatch::Areas(v) => v.len(),
+            ImportBatch::Indicators(v) => v.len(),
+            ImportBatch::Incidents(v) => v.len(),
+        } as u64;
+        progress(&record);
+    }
+    Ok(report)
 }

@@ -1,6 +1,8 @@
 //! Shared helpers for integration tests: a temporary store with a few tiny areas.
 #![allow(dead_code)]
 
+pub mod pg;
+
 use lagesbild::import::{run_import, ImportError, ImportKind, ImportOptions, ImportReport};
 use lagesbild::store::GpkgStore;
 use std::path::{Path, PathBuf};

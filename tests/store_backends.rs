@@ -1,0 +1,204 @@
+//! One set of store checks, run on both backends: the GeoPackage file and a PostGIS database in a
+//! throwaway PostgreSQL cluster (tests/common/pg.rs). Each check takes `&dyn Backend`, so the two
+//! stores must behave the same to pass.
+
+mod common;
+
+use chrono::NaiveDate;
+use common::pg::PgCluster;
+use common::{crs3006, AREAS_3006};
+use lagesbild::import::{run_import, ImportKind, ImportOptions};
+use lagesbild::store::{copy_store, Backend, GpkgStore, PgStore, Store, WriteError};
+use lagesbild::walks::{Walk, WalkStatus};
+use std::path::Path;
+
+const INCIDENTS: &str = "id;kategori;datum;rapportör;e;n\nA1;Klotter;2025-03-14 18:30;polis;660500.5;6590500.25\nA2;Inbrott;2025-03-15;polis;661500;6590500\nA3;Klotter;2025-03-16;polis;662500;6590900\n";
+/// Row 3 has no northing: the file must be refused as a whole.
+const BAD_INCIDENTS: &str = "id;kategori;datum;rapportör;e;n\nB1;Klotter;2025-03-14;polis;660500;6590500\nB2;Klotter;2025-03-14;polis;660500\n";
+const INDICATORS: &str = "deso;share_hyresratt;crowding\n0163C9001;40,5;12\n0163C9002;10;8\n0163C9003;75;22\n";
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Imports the fixture areas, indicators and incidents, each checked against what the store
+/// reads back.
+fn imports_read_back_the_same(store: &dyn Backend, dir: &Path) {
+    let g0 = store.data_generation().unwrap();
+    let opts = ImportOptions { deso_version: Some("2025".into()), ..Default::default() };
+    run_import(store, ImportKind::Areas, &write(dir, "areas.geojson", AREAS_3006), &opts, &|_, _| {}).unwrap();
+    let g1 = store.data_generation().unwrap();
+    assert_ne!(g0, g1, "an import changes the data generation");
+    let ind = ImportOptions { year: Some(2024), source_label: Some("test".into()), ..Default::default() };
+    run_import(store, ImportKind::Indicators, &write(dir, "ind.csv", INDICATORS), &ind, &|_, _| {}).unwrap();
+    run_import(store, ImportKind::Incidents, &write(dir, "inc.csv", INCIDENTS), &crs3006(), &|_, _| {}).unwrap();
+
+    let mut areas = store.areas().unwrap();
+    areas.sort_by(|a, b| a.deso.cmp(&b.deso));
+    assert_eq!(areas.iter().map(|a| a.deso.as_str()).collect::<Vec<_>>(), ["0163C9001", "0163C9002", "0163C9003"]);
+    assert_eq!(areas[1].population, Some(2000.0));
+    assert_eq!(areas[0].version, "2025");
+    // The 1 km squares of AREAS_3006 come back exactly (the fixture's own coordinates).
+    use geo::Area as _;
+    assert_eq!(areas[2].geometry.unsigned_area(), 1_000_000.0);
+    let mut inc = store.incidents().unwrap();
+    inc.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(inc.len(), 3);
+    assert_eq!((inc[0].location.x(), inc[0].location.y()), (660500.5, 6590500.25));
+    assert_eq!(inc[0].occurred_at, NaiveDate::from_ymd_opt(2025, 3, 14).unwrap().and_hms_opt(18, 30, 0).unwrap());
+    assert_eq!(inc[1].category.as_str(), "inbrott");
+    let values = store.indicators().unwrap();
+    assert!(values.iter().any(|v| v.deso == "0163C9001" && v.indicator == "share_hyresratt" && v.value == 40.5 && v.year == 2024), "{values:?}");
+    let imports = store.imports().unwrap();
+    assert_eq!(imports.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>(), ["areas", "indicators", "incidents"]);
+    assert_eq!(imports[2].accepted, 3);
+    assert_eq!(store.incident_ids().unwrap().len(), 3);
+}
+
+/// A refused file and a repeated file leave every table as it was.
+fn refused_imports_change_nothing(store: &dyn Backend, dir: &Path) {
+    let (before_inc, before_imp, g) = (store.incidents().unwrap().len(), store.imports().unwrap().len(), store.data_generation().unwrap());
+    assert!(run_import(store, ImportKind::Incidents, &write(dir, "bad.csv", BAD_INCIDENTS), &crs3006(), &|_, _| {}).is_err());
+    assert!(run_import(store, ImportKind::Incidents, &dir.join("inc.csv"), &crs3006(), &|_, _| {}).is_err(), "the same file twice is refused");
+    assert_eq!(store.incidents().unwrap().len(), before_inc);
+    assert_eq!(store.imports().unwrap().len(), before_imp);
+    assert_eq!(store.data_generation().unwrap(), g);
+}
+
+/// Undo removes exactly the import's rows and its record.
+fn undo_removes_exactly_one_import(store: &dyn Backend) {
+    let rec = store.imports().unwrap().into_iter().find(|r| r.kind == "incidents").unwrap();
+    let g = store.data_generation().unwrap();
+    let gone = store.delete_import(&rec.import_id).unwrap().expect("the import exists");
+    assert_eq!(gone.removed, 3);
+    assert!(store.incidents().unwrap().is_empty());
+    assert_eq!(store.imports().unwrap().len(), 2);
+    assert_ne!(store.data_generation().unwrap(), g);
+    assert!(store.delete_import(&rec.import_id).unwrap().is_none());
+    assert_eq!(store.areas().unwrap().len(), 3, "other imports stay");
+}
+
+fn walk(version: i64, title: &str) -> Walk {
+    let t = NaiveDate::from_ymd_opt(2025, 5, 1).unwrap().and_hms_opt(18, 0, 0).unwrap();
+    Walk {
+        id: "w1".into(),
+        title: title.into(),
+        planned_at: t,
+        area: "Väst".into(),
+        organiser: "Kommunen".into(),
+        organisations: vec!["Polisen".into(), "Sollentunahem".into()],
+        route: geo::LineString::from(vec![(660100.0, 6590100.0), (660900.0, 6590800.0)]),
+        status: WalkStatus::Planerad,
+        notes: String::new(),
+        created_by: "editor".into(),
+        created_at: t,
+        updated_by: "editor".into(),
+        updated_at: t,
+        version,
+    }
+}
+
+/// The ETag rule: a write naming a stale version changes nothing and reports the current one.
+fn walk_writes_keep_the_version_rule(store: &dyn Backend) {
+    store.insert_walk(&walk(1, "Bagarby")).unwrap();
+    store.replace_walk(&walk(2, "Bagarby kväll"), 1).unwrap();
+    match store.replace_walk(&walk(2, "Förlorare"), 1) {
+        Err(WriteError::Conflict { expected: 1, current: 2 }) => {}
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let w = store.walks().unwrap();
+    assert_eq!((w.len(), w[0].title.as_str(), w[0].version), (1, "Bagarby kväll", 2));
+    assert_eq!(w[0].route, walk(1, "").route);
+    assert_eq!(w[0].organisations, ["Polisen", "Sollentunahem"]);
+    assert!(matches!(store.delete_walk("w1", 1), Err(WriteError::Conflict { .. })));
+    assert!(matches!(store.delete_walk("nope", 1), Err(WriteError::NotFound)));
+    store.delete_walk("w1", 2).unwrap();
+    assert!(store.walks().unwrap().is_empty());
+}
+
+fn the_whole_set(store: &dyn Backend, dir: &Path) {
+    imports_read_back_the_same(store, dir);
+    refused_imports_change_nothing(store, dir);
+    undo_removes_exactly_one_import(store);
+    walk_writes_keep_the_version_rule(store);
+}
+
+#[test]
+fn the_geopackage_store_passes_the_store_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = GpkgStore::new(dir.path().join("s.gpkg"));
+    the_whole_set(&store, dir.path());
+}
+
+#[test]
+fn the_postgis_store_passes_the_same_store_checks() {
+    let pg = PgCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = PgStore::connect(&pg.database("checks")).unwrap();
+    the_whole_set(&store, dir.path());
+    // QGIS reads geometry columns from PostGIS's catalogue: each table in EPSG:3006.
+    let cols = pg.psql("checks", "SELECT f_table_name || ':' || srid FROM geometry_columns ORDER BY 1");
+    assert_eq!(cols.lines().collect::<Vec<_>>(), ["areas:3006", "incidents:3006", "observations:3006", "walks:3006"]);
+}
+
+#[test]
+fn a_postgis_store_is_migrated_once_and_hides_its_password() {
+    let pg = PgCluster::start();
+    let url = pg.database("mig");
+    // Trust authentication ignores the password; it must still never be shown.
+    let with_pw = url.replace("lagesbild@", "lagesbild:hemligt@");
+    let a = PgStore::connect(&with_pw).unwrap();
+    let b = PgStore::connect(&url).unwrap();
+    assert!(a.migrate().unwrap().is_empty() && b.migrate().unwrap().is_empty(), "nothing is left to apply");
+    assert_eq!(pg.psql("mig", "SELECT count(*) FROM lagesbild_migrations"), "1");
+    assert!(!a.describe().contains("hemligt") && a.describe().contains("127.0.0.1"), "{}", a.describe());
+    let bad = PgStore::connect(&format!("postgresql://lagesbild:hemligt@127.0.0.1:{}/no_such_db", pg.port)).err().expect("no such database");
+    assert!(!bad.to_string().contains("hemligt"), "{bad}");
+}
+
+#[test]
+fn an_import_through_one_postgis_handle_is_announced_to_another() {
+    let pg = PgCluster::start();
+    let url = pg.database("watch");
+    let (a, b) = (PgStore::connect(&url).unwrap(), PgStore::connect(&url).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let opts = ImportOptions { deso_version: Some("2025".into()), ..Default::default() };
+    run_import(&a, ImportKind::Areas, &write(dir.path(), "areas.geojson", AREAS_3006), &opts, &|_, _| {}).unwrap();
+    let waiter = std::thread::spawn(move || b.watch(std::time::Duration::from_secs(120)).unwrap());
+    // The listener may not be in place yet when the first write commits (a notification sent
+    // before LISTEN is not delivered), so imports (each a new file) follow until it has heard one.
+    for year in 2000..2100 {
+        if waiter.is_finished() {
+            break;
+        }
+        let ind = ImportOptions { year: Some(year), ..Default::default() };
+        run_import(&a, ImportKind::Indicators, &write(dir.path(), &format!("ind{year}.csv"), &format!("deso;antal\n0163C9001;{year}\n")), &ind, &|_, _| {})
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    assert!(waiter.join().unwrap(), "the other handle heard of an import");
+}
+
+#[test]
+fn copy_store_moves_a_geopackage_into_postgis_with_its_provenance() {
+    let pg = PgCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let gpkg = GpkgStore::new(dir.path().join("from.gpkg"));
+    imports_read_back_the_same(&gpkg, dir.path());
+    let to = PgStore::connect(&pg.database("copy")).unwrap();
+    let report = copy_store(&gpkg, &to, &mut |_| {}).unwrap();
+    assert_eq!((report.imports, report.rows), (3, 3 + 6 + 3), "3 areas, 2 indicators × 3 DeSO, 3 incidents");
+    assert_eq!(to.imports().unwrap(), gpkg.imports().unwrap(), "provenance records are the same");
+    let key = |v: Vec<lagesbild::model::Incident>| {
+        let mut v: Vec<_> = v.into_iter().map(|i| (i.id, i.location.x(), i.location.y(), i.import_id)).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    assert_eq!(key(to.incidents().unwrap()), key(gpkg.incidents().unwrap()));
+    // The copy's imports can be undone, so its rows carry their import ids.
+    let inc = to.imports().unwrap().into_iter().find(|r| r.kind == "incidents").unwrap();
+    assert_eq!(to.delete_import(&inc.import_id).unwrap().unwrap().removed, 3);
+    assert!(copy_store(&gpkg, &GpkgStore::new(dir.path().join("from.gpkg")), &mut |_| {}).is_err(), "a store holding imports is not a copy target");
+}
