@@ -7,6 +7,7 @@ mod export;
 mod hash_token;
 mod import;
 mod profile;
+mod report;
 mod serve;
 mod stats;
 mod summary;
@@ -51,6 +52,11 @@ enum Command {
     },
     /// The social area profile of a DeSO or RegSO (code or name).
     Profile(profile::Args),
+    /// The EST report (week, month, tertial) and the yearly lägesbild, as HTML or PDF.
+    Report {
+        #[command(subcommand)]
+        cmd: report::ReportCmd,
+    },
     /// Write the seeded SYNTHETIC demo incidents for the areas in a file.
     DemoIncidents(demo::Args),
 }
@@ -66,6 +72,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Stats { cmd } => stats::run(&store, cmd),
         Command::Classify { cmd } => classify::run(&store, cmd),
         Command::Profile(a) => profile::run(&store, a),
+        Command::Report { cmd } => report::run(&store, cmd),
         Command::DemoIncidents(a) => demo::run(a),
     }
 }

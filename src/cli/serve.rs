@@ -51,6 +51,9 @@ pub struct Args {
     /// Analyses waiting for a worker; beyond them requests get 503 with Retry-After (default: 4 per worker).
     #[arg(long)]
     analysis_queue: Option<usize>,
+    /// Goals file (as `classify goals --config`), judged in profiles, on the map and in reports.
+    #[arg(long)]
+    goals: Option<PathBuf>,
 }
 
 /// OpenID Connect sign-in for `serve`.
@@ -121,6 +124,10 @@ pub fn run(store: &GpkgStore, store_path: &Path, a: Args) -> Result<()> {
         analysis_cache_mb: a.analysis_cache_mb,
         analysis_workers: workers,
         analysis_queue: a.analysis_queue.unwrap_or(4 * workers),
+        goals: match &a.goals {
+            Some(p) => super::read_json(p)?,
+            None => vec![],
+        },
     };
     let oidc = a.oidc.config()?;
     let shared: Arc<GpkgStore> = Arc::new(store.clone());
@@ -140,7 +147,11 @@ pub fn run(store: &GpkgStore, store_path: &Path, a: Args) -> Result<()> {
     };
     let s2 = shared.clone();
     let build = move || -> std::result::Result<lagesbild::AppState, String> {
-        let mut state = lagesbild::AppState::new(s2.as_ref(), config, tokens).map_err(|e| e.to_string())?.with_walks(s2.clone()).with_imports(s2.clone());
+        let mut state = lagesbild::AppState::new(s2.as_ref(), config, tokens)
+            .map_err(|e| e.to_string())?
+            .with_walks(s2.clone())
+            .with_imports(s2.clone())
+            .with_plan(s2.clone());
         state.oidc = verifier;
         Ok(state)
     };

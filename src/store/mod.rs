@@ -3,13 +3,15 @@
 
 mod bulk;
 mod gpkg;
+pub mod plan;
 mod rtree;
 pub mod walks;
 
 pub use gpkg::GpkgStore;
+pub use plan::PlanStore;
 pub use walks::{WalkStore, WriteError};
 
-use crate::model::{Area, ImportRecord, Incident, IndicatorValue};
+use crate::model::{Area, ImportRecord, Incident, IndicatorValue, Place};
 use std::collections::HashSet;
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +30,8 @@ pub enum ImportBatch {
     Areas(Vec<Area>),
     Indicators(Vec<IndicatorValue>),
     Incidents(Vec<Incident>),
+    /// Named places (`lagesbild import places`).
+    Places(Vec<Place>),
 }
 
 /// A streaming incident write: rows appended in batches inside one transaction, committed
@@ -59,6 +63,10 @@ pub trait Store: Send + Sync {
     fn indicators(&self) -> Result<Vec<IndicatorValue>, StoreError>;
     fn incidents(&self) -> Result<Vec<Incident>, StoreError>;
     fn imports(&self) -> Result<Vec<ImportRecord>, StoreError>;
+    /// Named places (kommundelar, focus places, insats areas); none in a store without them.
+    fn places(&self) -> Result<Vec<Place>, StoreError> {
+        Ok(vec![])
+    }
     /// Ids already stored, for duplicate checks before a write.
     fn incident_ids(&self) -> Result<HashSet<String>, StoreError> {
         Ok(self.incidents()?.into_iter().map(|i| i.id).collect())
