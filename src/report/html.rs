@@ -31,6 +31,8 @@ pub fn esc(s: &str) -> String {
 
 /// A number the Swedish way (decimal comma), with `digits` decimals.
 pub fn num(v: f64, digits: usize) -> String {
+    // An empty sum is -0.0; a report says 0.
+    let v = if v == 0.0 { 0.0 } else { v };
     format!("{v:.digits$}").replace('.', ",")
 }
 
