@@ -6,7 +6,7 @@
 set -euo pipefail
 B=${B:-target/debug/lagesbild}
 D=$(mktemp -d)
-trap 'kill "${SRV:-0}" 2>/dev/null || true; rm -rf "$D"' EXIT
+trap 'if [ -n "${SRV:-}" ]; then kill "$SRV" 2>/dev/null || true; fi; rm -rf "$D"' EXIT
 export LAGESBILD_STORE=$D/demo.gpkg
 $B import areas geodata/sollentuna_deso2025.geojson
 $B import indicators geodata/sollentuna_deso2025_indicators.csv --year 2024 \

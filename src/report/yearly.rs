@@ -381,7 +381,10 @@ pub fn to_html(r: &YearReport) -> String {
         })
         .collect();
     let cause = match &r.cause_analysis {
-        Some(c) => format!("<div class=text>{}</div><p class=muted>Senast ändrad {} av {} ({} versioner).</p>", esc(&c.text), esc(&c.at), esc(&c.by), r.cause_analysis_versions),
+        Some(c) => {
+            let versions = if r.cause_analysis_versions == 1 { "1 version".to_string() } else { format!("{} versioner", r.cause_analysis_versions) };
+            format!("<div class=text>{}</div><p class=muted>Senast ändrad {} av {} ({versions}).</p>", esc(&c.text), esc(&c.at), esc(&c.by))
+        }
         None => format!("<p class=note>Ingen orsaksanalys har skrivits för {}. Skriv den med PUT /api/orsaksanalys/{} eller lagesbild report lagesbild --orsaksanalys FIL.</p>", r.year, r.year),
     };
     let body = format!(
