@@ -5,6 +5,7 @@
 //! opened for writing, so it stays byte-for-byte unchanged. `skip_invalid` imports the good rows
 //! and hands back the rejects (with reasons) for a CSV.
 
+pub mod places;
 mod rows;
 mod stream;
 

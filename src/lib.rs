@@ -14,13 +14,16 @@ pub mod import;
 pub mod io;
 pub mod model;
 pub mod picture;
+pub mod plan;
 pub mod privacy;
 pub mod profile;
+pub mod report;
 pub mod spatial;
 pub mod stats;
 pub mod store;
 pub mod summary;
 pub mod tiles;
+pub mod units;
 pub mod walks;
 
 pub use api::{app, AppState};

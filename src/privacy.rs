@@ -52,6 +52,17 @@ impl Role {
         self < Role::Analyst
     }
 
+    /// Reports, the åtgärdsplan and the incidents behind EST changes (which name categories and
+    /// reporters per area and week): analysts and up.
+    pub fn reads_reports(self) -> bool {
+        self >= Role::Analyst
+    }
+
+    /// Writes to the åtgärdsplan, bedömningar and the orsaksanalys: editors and admins.
+    pub fn writes_plan(self) -> bool {
+        self >= Role::Editor
+    }
+
     /// The smallest count this role may see, or None when every count is shown.
     pub fn min_count(self, min: u64) -> Option<u64> {
         self.suppresses_small_counts().then_some(min)

@@ -91,12 +91,38 @@ pub struct ProfileOptions {
     pub est_rule: EstRule,
     pub index: IndexConfig,
     pub crowding: CrowdingRule,
+    /// Imported places (kommundelar, focus places, insats areas), found by name after DeSO and RegSO.
+    pub places: Vec<crate::units::Unit>,
 }
 
 impl Default for ProfileOptions {
     fn default() -> Self {
-        ProfileOptions { police: vec![], goals: vec![], est_rule: EstRule::default(), index: IndexConfig::default(), crowding: CrowdingRule::default() }
+        ProfileOptions {
+            police: vec![],
+            goals: vec![],
+            est_rule: EstRule::default(),
+            index: IndexConfig::default(),
+            crowding: CrowdingRule::default(),
+            places: vec![],
+        }
     }
+}
+
+/// A place by name: the DeSO it covers (by area share) stand for its indicators; its incidents
+/// are those inside its own polygon.
+fn resolve_place<'a>(areas: &'a [Area], places: &'a [crate::units::Unit], query: &str) -> Option<(AreaRef, Vec<&'a Area>, &'a crate::units::Unit)> {
+    let u = places.iter().find(|u| fold(&u.name) == fold(query.trim()))?;
+    let members: Vec<&Area> = areas.iter().filter(|a| u.desos.iter().any(|(d, _)| *d == a.deso)).collect();
+    let first = members.first()?;
+    let aref = AreaRef {
+        level: "place",
+        code: u.name.clone(),
+        name: format!("{} ({})", u.name, u.kind),
+        kommun: first.kommun.clone(),
+        desos: members.iter().map(|a| a.deso.clone()).collect(),
+        deso_version: first.version.clone(),
+    };
+    Some((aref, members, u))
 }
 
 /// Swedish labels for the indicators the demo and SCB files carry.
@@ -325,7 +351,10 @@ fn est_weeks(picture: &AreaPicture, aref: &AreaRef, mine: &[&Incident], rule: &E
 /// profile and the map agree about every DeSO.
 pub fn build(picture: &AreaPicture, query: &str, opts: &ProfileOptions) -> Result<Profile, ProfileError> {
     let areas = picture.area_list();
-    let (aref, members) = resolve(&areas, query).ok_or_else(|| ProfileError::UnknownArea(query.to_string()))?;
+    let (aref, members, place) = match resolve(&areas, query) {
+        Some((r, m)) => (r, m, None),
+        None => resolve_place(&areas, &opts.places, query).map(|(r, m, u)| (r, m, Some(u))).ok_or_else(|| ProfileError::UnknownArea(query.to_string()))?,
+    };
     let pop = &picture.population;
     let lan = &aref.kommun[..2];
     let scope = Scope {
@@ -353,17 +382,32 @@ pub fn build(picture: &AreaPicture, query: &str, opts: &ProfileOptions) -> Resul
         &opts.crowding,
     );
     let index_rows = municipality_index(&areas, &aref, &v, pop, &opts.index);
-    let mine: Vec<&Incident> = picture
-        .incidents
-        .iter()
-        .zip(&picture.area_of_incident)
-        .filter(|(_, a)| a.is_some_and(|a| scope.members.contains(&picture.areas[a as usize].area.deso.as_str())))
-        .map(|(i, _)| i)
-        .collect();
-    let area_pop: Option<f64> = {
-        let p: Vec<f64> = scope.members.iter().filter_map(|d| pop.get(*d).copied()).collect();
-        (!p.is_empty()).then(|| p.iter().sum())
+    let mine: Vec<&Incident> = match place {
+        Some(u) => u.incidents(picture).collect(),
+        None => picture
+            .incidents
+            .iter()
+            .zip(&picture.area_of_incident)
+            .filter(|(_, a)| a.is_some_and(|a| scope.members.contains(&picture.areas[a as usize].area.deso.as_str())))
+            .map(|(i, _)| i)
+            .collect(),
     };
+    let area_pop: Option<f64> = match place {
+        Some(u) => u.population,
+        None => {
+            let p: Vec<f64> = scope.members.iter().filter_map(|d| pop.get(*d).copied()).collect();
+            (!p.is_empty()).then(|| p.iter().sum())
+        }
+    };
+    if let Some(u) = place {
+        let shares: Vec<String> = u.desos.iter().map(|(d, sh)| format!("{d} {:.0} %", 100.0 * sh)).collect();
+        notes.push(format!(
+            "{} är ett eget område ({}): händelserna är de inom dess polygon; befolkningen är DeSO-befolkning × andel av DeSO:s yta inom området; indikatorerna är befolkningsvägda över de DeSO området täcker ({}).",
+            u.name,
+            u.kind,
+            shares.join(", ")
+        ));
+    }
     let (incidents_by_category, incidents_by_quarter) = incident_counts(&mine, area_pop);
     if picture.incidents.iter().any(|i| i.description.starts_with("Syntetisk")) {
         notes.push("Händelserna i demodata är syntetiska (genererade), inte verkliga.".into());
@@ -387,7 +431,15 @@ pub fn build(picture: &AreaPicture, query: &str, opts: &ProfileOptions) -> Resul
             let codes: &[&str] = if g.area == aref.kommun { &scope.kommun } else { &scope.members };
             let years: std::collections::BTreeSet<i32> = v.values.keys().filter(|(_, n, _)| *n == g.indicator).map(|k| k.2).collect();
             let series: BTreeMap<i32, f64> = years.into_iter().filter_map(|y| aggregate(&g.indicator, y, codes, &v.values, pop).map(|x| (y, x))).collect();
-            goal_status(g, &series)
+            let mut st = goal_status(g, &series);
+            // A made-up baseline must say so wherever the goal is shown.
+            let illustrative = codes
+                .iter()
+                .any(|d| v.source_of.get(&(d.to_string(), g.indicator.clone(), g.baseline_year)).is_some_and(|s| s.to_uppercase().contains("ILLUSTRATIV")));
+            if illustrative {
+                st.note = format!("{} Basåret {} är illustrativt, inte SCB-data.", st.note, g.baseline_year);
+            }
+            st
         })
         .collect();
     let geom = geo::MultiPolygon(members.iter().flat_map(|a| a.geometry.0.iter().cloned()).collect());
@@ -536,7 +588,11 @@ pub fn to_html(p: &Profile) -> String {
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}}table{{border-collapse:collapse;margin:.5em 0 1.5em}}td,th{{border:1px solid #ccc;padding:.2em .5em;text-align:left}}td.n{{text-align:right}}h1{{margin-bottom:0}}.muted{{color:#666}}.green{{background:#cfe8cf}}.yellow{{background:#fff2b3}}.red{{background:#f4c2c2}}@media print{{body{{margin:0}}}}</style></head><body>
 <h1>Områdesprofil: {name}</h1><p class="muted">{level} {code}, kommun {kommun}, DeSO {ver}. Skapad {gen}.</p>"#,
         name = esc(&p.area.name),
-        level = if p.area.level == "deso" { "DeSO" } else { "RegSO" },
+        level = match p.area.level {
+            "deso" => "DeSO",
+            "regso" => "RegSO",
+            _ => "Eget område",
+        },
         code = esc(&p.area.code),
         kommun = esc(&p.area.kommun),
         ver = esc(&p.area.deso_version),

@@ -336,3 +336,20 @@ fn analyses_over_the_work_limit_get_400_saying_what_to_change_and_health_keeps_a
         }
     }
 }
+
+#[test]
+fn a_places_import_from_the_command_line_shows_in_the_running_service_without_a_restart() {
+    let f = Fixture::with_areas();
+    let srv = start(f.store.path(), &[]);
+    assert_eq!(get(srv.port, "/api/profile/Stationen", None).status, 404);
+    let place = r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::3006"}},
+      "features":[{"type":"Feature","properties":{"name":"Stationen"},
+      "geometry":{"type":"Polygon","coordinates":[[[661200,6590200],[661800,6590200],[661800,6590800],[661200,6590800],[661200,6590200]]]}}]}"#;
+    let p = f.write("station.geojson", place);
+    let out = bin().arg("--store").arg(f.store.path()).args(["import", "places"]).arg(&p).args(["--kind", "plats"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    eventually("the new place answers by name", || get(srv.port, "/api/profile/Stationen", None).status == 200);
+    let r = get(srv.port, "/api/profile/Stationen", None);
+    assert_eq!(r.json()["area"]["level"], "place");
+    assert_eq!(get(srv.port, "/collections/places/items", None).json()["features"][0]["properties"]["kind"], "plats");
+}

@@ -69,6 +69,7 @@ function empty() { return { type: 'FeatureCollection', features: [] }; }
 
 function themePaint() {
   const t = state.theme;
+  if (t === 'est') return window.lagesbildEst ? window.lagesbildEst.paint() : '#cccccc';
   if (t === 'omradestyp') {
     return ['match', ['to-number', ['get', 'omradestyp'], 0], 1, TYPE_COLOURS[0], 2, TYPE_COLOURS[1], 3, TYPE_COLOURS[2], 4, TYPE_COLOURS[3], 5, TYPE_COLOURS[4], '#cccccc'];
   }
@@ -91,7 +92,8 @@ function renderLegend() {
   if (document.getElementById('lyr-deso').checked) {
     const t = state.theme;
     h += `<div class="legend-title">DeSO: ${document.querySelector('#theme option:checked').textContent}</div>`;
-    if (t === 'omradestyp') TYPE_LABELS.forEach((l, i) => { h += swatch(TYPE_COLOURS[i], l); });
+    if (t === 'est') h += window.lagesbildEst ? window.lagesbildEst.legend() : '';
+    else if (t === 'omradestyp') TYPE_LABELS.forEach((l, i) => { h += swatch(TYPE_COLOURS[i], l); });
     else if (t === 'gi_bin') Object.keys(GI_COLOURS).sort((a, b) => b - a).forEach((k) => { h += swatch(GI_COLOURS[k], GI_LABELS[k]); });
     else {
       const th = THEMES[t];
@@ -206,15 +208,18 @@ async function openProfile(code) {
     const rows = p.indicators.filter((l) => keep.includes(l.label_sv)).map((l) => `<tr><td>${l.label_sv}</td><td class="n">${fmt(l.value)}</td><td class="n">${fmt(l.municipality)}</td></tr>`).join('');
     const est = p.est_periods.map((e) => `<tr><td>${e.period}</td><td class="n status-green">${e.green}</td><td class="n status-yellow">${e.yellow}</td><td class="n status-red">${e.red}</td></tr>`).join('');
     const last = p.est_last_week ? `<p>Senaste vecka ${p.est_last_week.iso_week}: <b class="status-${p.est_last_week.status}">${{ green: 'grön', yellow: 'gul', red: 'röd' }[p.est_last_week.status]}</b></p>` : '';
+    const verdict = (g) => (g.on_track === true ? 'på väg' : g.on_track === false ? 'inte på väg' : 'kan inte bedömas');
+    const goals = (p.goals || []).map((g) => `<tr><td>${esc(g.goal.name)}<br><span class="muted small">${esc(g.note)}</span></td><td class="n">${g.goal.baseline_year}: ${fmt(g.baseline_value)}</td><td class="n">${g.latest_year ?? '–'}: ${fmt(g.latest_value)}</td><td>${g.goal.wanted === 'decrease' ? '↓' : '↑'}</td><td class="goal-verdict">${verdict(g)}</td></tr>`).join('');
     const hs = p.hotspots.map((h) => `${h.deso}: ${GI_LABELS[String(h.gi_bin)] || h.gi_bin}`).join('<br>');
     body.innerHTML = `
       <h2 id="profile-title">${p.area.name}</h2>
-      <p class="muted">${p.area.level === 'deso' ? 'DeSO' : 'RegSO'} <span id="profile-code">${p.area.code}</span> · kommun ${p.area.kommun}</p>
+      <p class="muted">${{ deso: 'DeSO', regso: 'RegSO', place: 'Eget område' }[p.area.level] || p.area.level} <span id="profile-code">${p.area.code}</span> · kommun ${p.area.kommun}</p>
       <p>Områdestyp: <b>${p.omradestyp ? p.omradestyp + ' – ' + p.omradestyp_label : 'uppgift saknas'}</b></p>
       <table class="ind"><tr><th>Indikator</th><th>Området</th><th>Kommunen</th></tr>${rows}</table>
       <h2>Händelser per kvartal</h2>${barChart(p.incidents_by_quarter, '#4a6fa5')}
       <h2>EST-veckor</h2><table class="ind"><tr><th>Period</th><th>Gröna</th><th>Gula</th><th>Röda</th></tr>${est}</table>${last}
       <h2>Hotspotstatus</h2><p>${hs || '–'}</p>
+      ${goals ? `<h2>Mål</h2><table class="ind" id="profile-goals"><tr><th>Mål</th><th>Basår</th><th>Senast</th><th>Riktning</th><th>Läge</th></tr>${goals}</table>` : ''}
       ${p.police_areas.map((o) => `<p>Överlappar polisens ${o.class} område ${o.name} (${fmt(o.share_pct)} %, sedan ${o.since}).</p>`).join('')}
       ${p.notes.map((n) => `<p class="muted small">${n}</p>`).join('')}
       <p><a href="${origin}/api/profile/${encodeURIComponent(code)}?format=html" target="_blank">Utskriftsvänlig profil</a> ·
@@ -298,7 +303,9 @@ document.getElementById('theme').addEventListener('change', (e) => {
   state.theme = e.target.value;
   map.setPaintProperty('deso-fill', 'fill-color', themePaint());
   renderLegend();
+  if (window.lagesbildEst) window.lagesbildEst.themeChanged(state.theme);
 });
+window.lagesbildRenderLegend = renderLegend;
 ['lyr-deso', 'lyr-hotspots', 'lyr-density', 'lyr-emerging', 'lyr-incidents', 'lyr-police'].forEach((id) => document.getElementById(id).addEventListener('change', applyVisibility));
 document.getElementById('apply').addEventListener('click', refreshAnalysis);
 document.getElementById('profile-close').addEventListener('click', () => { document.getElementById('profile').hidden = true; });

@@ -129,6 +129,8 @@ pub struct LayerSet {
     pub base: Vec<Arc<Collection>>,
     /// The lägesbild the layers show; analyses and reports read its typed fields.
     pub picture: Arc<AreaPicture>,
+    /// DeSO, RegSO and imported places by name (reports, EST theme, åtgärdsplan, profile).
+    pub units: Arc<crate::units::Units>,
     hotspot_cells: OnceLock<Arc<HotspotCells>>,
     /// Incident points as features: large (a feature per incident), so built on first use.
     incident_points: OnceLock<Arc<Collection>>,
@@ -144,6 +146,38 @@ pub const LAZY: &[(&str, &str)] =
     &[("hotspots_grid", "Hotspots (rutnät, Gi*)"), ("density", "Händelsetäthet (kerneltäthet)"), ("emerging", "Framväxande hotspots")];
 
 impl LayerSet {
+    /// Adds the analysis units and publishes the imported places as the `places` collection
+    /// (and so as tiles): name, kind, residents, incidents (suppressed like every count) and the
+    /// latest EST week, computed as for DeSO.
+    pub fn with_units(mut self, units: crate::units::Units) -> LayerSet {
+        let feats: Vec<Feat> = units
+            .of_level("place")
+            .map(|u| {
+                let mut p = Map::new();
+                p.insert("name".into(), u.name.clone().into());
+                p.insert("kind".into(), u.kind.clone().into());
+                p.insert("population".into(), u.population.map(|x| x.round()).into());
+                p.insert("incidents".into(), u.incidents.len().into());
+                p.insert("incidents_per_1000".into(), u.population.filter(|x| *x > 0.0).map(|x| 1000.0 * u.incidents.len() as f64 / x).into());
+                p.insert("method".into(), u.method.clone().into());
+                feat(u.name.clone(), p, u.geometry.clone().into(), None)
+            })
+            .collect();
+        if !feats.is_empty() {
+            let c = collection(
+                "places",
+                "Egna områden",
+                "Kommundelar, platser och insatsområden som importerats med lagesbild import places.".into(),
+                Access::Open,
+                vec!["incidents"],
+                feats,
+            );
+            self.base.push(Arc::new(c));
+        }
+        self.units = Arc::new(units);
+        self
+    }
+
     pub fn get(&self, id: &str) -> Option<Arc<Collection>> {
         if let Some(c) = self.base.iter().find(|c| c.id == id) {
             return Some(c.clone());
@@ -396,6 +430,7 @@ pub fn build(picture: Arc<AreaPicture>, police: &[crate::classify::goals::Police
     LayerSet {
         base,
         picture,
+        units: Default::default(),
         hotspot_cells: OnceLock::new(),
         incident_points: OnceLock::new(),
         hotspots_grid: OnceLock::new(),

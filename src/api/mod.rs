@@ -1,6 +1,7 @@
 //! The HTTP layer. Modules below `api/` know nothing of HTTP; errors become responses only in
 //! [`error::ApiError`].
 
+mod actions;
 mod analysis;
 mod areas;
 pub mod audit;
@@ -8,6 +9,7 @@ pub mod auth;
 pub mod basemap;
 pub mod bounded;
 pub mod error;
+mod est;
 pub mod features;
 pub mod fonts;
 pub mod imports;
@@ -16,6 +18,7 @@ pub mod live;
 pub mod ogc_tiles;
 pub mod oidc;
 pub mod openapi;
+mod reports;
 pub mod search;
 pub mod tiles;
 pub mod walks;
@@ -56,6 +59,8 @@ pub struct ServiceConfig {
     pub analysis_workers: usize,
     /// Analyses waiting for a worker before further ones get 503 (`--analysis-queue`).
     pub analysis_queue: usize,
+    /// Goals (`serve --goals FILE`) judged in profiles, the EST theme and the reports.
+    pub goals: Vec<crate::classify::goals::Goal>,
 }
 
 impl Default for ServiceConfig {
@@ -73,6 +78,7 @@ impl Default for ServiceConfig {
             analysis_cache_mb: 256,
             analysis_workers: workers,
             analysis_queue: 4 * workers,
+            goals: vec![],
         }
     }
 }
@@ -86,7 +92,8 @@ pub fn load_data(store: &dyn Store, police: &[crate::classify::goals::PoliceArea
     let t = std::time::Instant::now();
     let picture = Arc::new(AreaPicture::from_store(store, Rules::default())?);
     let picture_ms = t.elapsed().as_millis() as u64;
-    let layers = layers::build(picture, police, boundaries);
+    let units = crate::units::Units::build(&picture, &store.places()?);
+    let layers = layers::build(picture, police, boundaries).with_units(units);
     tracing::info!(picture_ms, layers_ms = t.elapsed().as_millis() as u64 - picture_ms, incidents = layers.picture.incidents.len(), "picture loaded");
     Ok(layers)
 }
@@ -111,6 +118,12 @@ pub struct AppState {
     pub imports: Option<imports::ImportService>,
     /// Set when the service runs live (see `live::start`).
     pub reload_signal: Option<Arc<live::ReloadSignal>>,
+    /// The åtgärdsplan, bedömningar and orsaksanalyser (`with_plan`).
+    pub plan: Option<Arc<dyn crate::store::PlanStore>>,
+    /// The walk store the reports read observations from (`with_walks`).
+    pub walk_store: Option<Arc<dyn crate::store::WalkStore>>,
+    /// Serialises plan writes from this process, so two updates of one version cannot both pass.
+    pub plan_lock: Arc<std::sync::Mutex<()>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,6 +185,9 @@ impl AppState {
             generation,
             imports: None,
             reload_signal: None,
+            plan: None,
+            walk_store: None,
+            plan_lock: Default::default(),
         })
     }
 
@@ -205,7 +221,14 @@ impl AppState {
     /// municipality's extent (the areas' bounding box padded by 1 km).
     pub fn with_walks(mut self, store: Arc<dyn crate::store::WalkStore>) -> AppState {
         let rules = walk_rules(&self.layers);
+        self.walk_store = Some(store.clone());
         self.walks = Some(walks::WalkService { store, rules: Arc::new(rules), write_lock: Default::default() });
+        self
+    }
+
+    /// Enables the åtgärdsplan (`/api/actions`), bedömningar (`/api/est`) and reports on a store.
+    pub fn with_plan(mut self, store: Arc<dyn crate::store::PlanStore>) -> AppState {
+        self.plan = Some(store);
         self
     }
 
@@ -337,6 +360,13 @@ pub fn app(state: AppState) -> Router {
         .route("/observations/{id}/history", get(walks::history))
         .route("/observations/{id}/photo", get(walks::get_photo).put(walks::put_photo))
         .route("/api/areas", get(areas::areas))
+        .route("/api/actions", get(actions::list).post(actions::create))
+        .route("/api/actions/{id}", get(actions::get_one).put(actions::update).delete(actions::delete))
+        .route("/api/actions/{id}/followup", get(actions::followup))
+        .route("/api/est", get(est::weeks))
+        .route("/api/est/{area}/{week}", get(est::one).put(est::assess))
+        .route("/api/orsaksanalys/{year}", get(reports::get_cause_analysis).put(reports::put_cause_analysis))
+        .route("/api/reports/{kind}", get(reports::report))
         .route("/api/search", get(search::search_handler))
         .route("/api/labels", get(search::labels_handler))
         .route("/fonts/{fontstack}/{range}", get(fonts::glyphs))
@@ -477,7 +507,12 @@ async fn profile(State(s): State<AppState>, caller: auth::Caller, Path(area): Pa
     let permit = s.analysis.limiter.acquire().await?;
     let result = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        let opts = crate::profile::ProfileOptions { police: st.police.as_ref().clone(), ..Default::default() };
+        let opts = crate::profile::ProfileOptions {
+            police: st.police.as_ref().clone(),
+            goals: st.config.goals.clone(),
+            places: st.layers.units.of_level("place").cloned().collect(),
+            ..Default::default()
+        };
         crate::profile::build(&st.layers.picture, &area, &opts).map(|mut p| {
             if let Some(min) = role.min_count(st.config.min_public_count) {
                 crate::profile::suppress_small_counts(&mut p, min);

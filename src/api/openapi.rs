@@ -51,6 +51,13 @@ pub const ROUTES: &[(&str, &str, &[&str], &[&str])] = &[
     ("/observations/{observationId}", "En observation (GET; PUT/DELETE med If-Match: editor)", &["observationId"], &[]),
     ("/observations/{observationId}/history", "Ändringslogg för en observation", &["observationId"], &[]),
     ("/observations/{observationId}/photo", "Foto (GET: partner; PUT JPEG/PNG med If-Match: editor)", &["observationId"], &[]),
+    ("/api/est", "Läget vecka N (EST): beräknad status och bedömning per område", &[], &["week", "level"]),
+    ("/api/est/{area}/{week}", "Ett områdes vecka: beräknad status, bedömning och historik (PUT: editor)", &["area", "week"], &[]),
+    ("/api/actions", "Åtgärdsplanens insatser (GET: analyst; POST: editor)", &[], &["status", "area"]),
+    ("/api/actions/{actionId}", "En insats (GET; PUT/DELETE med If-Match: editor)", &["actionId"], &[]),
+    ("/api/actions/{actionId}/followup", "Händelser i insatsens område före och efter start", &["actionId"], &[]),
+    ("/api/orsaksanalys/{year}", "Årets orsaksanalys (GET: analyst; PUT: editor)", &["year"], &[]),
+    ("/api/reports/{kind}", "Rapporter: est (period) och lagesbild (år), HTML, PDF eller JSON (analyst)", &["kind"], &["period", "year", "format"]),
 ];
 
 /// Write methods besides GET, by path (the router has the same).
@@ -60,6 +67,10 @@ const WRITES: &[(&str, &[HttpMethod])] = &[
     ("/walks/{walkId}/observations", &[HttpMethod::Post]),
     ("/observations/{observationId}", &[HttpMethod::Put, HttpMethod::Delete]),
     ("/observations/{observationId}/photo", &[HttpMethod::Put]),
+    ("/api/est/{area}/{week}", &[HttpMethod::Put]),
+    ("/api/actions", &[HttpMethod::Post]),
+    ("/api/actions/{actionId}", &[HttpMethod::Put, HttpMethod::Delete]),
+    ("/api/orsaksanalys/{year}", &[HttpMethod::Put]),
 ];
 
 pub fn document() -> OpenApi {

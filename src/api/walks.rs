@@ -38,7 +38,7 @@ fn require_editor(c: &Caller) -> Result<(), ApiError> {
     }
 }
 
-fn who(c: &Caller) -> String {
+pub(super) fn who(c: &Caller) -> String {
     match &c.user {
         // A signed-in person is named, not a token fingerprint.
         Some(u) => format!("{}:{}", c.role.as_str(), u.preferred_username.as_deref().unwrap_or(&u.sub)),
@@ -51,13 +51,13 @@ fn etag(version: i64) -> HeaderValue {
 }
 
 /// The version in `If-Match`: missing → 428.
-fn if_match(h: &HeaderMap) -> Result<i64, ApiError> {
+pub(super) fn if_match(h: &HeaderMap) -> Result<i64, ApiError> {
     let v = h.get(header::IF_MATCH).ok_or(ApiError::PreconditionRequired("send If-Match with the ETag you read (e.g. \"v3\")".into()))?;
     let t = v.to_str().map_err(|_| ApiError::BadRequest("If-Match is not text".into()))?.trim().trim_start_matches("W/").trim_matches('"');
     t.trim_start_matches('v').parse().map_err(|_| ApiError::BadRequest(format!("If-Match '{t}' is not an ETag of this service (\"v3\")")))
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
 }
 
@@ -131,13 +131,13 @@ fn walk_json(w: &Walk) -> Value {
     json!({"type": "Feature", "id": w.id, "geometry": {"type": "LineString", "coordinates": coords_of(&g)}, "properties": w})
 }
 
-fn with_etag(mut r: Response, v: i64) -> Response {
+pub(super) fn with_etag(mut r: Response, v: i64) -> Response {
     r.headers_mut().insert(header::ETAG, etag(v));
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control(Role::Editor, Resource::Editable)));
     r
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+pub(super) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f).await?
 }
 

@@ -9,6 +9,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("index.html", "text/html; charset=utf-8", include_bytes!("../../web/index.html")),
     ("app.js", "text/javascript; charset=utf-8", include_bytes!("../../web/app.js")),
     ("dates.js", "text/javascript; charset=utf-8", include_bytes!("../../web/dates.js")),
+    ("est.js", "text/javascript; charset=utf-8", include_bytes!("../../web/est.js")),
     ("orient.js", "text/javascript; charset=utf-8", include_bytes!("../../web/orient.js")),
     ("auth.js", "text/javascript; charset=utf-8", include_bytes!("../../web/auth.js")),
     ("style.css", "text/css; charset=utf-8", include_bytes!("../../web/style.css")),

@@ -1,4 +1,4 @@
-//! `lagesbild import areas|indicators|incidents FILE`.
+//! `lagesbild import areas|indicators|incidents|places FILE`.
 
 use super::parse_pairs;
 use anyhow::{bail, Context, Result};
@@ -14,6 +14,8 @@ pub enum Kind {
     Areas,
     Indicators,
     Incidents,
+    /// Named places: kommundelar, focus places, insats areas (`--kind`).
+    Places,
 }
 
 #[derive(clap::Args)]
@@ -21,6 +23,9 @@ pub struct Args {
     #[arg(value_enum)]
     kind: Kind,
     file: PathBuf,
+    /// Kind of the places in the file (import places): kommundel, plats or insatsområde.
+    #[arg(long = "kind", default_value = "kommundel")]
+    place_kind: String,
     #[command(flatten)]
     opts: ImportArgs,
 }
@@ -77,6 +82,11 @@ pub fn run(store: &dyn Store, args: Args) -> Result<()> {
         Kind::Areas => ImportKind::Areas,
         Kind::Indicators => ImportKind::Indicators,
         Kind::Incidents => ImportKind::Incidents,
+        Kind::Places => {
+            let r = lagesbild::import::places::import_places(store, file, &args.place_kind, "cli")?;
+            println!("{}: {} place(s) imported as {} ({})", r.file_name, r.accepted, args.place_kind, r.import_id);
+            return Ok(());
+        }
     };
     let crs_epsg = a.crs.as_deref().map(parse_epsg).transpose()?;
     let category_map = match &a.category_map {

@@ -9,6 +9,7 @@ mod hash_token;
 mod import;
 mod migrate;
 mod profile;
+mod report;
 mod serve;
 mod stats;
 mod summary;
@@ -51,6 +52,11 @@ enum Command {
     },
     /// The social area profile of a DeSO or RegSO (code or name).
     Profile(profile::Args),
+    /// The EST report (week, month, tertial) and the yearly lägesbild, as HTML or PDF.
+    Report {
+        #[command(subcommand)]
+        cmd: report::ReportCmd,
+    },
     /// Write the seeded SYNTHETIC demo incidents for the areas in a file.
     DemoIncidents(demo::Args),
     /// Create or update a PostGIS store's schema (also done on first use).
@@ -71,6 +77,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Stats { cmd } => stats::run(&*open()?, cmd),
         Command::Classify { cmd } => classify::run(&*open()?, cmd),
         Command::Profile(a) => profile::run(&*open()?, a),
+        Command::Report { cmd } => report::run(&cli.store, cmd),
         Command::DemoIncidents(a) => demo::run(a),
         Command::Migrate => migrate::run(&cli.store),
         Command::CopyStore(a) => copy_store::run(a),

@@ -15,7 +15,7 @@ pub enum ProfileFormat {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// DeSO code (0163C1170), RegSO code (0163R002) or RegSO name (Edsberg).
+    /// DeSO code (0163C1170), RegSO code (0163R002), RegSO name (Edsberg) or place name (Tureberg).
     area: String,
     #[arg(long, value_enum, default_value = "html")]
     format: ProfileFormat,
@@ -51,6 +51,8 @@ pub fn run(store: &dyn Store, a: Args) -> Result<()> {
         opts.est_rule = read_json(&p)?;
     }
     let picture = lagesbild::picture::AreaPicture::from_store(store, Default::default())?;
+    // Places are found by name after DeSO and RegSO.
+    opts.places = lagesbild::units::Units::build(&picture, &lagesbild::store::Store::places(store)?).units.into_iter().filter(|u| u.level == "place").collect();
     let prof = lagesbild::profile::build(&picture, &a.area, &opts)?;
     let text = match a.format {
         ProfileFormat::Html => lagesbild::profile::to_html(&prof),

@@ -51,6 +51,9 @@ pub struct Args {
     /// Analyses waiting for a worker; beyond them requests get 503 with Retry-After (default: 4 per worker).
     #[arg(long)]
     analysis_queue: Option<usize>,
+    /// Goals file (as `classify goals --config`), judged in profiles, on the map and in reports.
+    #[arg(long)]
+    goals: Option<PathBuf>,
 }
 
 /// OpenID Connect sign-in for `serve`.
@@ -125,6 +128,10 @@ pub fn run(store: AnyStore, location: &str, a: Args) -> Result<()> {
         analysis_cache_mb: a.analysis_cache_mb,
         analysis_workers: workers,
         analysis_queue: a.analysis_queue.unwrap_or(4 * workers),
+        goals: match &a.goals {
+            Some(p) => super::read_json(p)?,
+            None => vec![],
+        },
     };
     let oidc = a.oidc.config()?;
     let shared = store;
@@ -145,8 +152,14 @@ pub fn run(store: AnyStore, location: &str, a: Args) -> Result<()> {
     let s2 = shared.clone();
     let signal = Arc::new(lagesbild::api::live::ReloadSignal::default());
     let sig2 = signal.clone();
+    // The åtgärdsplan (actions, bedömningar, orsaksanalys) is kept in a GeoPackage store only.
+    let plan: Option<Arc<dyn lagesbild::store::PlanStore>> =
+        if lagesbild::store::postgis::is_postgres_url(location) { None } else { Some(Arc::new(lagesbild::store::GpkgStore::new(location))) };
     let build = move || -> std::result::Result<lagesbild::AppState, lagesbild::api::StartError> {
         let mut state = lagesbild::AppState::new(&*s2, config, tokens)?.with_walks(s2.clone()).with_imports(s2.clone());
+        if let Some(p) = &plan {
+            state = state.with_plan(p.clone());
+        }
         state.oidc = verifier;
         state.reload_signal = Some(sig2);
         Ok(state)

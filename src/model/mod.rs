@@ -107,6 +107,17 @@ pub struct Incident {
     pub location: Point<f64>,
 }
 
+/// A named area of the municipality's own (kommundel, focus place, temporary insats area), an
+/// analysis unit beside DeSO and RegSO.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Place {
+    pub name: String,
+    /// `kommundel`, `plats` or `insatsområde`.
+    pub kind: String,
+    /// Polygon in EPSG:3006.
+    pub geometry: MultiPolygon<f64>,
+}
+
 /// Provenance of one import.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImportRecord {

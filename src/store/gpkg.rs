@@ -4,7 +4,7 @@
 use super::bulk::{self, IncidentBulk};
 use super::{ImportBatch, IncidentSink, Store, StoreError};
 use crate::io::srs_from_epsg;
-use crate::model::{Area, Category, ImportRecord, Incident, IndicatorValue, Precision, WORKING_EPSG};
+use crate::model::{Area, Category, ImportRecord, Incident, IndicatorValue, Place, Precision, WORKING_EPSG};
 use gdal::vector::{Feature, FieldDefn, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType, ToGdal};
 use gdal::{Dataset, DatasetOptions, DriverManager, GdalOpenFlags};
 use std::path::{Path, PathBuf};
@@ -116,6 +116,26 @@ impl GpkgStore {
         .map_err(|e| self.err(e))
     }
 
+    /// Creates the `places` layer in a store made before places existed.
+    fn ensure_places_layer(&self, ds: &mut Dataset) -> Result<(), StoreError> {
+        if ds.layer_by_name("places").is_ok() {
+            return Ok(());
+        }
+        let srs = srs_from_epsg(WORKING_EPSG).map_err(|e| self.err(e))?;
+        let layer = ds
+            .create_layer(LayerOptions {
+                name: "places",
+                srs: Some(&srs),
+                ty: OGRwkbGeometryType::wkbMultiPolygon,
+                options: Some(&["SPATIAL_INDEX=YES", "FID=fid"]),
+            })
+            .map_err(|e| self.err(e))?;
+        for name in ["name", "kind", "import_id"] {
+            FieldDefn::new(name, OGRFieldType::OFTString).and_then(|f| f.add_to_layer(&layer)).map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
     pub fn recover_if_needed(&self) -> Result<(), StoreError> {
         let mut journal = self.path.as_os_str().to_owned();
         journal.push("-journal");
@@ -205,6 +225,15 @@ fn area_feature(f: &Feature) -> Result<Area, BadFeature> {
     })
 }
 
+fn place_feature(f: &Feature) -> Result<Place, BadFeature> {
+    let geometry = match f.geometry().ok_or("no geometry")?.to_geo().map_err(|e| e.to_string())? {
+        geo::Geometry::MultiPolygon(m) => m,
+        geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
+        other => return Err(format!("expected a polygon, found {other:?}").into()),
+    };
+    Ok(Place { name: s(f, "name"), kind: s(f, "kind"), geometry })
+}
+
 fn indicator_feature(f: &Feature) -> Result<IndicatorValue, BadFeature> {
     Ok(IndicatorValue {
         deso: s(f, "deso"),
@@ -220,6 +249,13 @@ impl Store for GpkgStore {
         self.read_layer("areas", area_feature)
     }
 
+    fn places(&self) -> Result<Vec<Place>, StoreError> {
+        if !self.path.exists() || self.open_read()?.layer_by_name("places").is_err() {
+            return Ok(vec![]);
+        }
+        self.read_layer("places", place_feature)
+    }
+
     fn indicators(&self) -> Result<Vec<IndicatorValue>, StoreError> {
         self.read_layer("indicators", indicator_feature)
     }
@@ -229,6 +265,7 @@ impl Store for GpkgStore {
         Ok(match super::import_table(&record.kind) {
             "areas" => ImportBatch::Areas(self.read_layer_where("areas", id, area_feature)?),
             "incidents" => ImportBatch::Incidents(self.incidents()?.into_iter().filter(|i| i.import_id == record.import_id).collect()),
+            "places" => ImportBatch::Places(self.read_layer_where("places", id, place_feature)?),
             _ => ImportBatch::Indicators(self.read_layer_where("indicators", id, indicator_feature)?),
         })
     }
@@ -332,10 +369,14 @@ impl Store for GpkgStore {
             FieldDefn::new(name, OGRFieldType::OFTString).and_then(|f| f.add_to_layer(&l)).map_err(|e| self.err(e))?;
             l.defn().field_index(name).map_err(|e| self.err(e))
         };
+        if let ImportBatch::Places(_) = batch {
+            self.ensure_places_layer(&mut ds)?;
+        }
         let row_layer = match batch {
             ImportBatch::Areas(_) => "areas",
             ImportBatch::Indicators(_) => "indicators",
             ImportBatch::Incidents(_) => "incidents",
+            ImportBatch::Places(_) => "places",
         };
         let row_id = id_field(&ds, row_layer, "import_id")?;
         let by_field = id_field(&ds, "imports", "imported_by")?;
@@ -372,6 +413,17 @@ impl Store for GpkgStore {
                         f.set_field_double(3, v.value).map_err(e)?;
                         f.set_field_string(4, &v.source).map_err(e)?;
                         f.set_field_string(row_id, &record.import_id).map_err(e)?;
+                        f.create(&layer).map_err(e)?;
+                    }
+                }
+                ImportBatch::Places(places) => {
+                    let layer = txn.layer_by_name("places").map_err(e)?;
+                    for p in places {
+                        let mut f = Feature::new(layer.defn()).map_err(e)?;
+                        f.set_field_string(0, &p.name).map_err(e)?;
+                        f.set_field_string(1, &p.kind).map_err(e)?;
+                        f.set_field_string(row_id, &record.import_id).map_err(e)?;
+                        f.set_geometry(p.geometry.to_gdal().map_err(e)?).map_err(e)?;
                         f.create(&layer).map_err(e)?;
                     }
                 }

@@ -4,16 +4,18 @@
 
 mod bulk;
 mod gpkg;
+pub mod plan;
 pub mod postgis;
 mod postgis_walks;
 mod rtree;
 pub mod walks;
 
 pub use gpkg::GpkgStore;
+pub use plan::PlanStore;
 pub use postgis::PgStore;
 pub use walks::{WalkStore, WriteError};
 
-use crate::model::{Area, ImportRecord, Incident, IndicatorValue};
+use crate::model::{Area, ImportRecord, Incident, IndicatorValue, Place};
 use std::collections::HashSet;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +34,8 @@ pub enum ImportBatch {
     Areas(Vec<Area>),
     Indicators(Vec<IndicatorValue>),
     Incidents(Vec<Incident>),
+    /// Named places (`lagesbild import places`).
+    Places(Vec<Place>),
 }
 
 /// A streaming incident write: rows appended in batches inside one transaction, committed
@@ -63,6 +67,10 @@ pub trait Store: Send + Sync {
     fn indicators(&self) -> Result<Vec<IndicatorValue>, StoreError>;
     fn incidents(&self) -> Result<Vec<Incident>, StoreError>;
     fn imports(&self) -> Result<Vec<ImportRecord>, StoreError>;
+    /// Named places (kommundelar, focus places, insats areas); none in a store without them.
+    fn places(&self) -> Result<Vec<Place>, StoreError> {
+        Ok(vec![])
+    }
     /// Ids already stored, for duplicate checks before a write.
     fn incident_ids(&self) -> Result<HashSet<String>, StoreError> {
         Ok(self.incidents()?.into_iter().map(|i| i.id).collect())
@@ -124,6 +132,7 @@ pub(crate) fn import_table(kind: &str) -> &'static str {
     match kind {
         "areas" => "areas",
         "incidents" => "incidents",
+        "places" => "places",
         // Indicator files and classifications both write indicator rows.
         _ => "indicators",
     }
@@ -177,6 +186,7 @@ pub fn copy_store(from: &dyn Store, to: &dyn Store, progress: &mut dyn FnMut(&Im
             ImportBatch::Areas(v) => v.len(),
             ImportBatch::Indicators(v) => v.len(),
             ImportBatch::Incidents(v) => v.len(),
+            ImportBatch::Places(v) => v.len(),
         } as u64;
         progress(&record);
     }

@@ -7,7 +7,7 @@
 //! streams incidents. The schema comes from the versioned migrations in `migrations/postgis/`.
 
 use super::{DeletedImport, ImportBatch, IncidentSink, Store, StoreError};
-use crate::model::{Area, Category, ImportRecord, Incident, IndicatorValue, Precision, WORKING_EPSG};
+use crate::model::{Area, Category, ImportRecord, Incident, IndicatorValue, Place, Precision, WORKING_EPSG};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use geozero::wkb;
 use geozero::GeozeroGeometry;
@@ -20,7 +20,10 @@ use tokio_postgres::NoTls;
 
 /// The migrations, in order: (version, name, SQL). A new schema change is a new file and a new
 /// line here; applied ones are recorded in `lagesbild_migrations` and never run again.
-pub const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "initial_schema", include_str!("../../migrations/postgis/V1__initial_schema.sql"))];
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "initial_schema", include_str!("../../migrations/postgis/V1__initial_schema.sql")),
+    (2, "places", include_str!("../../migrations/postgis/V2__places.sql")),
+];
 
 /// Any key the migrations take a transaction-scoped advisory lock on, so two processes starting
 /// at once do not both create the schema.
@@ -191,6 +194,16 @@ fn area_row(r: &tokio_postgres::Row) -> Result<Area, String> {
     })
 }
 
+fn place_row(r: &tokio_postgres::Row) -> Result<Place, String> {
+    let g: wkb::Decode<geo::Geometry<f64>> = r.try_get("geom").map_err(|e| e.to_string())?;
+    let geometry = match g.geometry {
+        Some(geo::Geometry::MultiPolygon(m)) => m,
+        Some(geo::Geometry::Polygon(p)) => geo::MultiPolygon(vec![p]),
+        other => return Err(format!("place {}: expected a polygon, found {other:?}", r.get::<_, String>("name"))),
+    };
+    Ok(Place { name: r.get("name"), kind: r.get("kind"), geometry })
+}
+
 fn incident_row(r: &tokio_postgres::Row) -> Result<Incident, String> {
     let id: String = r.get(0);
     let c: String = r.get(1);
@@ -246,6 +259,13 @@ impl PgStore {
     async fn write_rows(&self, t: &tokio_postgres::Transaction<'_>, batch: &ImportBatch, import_id: &str) -> Result<(), StoreError> {
         let e = |e: tokio_postgres::Error| self.err(pg(e));
         match batch {
+            ImportBatch::Places(places) => {
+                let st = t.prepare("INSERT INTO places (name, kind, import_id, geom) VALUES ($1, $2, $3, ST_Multi($4::geometry))").await.map_err(e)?;
+                for p in places {
+                    let g = geo::Geometry::MultiPolygon(p.geometry.clone());
+                    t.execute(&st, &[&p.name, &p.kind, &import_id, &ewkb(&g)]).await.map_err(e)?;
+                }
+            }
             ImportBatch::Areas(areas) => {
                 let st = t
                     .prepare("INSERT INTO areas (deso, regso, regso_name, kommun, version, population, import_id, geom) VALUES ($1, $2, $3, $4, $5, $6, $7, ST_Multi($8::geometry))")
@@ -294,6 +314,13 @@ impl Store for PgStore {
         self.block(async {
             let rows = self.query("SELECT deso, regso, regso_name, kommun, version, population, geom FROM areas ORDER BY fid", &[]).await?;
             rows.iter().map(|r| area_row(r).map_err(|e| self.corrupt(e))).collect()
+        })
+    }
+
+    fn places(&self) -> Result<Vec<Place>, StoreError> {
+        self.block(async {
+            let rows = self.query("SELECT name, kind, geom FROM places ORDER BY fid", &[]).await?;
+            rows.iter().map(|r| place_row(r).map_err(|e| self.corrupt(e))).collect()
         })
     }
 
@@ -362,6 +389,10 @@ impl Store for PgStore {
                 "areas" => {
                     let rows = self.query("SELECT deso, regso, regso_name, kommun, version, population, geom FROM areas WHERE import_id = $1 ORDER BY fid", &[id]).await?;
                     ImportBatch::Areas(rows.iter().map(|r| area_row(r).map_err(|e| self.corrupt(e))).collect::<Result<_, _>>()?)
+                }
+                "places" => {
+                    let rows = self.query("SELECT name, kind, geom FROM places WHERE import_id = $1 ORDER BY fid", &[id]).await?;
+                    ImportBatch::Places(rows.iter().map(|r| place_row(r).map_err(|e| self.corrupt(e))).collect::<Result<_, _>>()?)
                 }
                 "incidents" => {
                     let rows = self
