@@ -16,6 +16,7 @@ pub mod model;
 pub mod picture;
 pub mod privacy;
 pub mod profile;
+pub mod social;
 pub mod spatial;
 pub mod stats;
 pub mod store;

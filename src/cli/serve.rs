@@ -37,6 +37,12 @@ pub struct Args {
     /// Attribution shown for the basemap (e.g. "© Lantmäteriet").
     #[arg(long)]
     basemap_attribution: Option<String>,
+    /// Indicator catalogue (TOML: label, unit, aggregation, source per indicator) added to the built-in one.
+    #[arg(long)]
+    indicators: Option<PathBuf>,
+    /// Survey results (CSV: geografi, område, fråga, år, kön, ålder, n, andel) served at /api/surveys.
+    #[arg(long)]
+    surveys: Option<PathBuf>,
     #[command(flatten)]
     oidc: OidcArgs,
     /// Largest upload to POST /api/imports/{kind}, in MB.
@@ -121,6 +127,8 @@ pub fn run(store: &GpkgStore, store_path: &Path, a: Args) -> Result<()> {
         analysis_cache_mb: a.analysis_cache_mb,
         analysis_workers: workers,
         analysis_queue: a.analysis_queue.unwrap_or(4 * workers),
+        indicators: a.indicators,
+        surveys: a.surveys,
     };
     let oidc = a.oidc.config()?;
     let shared: Arc<GpkgStore> = Arc::new(store.clone());
