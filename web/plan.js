@@ -51,7 +51,7 @@ function stopPlan() {
 }
 
 function planRows(p) {
-  const deso = p.desos.map((d) => `<tr><td>${d.deso}</td><td>${d.regso_name}</td><td class="n">${fmt(100 * d.share)} %${d.sliver ? ' <span class="warn">(liten del)</span>' : ''}</td></tr>`).join('');
+  const deso = p.desos.map((d) => `<tr><td>${d.deso}</td><td>${d.regso_name}</td><td class="n">${d.share < 0.005 ? '< 1' : fmt(100 * d.share)} %${d.sliver ? ' <span class="warn">(liten del)</span>' : ''}</td></tr>`).join('');
   const ind = p.indicators.map((l) => `<tr><td>${indicatorLabel(l.indicator, l.label_sv)}${l.warning ? `<br><span class="warn small">${l.warning}</span>` : ''}</td><td class="n">${fmt(l.value)}</td><td class="n">${fmt(l.municipality)}</td></tr>`).join('');
   return { deso, ind };
 }
