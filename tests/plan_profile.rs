@@ -225,3 +225,87 @@ async fn survey_answers_show_women_and_men_side_by_side_with_intervals_and_a_sma
     assert_eq!(g["men"]["small_sample"], true);
     assert!(g["men"]["warning"].as_str().unwrap().contains("n = 25 < 30"), "{g}");
 }
+
+#[tokio::test]
+async fn a_zipped_shapefile_posted_as_the_body_is_read_as_the_plan_area() {
+    let (f, app) = service();
+    let gj = f.write(
+        "plan.geojson",
+        r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::3006"}},"features":[{"type":"Feature","properties":{},
+        "geometry":{"type":"Polygon","coordinates":[[[660500,6590200],[661500,6590200],[661500,6590800],[660500,6590800],[660500,6590200]]]}}]}"#,
+    );
+    let shp_dir = f.dir.path().join("shp");
+    std::fs::create_dir_all(&shp_dir).unwrap();
+    let st = std::process::Command::new("ogr2ogr")
+        .args(["-f", "ESRI Shapefile"])
+        .arg(shp_dir.join("plan.shp"))
+        .arg(&gj)
+        .status()
+        .expect("ogr2ogr (GDAL) is installed");
+    assert!(st.success());
+    // A zip of the Shapefile's parts, as a planner's GIS exports it (stored, no compression).
+    let mut zip = zip_stored(&shp_dir);
+    let req = Request::post("/api/profile").header("content-type", "application/zip").body(Body::from(std::mem::take(&mut zip))).unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let p: Value = serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(status, StatusCode::OK, "{p}");
+    assert!((p["desos"][0]["share"].as_f64().unwrap() - 0.3).abs() < 1e-9, "{}", p["desos"]);
+}
+
+/// A minimal zip archive (method 0, "stored") of every file in a directory.
+fn zip_stored(dir: &std::path::Path) -> Vec<u8> {
+    let crc = |data: &[u8]| {
+        let mut c = 0xFFFF_FFFFu32;
+        for b in data {
+            c ^= *b as u32;
+            for _ in 0..8 {
+                c = if c & 1 == 1 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
+            }
+        }
+        !c
+    };
+    let (mut out, mut central, mut count) = (Vec::new(), Vec::new(), 0u16);
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        let (name, data) = (path.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&path).unwrap());
+        let (offset, sum, len) = (out.len() as u32, crc(&data), data.len() as u32);
+        let head = |sig: u32, central: bool| {
+            let mut h = sig.to_le_bytes().to_vec();
+            if central {
+                h.extend(20u16.to_le_bytes());
+            }
+            for v in [20u16, 0, 0, 0, 0] {
+                h.extend(v.to_le_bytes());
+            }
+            for v in [sum, len, len] {
+                h.extend(v.to_le_bytes());
+            }
+            h.extend((name.len() as u16).to_le_bytes());
+            h.extend(0u16.to_le_bytes());
+            if central {
+                for v in [0u16, 0, 0] {
+                    h.extend(v.to_le_bytes());
+                }
+                h.extend(0u32.to_le_bytes());
+                h.extend(offset.to_le_bytes());
+            }
+            h.extend(name.as_bytes());
+            h
+        };
+        out.extend(head(0x0403_4b50, false));
+        out.extend(&data);
+        central.extend(head(0x0201_4b50, true));
+        count += 1;
+    }
+    let (cd_offset, cd_len) = (out.len() as u32, central.len() as u32);
+    out.extend(central);
+    out.extend(0x0605_4b50u32.to_le_bytes());
+    for v in [0u16, 0, count, count] {
+        out.extend(v.to_le_bytes());
+    }
+    out.extend(cd_len.to_le_bytes());
+    out.extend(cd_offset.to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    out
+}

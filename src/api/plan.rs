@@ -26,7 +26,8 @@ impl From<PlanAreaError> for ApiError {
 fn upload_extension(content_type: &str) -> Option<&'static str> {
     match content_type.split(';').next().unwrap_or("").trim() {
         "application/geopackage+sqlite3" | "application/x-sqlite3" => Some("gpkg"),
-        "application/zip" | "application/x-zip-compressed" => Some("zip"),
+        // GDAL's Shapefile driver opens a zip of one Shapefile named `*.shp.zip` as it is.
+        "application/zip" | "application/x-zip-compressed" => Some("shp.zip"),
         "application/flatgeobuf" => Some("fgb"),
         _ => None,
     }
@@ -43,9 +44,7 @@ fn plan_area(headers: &HeaderMap, body: &[u8]) -> Result<PlanArea, ApiError> {
     let dir = tempfile::tempdir()?;
     let file = dir.path().join(format!("planomrade.{ext}"));
     std::fs::write(&file, body)?;
-    // A zipped Shapefile is read through GDAL's virtual file system, without unpacking.
-    let path = if ext == "zip" { std::path::PathBuf::from(format!("/vsizip/{}", file.display())) } else { file };
-    Ok(social::plan::from_file(&path, PlanLimits::default())?)
+    Ok(social::plan::from_file(&file, PlanLimits::default())?)
 }
 
 /// `POST /api/profile?format=json|html|csv&name=…`.
