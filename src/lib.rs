@@ -18,6 +18,7 @@ pub mod plan;
 pub mod privacy;
 pub mod profile;
 pub mod report;
+pub mod social;
 pub mod spatial;
 pub mod stats;
 pub mod store;

@@ -74,6 +74,27 @@ pub fn is_small(n: u64, min: u64) -> bool {
     n > 0 && n < min
 }
 
+/// The same rule for a count stored as a number (social-services counts are indicator values).
+pub fn is_small_value(v: f64, min: u64) -> bool {
+    v > 0.0 && v < min as f64
+}
+
+/// A field name with a static lifetime, for the count fields of a layer that come from data
+/// (social-services indicators named in the catalogue). Each name is leaked once: the set is
+/// bounded by the catalogue.
+pub fn count_field(name: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut set = NAMES.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(n) = set.get(name) {
+        return *n;
+    }
+    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
+    set.insert(leaked);
+    leaked
+}
+
 /// Counts from 1 to `min − 1` become null, with `<field>_suppressed: true`, and so do the rates
 /// derived from them (a rate and a population give the count back). Zero stays zero.
 pub fn suppress(p: &mut Map<String, Value>, fields: &[&str], min: u64) {

@@ -760,6 +760,25 @@ pub fn omradestyp_values(inh: &crate::classify::omradestyp::Inheritance, year: i
         .collect()
 }
 
+/// Hides indicator values that are small counts of people (social-services aggregates, chosen
+/// by `sensitive`) for public and cross-organisation views, in the latest values and the trends.
+pub fn suppress_values(p: &mut Profile, min: u64, sensitive: impl Fn(&str) -> bool) {
+    let small = |v: f64| crate::privacy::is_small_value(v, min);
+    let before = p.indicators.len();
+    p.indicators.retain(|l| !(sensitive(l.indicator.as_str()) && (small(l.value) || l.municipality.is_some_and(small) || l.county.is_some_and(small))));
+    let mut hidden = before != p.indicators.len();
+    for (name, series) in p.trends.iter_mut() {
+        if sensitive(name.as_str()) {
+            let n = series.len();
+            series.retain(|_, v| !small(*v));
+            hidden |= n != series.len();
+        }
+    }
+    if hidden {
+        p.notes.push(format!("Socialtjänstens uppgifter under {min} visas inte i den öppna vyn."));
+    }
+}
+
 /// Hides small incident counts (1 to `min − 1`) for public and cross-organisation views: by
 /// category, by quarter and per DeSO in the hotspot table. Zero stays zero.
 pub fn suppress_small_counts(p: &mut Profile, min: u64) {

@@ -204,8 +204,9 @@ async function openProfile(code) {
   body.innerHTML = '<p>Hämtar profil …</p>';
   try {
     const p = await api('/api/profile/' + encodeURIComponent(code) + '?format=json');
-    const keep = ['Folkmängd', 'Låg ekonomisk standard (%)', 'Eftergymnasial utbildning (%)', 'Sysselsättningsgrad (%)', 'Andel hyresrätt av bostäderna (%)', 'Trångbodda hushåll (%)', 'Medelinkomst (tkr)'];
-    const rows = p.indicators.filter((l) => keep.includes(l.label_sv)).map((l) => `<tr><td>${l.label_sv}</td><td class="n">${fmt(l.value)}</td><td class="n">${fmt(l.municipality)}</td></tr>`).join('');
+    // Every indicator in the store, labelled from the catalogue (plan.js loads /api/indicators).
+    const label = (l) => (window.lagesbildCatalogue && window.lagesbildCatalogue[l.indicator] && window.lagesbildCatalogue[l.indicator].label_with_unit) || l.label_sv;
+    const rows = p.indicators.map((l) => `<tr data-indicator="${l.indicator}"><td>${label(l)}</td><td class="n">${fmt(l.value)}</td><td class="n">${fmt(l.municipality)}</td></tr>`).join('');
     const est = p.est_periods.map((e) => `<tr><td>${e.period}</td><td class="n status-green">${e.green}</td><td class="n status-yellow">${e.yellow}</td><td class="n status-red">${e.red}</td></tr>`).join('');
     const last = p.est_last_week ? `<p>Senaste vecka ${p.est_last_week.iso_week}: <b class="status-${p.est_last_week.status}">${{ green: 'grön', yellow: 'gul', red: 'röd' }[p.est_last_week.status]}</b></p>` : '';
     const verdict = (g) => (g.on_track === true ? 'på väg' : g.on_track === false ? 'inte på väg' : 'kan inte bedömas');
@@ -272,7 +273,7 @@ map.on('load', async () => {
   map.addLayer({ id: 'police-line', type: 'line', source: 'police', paint: { 'line-color': '#000', 'line-width': 2, 'line-dasharray': [2, 2] } });
 
   map.on('click', 'deso-fill', (e) => {
-    if (walkState.mode) return; // drawing a route or placing an observation
+    if (walkState.mode) return; // drawing a route or plan area, or placing an observation
     const f = e.features[0];
     if (!f) return;
     if (state.selected) map.setFeatureState({ source: 'deso', sourceLayer: 'deso', id: state.selected }, { selected: false });

@@ -37,6 +37,12 @@ pub async fn areas(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<i
         props.insert("incident_count_suppressed".into(), suppressed.into());
         props.insert("incidents_per_1000".into(), f.per_1000().filter(|_| !suppressed).into());
         for (name, (year, value)) in &f.indicators {
+            // Social-services counts are hidden below the threshold like incident counts.
+            if s.catalogue.is_social_services(name) && crate::privacy::is_small_value(*value, min) {
+                props.insert(name.clone(), serde_json::Value::Null);
+                props.insert(format!("{name}_suppressed"), true.into());
+                continue;
+            }
             props.insert(name.clone(), (*value).into());
             props.insert(format!("{name}_year"), (*year).into());
         }

@@ -387,7 +387,14 @@ const MAX_SLIVER_WIDTH_M: f64 = 150.0;
 const MAX_SLIVER_AREA_M2: f64 = 1_000_000.0;
 
 /// Builds the published collections from the picture.
-pub fn build(picture: Arc<AreaPicture>, police: &[crate::classify::goals::PoliceArea], boundaries: &[(String, String, geo::MultiPolygon<f64>)]) -> LayerSet {
+/// `social_services`: indicators (from the catalogue) whose DeSO values are counts of people,
+/// suppressed below the threshold like incident counts.
+pub fn build(
+    picture: Arc<AreaPicture>,
+    police: &[crate::classify::goals::PoliceArea],
+    boundaries: &[(String, String, geo::MultiPolygon<f64>)],
+    social_services: &[String],
+) -> LayerSet {
     // What the map draws: the same areas with one border between neighbours, so that no slivers
     // show (the picture's statistics use the stored polygons as they are).
     let polys: Vec<geo::MultiPolygon<f64>> = picture.areas.iter().map(|f| f.area.geometry.clone()).collect();
@@ -402,7 +409,7 @@ pub fn build(picture: Arc<AreaPicture>, police: &[crate::classify::goals::Police
         "DeSO-områden",
         format!("DeSO {} med indikatorer, områdestyp, index, boendeklasser, antal händelser och hotspotstatus. Källa: SCB.", picture.edition()),
         Access::Open,
-        vec!["incidents"],
+        std::iter::once("incidents").chain(social_services.iter().map(|n| crate::privacy::count_field(n))).collect(),
         deso,
     );
     deso.parameters = json!({"hotspot": {"statistic": "Gi*", "weights": "queen", "tolerance_m": rules.tolerance_m, "transform": "B", "fdr": true}, "index": rules.index, "est_rule": rules.est_rule.describe_sv()});

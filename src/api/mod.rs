@@ -18,6 +18,7 @@ pub mod live;
 pub mod ogc_tiles;
 pub mod oidc;
 pub mod openapi;
+pub mod plan;
 mod reports;
 pub mod search;
 pub mod tiles;
@@ -61,6 +62,10 @@ pub struct ServiceConfig {
     pub analysis_queue: usize,
     /// Goals (`serve --goals FILE`) judged in profiles, the EST theme and the reports.
     pub goals: Vec<crate::classify::goals::Goal>,
+    /// Indicator catalogue (TOML) added to the built-in one (`--indicators`).
+    pub indicators: Option<PathBuf>,
+    /// Survey results (CSV) served at `/api/surveys` (`--surveys`).
+    pub surveys: Option<PathBuf>,
 }
 
 impl Default for ServiceConfig {
@@ -79,6 +84,8 @@ impl Default for ServiceConfig {
             analysis_workers: workers,
             analysis_queue: 4 * workers,
             goals: vec![],
+            indicators: None,
+            surveys: None,
         }
     }
 }
@@ -88,12 +95,20 @@ pub type Boundaries = Vec<(String, String, geo::MultiPolygon<f64>)>;
 
 /// The in-memory picture of the store: everything the read endpoints answer from. The ONE place
 /// it is built, at start and on every new data generation.
-pub fn load_data(store: &dyn Store, police: &[crate::classify::goals::PoliceArea], boundaries: &Boundaries) -> Result<layers::LayerSet, StoreError> {
+pub fn load_data(
+    store: &dyn Store,
+    police: &[crate::classify::goals::PoliceArea],
+    boundaries: &Boundaries,
+    catalogue: &crate::social::Catalogue,
+) -> Result<layers::LayerSet, StoreError> {
     let t = std::time::Instant::now();
     let picture = Arc::new(AreaPicture::from_store(store, Rules::default())?);
     let picture_ms = t.elapsed().as_millis() as u64;
+    let mut social: Vec<String> = picture.indicators.iter().map(|v| v.indicator.clone()).filter(|n| catalogue.is_social_services(n)).collect();
+    social.sort();
+    social.dedup();
     let units = crate::units::Units::build(&picture, &store.places()?);
-    let layers = layers::build(picture, police, boundaries).with_units(units);
+    let layers = layers::build(picture, police, boundaries, &social).with_units(units);
     tracing::info!(picture_ms, layers_ms = t.elapsed().as_millis() as u64 - picture_ms, incidents = layers.picture.incidents.len(), "picture loaded");
     Ok(layers)
 }
@@ -124,6 +139,10 @@ pub struct AppState {
     pub walk_store: Option<Arc<dyn crate::store::WalkStore>>,
     /// Serialises plan writes from this process, so two updates of one version cannot both pass.
     pub plan_lock: Arc<std::sync::Mutex<()>>,
+    /// Labels, units and aggregation rules of the indicators (`indicators.toml`).
+    pub catalogue: Arc<crate::social::Catalogue>,
+    /// Survey results at their own geography (`--surveys`).
+    pub surveys: Arc<Vec<crate::social::surveys::SurveyRow>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +157,10 @@ pub enum StartError {
     Basemap(#[from] basemap::BasemapError),
     #[error(transparent)]
     Oidc(#[from] oidc::OidcError),
+    #[error(transparent)]
+    Catalogue(#[from] crate::social::catalogue::CatalogueError),
+    #[error(transparent)]
+    Surveys(#[from] crate::social::surveys::SurveyError),
 }
 
 fn read_boundaries(path: &std::path::Path) -> Result<Vec<(String, String, geo::MultiPolygon<f64>)>, crate::io::IoError> {
@@ -167,9 +190,17 @@ impl AppState {
             None => vec![],
         };
         let basemap = basemap::Basemap::open(config.basemap.as_deref(), config.basemap_attribution.clone())?;
+        let catalogue = match &config.indicators {
+            Some(p) => crate::social::Catalogue::load(p)?,
+            None => crate::social::Catalogue::default(),
+        };
+        let surveys = match &config.surveys {
+            Some(p) => crate::social::surveys::read(p, "")?,
+            None => vec![],
+        };
         // Read before loading: a write landing meanwhile then shows as a newer generation.
         let generation = store.data_generation()?;
-        let layers = load_data(store, &police, &boundaries)?;
+        let layers = load_data(store, &police, &boundaries, &catalogue)?;
         Ok(AppState {
             layers: Arc::new(layers),
             audit: Arc::new(audit::AuditLog::new(config.audit_log.clone())),
@@ -188,6 +219,8 @@ impl AppState {
             plan: None,
             walk_store: None,
             plan_lock: Default::default(),
+            catalogue: Arc::new(catalogue),
+            surveys: Arc::new(surveys),
         })
     }
 
@@ -195,7 +228,7 @@ impl AppState {
     /// limits, the analysis gate, walks and imports carry over.
     pub fn reload(&self, store: &dyn Store) -> Result<AppState, StartError> {
         let generation = store.data_generation()?;
-        let layers = load_data(store, &self.police, &self.boundaries)?;
+        let layers = load_data(store, &self.police, &self.boundaries, &self.catalogue)?;
         let mut next = AppState { layers: Arc::new(layers), tiles: Default::default(), generation, ..self.clone() };
         if let Some(w) = &self.walks {
             next.walks = Some(walks::WalkService { rules: Arc::new(walk_rules(&next.layers)), ..w.clone() });
@@ -278,6 +311,8 @@ fn generation_tagged(path: &str) -> bool {
         || path.starts_with("/analysis/")
         || path.starts_with("/api/profile/")
         || path == "/api/areas"
+        || path == "/api/indicators"
+        || path == "/api/surveys"
 }
 
 /// ETags from the data generation: a new import or undo changes every one of them, and a client
@@ -349,7 +384,10 @@ pub fn app(state: AppState) -> Router {
         .route("/collections/{id}/tiles/{tms}/{m}/{row}/{col}", get(ogc_tiles::tile))
         .route("/tiles/{id}/{z}/{x}/{y}", get(tiles::tile))
         .route("/analysis/{kind}", get(analysis::run))
+        .route("/api/profile", axum::routing::post(plan::plan_profile))
         .route("/api/profile/{area}", get(profile))
+        .route("/api/indicators", get(plan::indicators))
+        .route("/api/surveys", get(plan::surveys))
         .route("/walks", get(walks::list_walks).post(walks::create_walk))
         .route("/walks/suggest", get(walks::suggest))
         .route("/walks/{id}", get(walks::get_walk).put(walks::update_walk).delete(walks::delete_walk))
@@ -428,7 +466,8 @@ async fn openapi_doc(RawQuery(q): RawQuery) -> Result<Response, error::ApiError>
 async fn audit_writes(State(s): State<AppState>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     use axum::extract::FromRequestParts;
     use axum::http::Method;
-    if !matches!(*req.method(), Method::POST | Method::PUT | Method::DELETE | Method::PATCH) {
+    // A plan area's profile is a question sent as a body, not a write.
+    if !matches!(*req.method(), Method::POST | Method::PUT | Method::DELETE | Method::PATCH) || req.uri().path() == "/api/profile" {
         return next.run(req).await;
     }
     let (mut parts, body) = req.into_parts();
@@ -516,6 +555,7 @@ async fn profile(State(s): State<AppState>, caller: auth::Caller, Path(area): Pa
         crate::profile::build(&st.layers.picture, &area, &opts).map(|mut p| {
             if let Some(min) = role.min_count(st.config.min_public_count) {
                 crate::profile::suppress_small_counts(&mut p, min);
+                crate::profile::suppress_values(&mut p, min, |n| st.catalogue.is_social_services(n));
             }
             p
         })

@@ -33,6 +33,8 @@ pub const ROUTES: &[(&str, &str, &[&str], &[&str])] = &[
     ),
     ("/api/profile/{area}", "Områdesprofil (social lägesbild)", &["area"], &["format"]),
     ("/api/areas", "DeSO med indikatorer (GeoJSON)", &[], &["kommun"]),
+    ("/api/indicators", "Indikatorkatalog: etikett, enhet, aggregering och år för varje indikator i lagret", &[], &[]),
+    ("/api/surveys", "Enkätresultat med konfidensintervall, kvinnor och män sida vid sida", &[], &["area", "question"]),
     ("/api/search", "Sök plats: RegSO, DeSO-kod, polisens område, kommun, vandring", &[], &["q", "limit"]),
     ("/api/labels", "Etikettpunkter och länsgräns (GeoJSON)", &[], &[]),
     ("/fonts/{fontstack}/{range}.pbf", "Glyfer för kartetiketter (SDF, protobuf)", &["fontstack", "range"], &[]),

@@ -12,6 +12,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("est.js", "text/javascript; charset=utf-8", include_bytes!("../../web/est.js")),
     ("orient.js", "text/javascript; charset=utf-8", include_bytes!("../../web/orient.js")),
     ("auth.js", "text/javascript; charset=utf-8", include_bytes!("../../web/auth.js")),
+    ("plan.js", "text/javascript; charset=utf-8", include_bytes!("../../web/plan.js")),
     ("style.css", "text/css; charset=utf-8", include_bytes!("../../web/style.css")),
     ("vendor/maplibre-gl/maplibre-gl.js", "text/javascript; charset=utf-8", include_bytes!("../../web/vendor/maplibre-gl/maplibre-gl.js")),
     ("vendor/maplibre-gl/maplibre-gl.css", "text/css; charset=utf-8", include_bytes!("../../web/vendor/maplibre-gl/maplibre-gl.css")),

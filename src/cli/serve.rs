@@ -37,6 +37,12 @@ pub struct Args {
     /// Attribution shown for the basemap (e.g. "© Lantmäteriet").
     #[arg(long)]
     basemap_attribution: Option<String>,
+    /// Indicator catalogue (TOML: label, unit, aggregation, source per indicator) added to the built-in one.
+    #[arg(long)]
+    indicators: Option<PathBuf>,
+    /// Survey results (CSV: geografi, område, fråga, år, kön, ålder, n, andel) served at /api/surveys.
+    #[arg(long)]
+    surveys: Option<PathBuf>,
     #[command(flatten)]
     oidc: OidcArgs,
     /// Largest upload to POST /api/imports/{kind}, in MB.
@@ -132,6 +138,8 @@ pub fn run(store: AnyStore, location: &str, a: Args) -> Result<()> {
             Some(p) => super::read_json(p)?,
             None => vec![],
         },
+        indicators: a.indicators,
+        surveys: a.surveys,
     };
     let oidc = a.oidc.config()?;
     let shared = store;
