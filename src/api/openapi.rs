@@ -47,9 +47,9 @@ pub const ROUTES: &[(&str, &str, &[&str], &[&str])] = &[
     ("/walks/{walkId}", "En vandring (GET; PUT/DELETE med If-Match: editor)", &["walkId"], &[]),
     ("/walks/{walkId}/observations", "Observationer längs en vandring (GET; POST: editor)", &["walkId"], &[]),
     ("/walks/{walkId}/report", "Rapport för en vandring", &["walkId"], &["format", "buffer", "from", "to"]),
-    ("/observations", "Observationer att följa upp", &[], &["status", "responsible", "open"]),
+    ("/observations", "Observationer att följa upp (försenade först)", &[], &["status", "responsible", "open", "overdue"]),
     ("/observations/{observationId}", "En observation (GET; PUT/DELETE med If-Match: editor)", &["observationId"], &[]),
-    ("/observations/{observationId}/history", "Ändringslogg för en observation", &["observationId"], &[]),
+    ("/observations/{observationId}/history", "Ändringslogg för en observation (partner och uppåt)", &["observationId"], &[]),
     ("/observations/{observationId}/photo", "Foto (GET: partner; PUT JPEG/PNG med If-Match: editor)", &["observationId"], &[]),
 ];
 
