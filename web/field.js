@@ -61,6 +61,9 @@ async function showQueue() {
   $('queue').textContent = items.length === 0 ? 'Allt är sparat.'
     : `${items.length} ändring${items.length === 1 ? '' : 'ar'} väntar på uppkoppling` + (failed.length ? ` (${failed.length} kunde inte sparas: ${failed[0].error})` : '') + '.';
   $('queue').dataset.pending = String(items.length);
+  // Findings not yet sent are drawn too (grey), so the walk can go on without a connection.
+  const waiting = items.filter((i) => i.kind === 'create' && !i.id).map((i) => ({ type: 'Feature', geometry: i.body.point, properties: { category: i.body.category } }));
+  if (map.getSource('pending')) map.getSource('pending').setData({ type: 'FeatureCollection', features: waiting });
 }
 
 // ---- network --------------------------------------------------------------------------------
@@ -165,12 +168,15 @@ map.on('load', () => {
   map.addSource('obs', { type: 'geojson', data: empty });
   map.addSource('me', { type: 'geojson', data: empty });
   map.addSource('stops', { type: 'geojson', data: empty });
+  map.addSource('pending', { type: 'geojson', data: empty });
   map.addLayer({ id: 'route', type: 'line', source: 'route', paint: { 'line-color': '#1f5fa8', 'line-width': 5 } });
   map.addLayer({ id: 'stops', type: 'circle', source: 'stops', paint: { 'circle-radius': 8, 'circle-color': '#fff', 'circle-stroke-color': '#1f5fa8', 'circle-stroke-width': 3 } });
   map.addLayer({ id: 'obs', type: 'circle', source: 'obs', paint: { 'circle-radius': 8, 'circle-color': ['case', ['get', 'overdue'], '#cf222e', '#f1c40f'], 'circle-stroke-color': '#333', 'circle-stroke-width': 1 } });
+  map.addLayer({ id: 'pending', type: 'circle', source: 'pending', paint: { 'circle-radius': 8, 'circle-color': '#999', 'circle-stroke-color': '#333', 'circle-stroke-width': 1 } });
   map.addLayer({ id: 'me', type: 'circle', source: 'me', paint: { 'circle-radius': 9, 'circle-color': '#0a84ff', 'circle-stroke-color': '#fff', 'circle-stroke-width': 3 } });
   document.body.dataset.ready = '1';
   if (field.walk) showWalk();
+  showQueue();
 });
 
 // ---- position -------------------------------------------------------------------------------

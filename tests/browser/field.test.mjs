@@ -201,6 +201,7 @@ test('a walk planned from suggested stops is walked offline on a phone and its t
     await page.waitForFunction((n) => document.getElementById('queue').dataset.pending === String(n), k + 1, SLOW);
   }
   assert.match(await page.textContent('#queue'), /3 ändringar väntar på uppkoppling/);
+  await page.waitForFunction(() => window.lagesbildFieldMap.queryRenderedFeatures({ layers: ['pending'] }).length > 0, null, SLOW);
   let stored = await api('GET', `/walks/${walk.id}/observations`);
   assert.equal(stored.data.features.length, 0, 'nothing reached the server while offline');
   await page.screenshot({ path: join(shots, 'field-phone.png') });
