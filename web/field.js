@@ -431,6 +431,14 @@ $('token-save').addEventListener('click', async () => {
 $('plan-suggest').addEventListener('click', suggest);
 $('plan-save').addEventListener('click', savePlan);
 $('proto-save').addEventListener('click', saveProtocol);
+// The report holds the protocol, names and photos, which need the token: fetched, then opened
+// from memory (a plain link would be an anonymous request and get the public view).
+$('proto-report').addEventListener('click', async (e) => {
+  e.preventDefault();
+  const win = window.open('', '_blank');
+  const r = await fetch($('proto-report').href, { headers: headers() });
+  win.location.href = URL.createObjectURL(await r.blob());
+});
 $('follow-list').addEventListener('click', (e) => { const li = e.target.closest('li[data-id]'); if (li) openEdit(li.dataset.id); });
 $('edit').addEventListener('submit', saveEdit);
 $('edit-cancel').addEventListener('click', () => { $('edit').hidden = true; });
