@@ -151,10 +151,14 @@ fn protocol_html(w: &Walk) -> String {
         }
         h += "</table>";
     }
+    let before = h.len();
     for (title, text) in [("Mötet före vandringen", &w.notes_before), ("Vandringen", &w.notes), ("Avslutande möte", &w.notes_after)] {
         if !text.is_empty() {
             h += &format!("<h3>{title}</h3><p style=\"white-space:pre-wrap\">{}</p>", esc(text));
         }
+    }
+    if h.len() == before {
+        h += r#"<p class="muted">Inga anteckningar från mötena (eller inte synliga för din roll).</p>"#;
     }
     h
 }

@@ -224,6 +224,21 @@ test('a walk planned from suggested stops is walked offline on a phone and its t
   assert.ok(Math.abs(lon - mid[0]) < 1e-5 && Math.abs(lat - mid[1]) < 1e-5, `the photo's position is the observation's point: ${lon},${lat} vs ${mid}`);
   const photo = await fetch(`${base}/observations/${first.id}/photo`, { headers: { Authorization: 'Bearer ' + PARTNER } });
   assert.ok(!Buffer.from(await photo.arrayBuffer()).includes(Buffer.from('Exif')), 'the stored photo has no EXIF');
+
+  // The protocol of the meetings, written on the phone, is in the printed report with the
+  // participants, the nine ratings and the photos.
+  await page.click('#more summary');
+  await page.selectOption('#proto-status', 'genomford');
+  await page.fill('#proto-before', 'Genomgång av förra årets fynd vid biblioteket.');
+  await page.fill('#proto-after', 'Tre fynd till Gatukontoret; uppföljning i mars.');
+  await page.click('#proto-save');
+  assert.ok(await until(async () => (await api('GET', `/walks/${walk.id}`)).data.properties.status === 'genomford'), 'the protocol reached the server');
+  const [report] = await Promise.all([page.waitForEvent('popup'), page.click('#proto-report')]);
+  await report.waitForFunction(() => /Avslutande möte/.test(document.body.textContent), null, SLOW);
+  const text = await report.textContent('body');
+  for (const needle of ['Genomgång av förra årets fynd', 'Tre fynd till Gatukontoret', 'Anna Berg', 'Vid pendeltågsstationen', 'Belysning 0', 'Känsla']) assert.ok(text.includes(needle), `the report shows '${needle}'`);
+  assert.equal(await report.locator('img[src^="data:image/jpeg"]').count(), 3, 'the three photos are in the report');
+  await report.screenshot({ path: join(shots, 'field-report.png'), fullPage: true });
   assert.deepEqual(errors, []);
   await context.close();
 });
