@@ -126,6 +126,69 @@ pub fn snap_for_partner(x: f64, y: f64) -> (geo::Point<f64>, String) {
 /// The properties of an incident a partner keeps; the rest could identify a report.
 pub const PARTNER_INCIDENT_FIELDS: [&str; 3] = ["category", "category_sv", "iso_week"];
 
+/// How much of a trygghetsvandring a role sees. Descriptions, notes, protocols, participants'
+/// names, who edited what, and photos can hold personal data: partner and up see everything;
+/// anonymous and public callers see what a notice board could show. Items, the walk API and
+/// the route report all ask here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WalkView {
+    /// Everything, photos included.
+    Full,
+    /// Observations: category, status, due date, overdue and a position snapped to the centre
+    /// of its 250 m cell; walks: no free text except the title, meeting point and organisations.
+    Public,
+}
+
+pub fn walk_view(role: Role) -> WalkView {
+    if role >= Role::Partner {
+        WalkView::Full
+    } else {
+        WalkView::Public
+    }
+}
+
+/// The properties of an observation the public view keeps.
+pub const PUBLIC_OBSERVATION_FIELDS: [&str; 7] = ["id", "walk_id", "category", "category_sv", "status", "due", "overdue"];
+
+/// The properties of a walk the public view keeps: the invitation, not the protocol.
+pub const PUBLIC_WALK_FIELDS: [&str; 9] = ["id", "title", "planned_at", "area", "status", "meeting_point", "organisations", "dark_hours", "stops"];
+
+impl WalkView {
+    pub fn sees_photos(self) -> bool {
+        self == WalkView::Full
+    }
+
+    /// The protocol (notes, participants' names, history) is for partner and up.
+    pub fn sees_protocol(self) -> bool {
+        self == WalkView::Full
+    }
+
+    /// An observation's properties and SWEREF 99 TM position as this view shows them.
+    pub fn observation(self, mut props: Map<String, Value>, x: f64, y: f64) -> (Map<String, Value>, geo::Point<f64>) {
+        match self {
+            WalkView::Full => (props, geo::Point::new(x, y)),
+            WalkView::Public => {
+                props.retain(|k, _| PUBLIC_OBSERVATION_FIELDS.contains(&k.as_str()));
+                (props, snap_for_partner(x, y).0)
+            }
+        }
+    }
+
+    /// A walk's properties as this view shows them. Organisations stay (they are not people);
+    /// a stop keeps its place but not its free text.
+    pub fn walk(self, mut props: Map<String, Value>) -> Map<String, Value> {
+        if self == WalkView::Public {
+            props.retain(|k, _| PUBLIC_WALK_FIELDS.contains(&k.as_str()));
+            if let Some(Value::Array(stops)) = props.get_mut("stops") {
+                for s in stops.iter_mut().filter_map(|s| s.as_object_mut()) {
+                    s.remove("look_at");
+                }
+            }
+        }
+        props
+    }
+}
+
 /// What a response carries, for its caching.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resource {
@@ -183,6 +246,39 @@ mod tests {
         assert_eq!(p["incidents_suppressed"], Value::Bool(true));
         assert_eq!(p["incidents_per_1000"], Value::Null);
         assert_eq!(p["n_klotter"], 0);
+    }
+
+    #[test]
+    fn the_public_sees_an_observation_without_free_text_at_the_centre_of_its_cell() {
+        let mut p = Map::new();
+        for (k, v) in [
+            ("id", "o-1"),
+            ("category", "belysning"),
+            ("status", "ny"),
+            ("due", "2026-01-31"),
+            ("description", "Anna Svensson bor här"),
+            ("created_by", "editor:anna"),
+        ] {
+            p.insert(k.into(), v.into());
+        }
+        let (public, at) = walk_view(Role::Public).observation(p.clone(), 667_010.0, 6_592_240.0);
+        let mut keys: Vec<&str> = public.keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(keys, vec!["category", "due", "id", "status"]);
+        assert_eq!((at.x(), at.y()), (667_125.0, 6_592_125.0), "the same cell centre as a partner's incident point");
+        let (full, at) = walk_view(Role::Partner).observation(p.clone(), 667_010.0, 6_592_240.0);
+        assert_eq!((full, (at.x(), at.y())), (p, (667_010.0, 6_592_240.0)));
+    }
+
+    #[test]
+    fn the_public_sees_a_walk_without_protocol_names_or_stop_notes() {
+        let v = serde_json::json!({"id": "w", "title": "Kvällsvandring", "notes_before": "Protokoll", "participants": [{"organisation": "Polisen", "name": "Per"}],
+            "organisations": "Polisen", "stops": [{"lon": 17.9, "lat": 59.4, "look_at": "Kolla belysningen hos Per"}]});
+        let Value::Object(m) = v else { unreachable!() };
+        let public = walk_view(Role::Public).walk(m.clone());
+        assert!(!public.contains_key("notes_before") && !public.contains_key("participants"));
+        assert_eq!(public["stops"], serde_json::json!([{"lon": 17.9, "lat": 59.4}]));
+        assert_eq!(walk_view(Role::Admin).walk(m.clone()), m);
     }
 
     #[test]

@@ -97,6 +97,15 @@ fn walk(version: i64, title: &str) -> Walk {
         updated_by: "editor".into(),
         updated_at: t,
         version,
+        participants: vec![
+            lagesbild::walks::Participant { organisation: "Polisen".into(), name: Some("Kontaktpolis".into()) },
+            lagesbild::walks::Participant { organisation: "Sollentunahem".into(), name: None },
+        ],
+        meeting_point: "Bagarby torg".into(),
+        stops: vec![lagesbild::walks::Stop { lon: 17.95, lat: 59.43, look_at: "Belysning vid gångtunneln".into() }],
+        dark_hours: true,
+        notes_before: "Fokus: gångvägen mot skolan".into(),
+        notes_after: String::new(),
     }
 }
 
@@ -112,6 +121,12 @@ fn walk_writes_keep_the_version_rule(store: &dyn Backend) {
     assert_eq!((w.len(), w[0].title.as_str(), w[0].version), (1, "Bagarby kväll", 2));
     assert_eq!(w[0].route, walk(1, "").route);
     assert_eq!(w[0].organisations, ["Polisen", "Sollentunahem"]);
+    let (planned, read) = (walk(2, ""), &w[0]);
+    assert_eq!(
+        (&read.participants, &read.meeting_point, read.dark_hours, &read.notes_before),
+        (&planned.participants, &planned.meeting_point, true, &planned.notes_before)
+    );
+    assert_eq!((read.stops.len(), read.stops[0].look_at.as_str()), (1, "Belysning vid gångtunneln"));
     assert!(matches!(store.delete_walk("w1", 1), Err(WriteError::Conflict { .. })));
     assert!(matches!(store.delete_walk("nope", 1), Err(WriteError::NotFound)));
     store.delete_walk("w1", 2).unwrap();

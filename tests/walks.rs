@@ -187,7 +187,9 @@ async fn observations_are_checked_against_the_route_and_keep_a_history() {
     assert_eq!(s, StatusCode::PRECONDITION_FAILED, "stale version");
     let (s, _, _) = call(&app, "PUT", &ouri, Some(EDITOR), Some("\"v2\""), Some(json!({"status": "atgardad"}).to_string().into_bytes())).await;
     assert_eq!(s, StatusCode::OK);
-    let (_, _, b) = call(&app, "GET", &format!("{ouri}/history"), None, None, None).await;
+    let (s, _, _) = call(&app, "GET", &format!("{ouri}/history"), None, None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the history names who changed what");
+    let (_, _, b) = call(&app, "GET", &format!("{ouri}/history"), Some(PARTNER), None, None).await;
     let hist: Value = serde_json::from_slice(&b).unwrap();
     let changes: Vec<String> = hist["history"].as_array().unwrap().iter().map(|e| e["changes"].to_string()).collect();
     assert_eq!(changes.len(), 3);
@@ -268,8 +270,201 @@ async fn walks_and_observations_are_ogc_collections_too() {
     let v: Value = serde_json::from_slice(&b).unwrap();
     assert_eq!(v["numberMatched"], 1);
     assert_eq!(v["features"][0]["geometry"]["type"], "LineString");
-    let (_, _, b) = call(&app, "GET", "/collections/observations/items?crs=http://www.opengis.net/def/crs/EPSG/0/3006", None, None, None).await;
+    // A partner sees the exact point; the public its 250 m cell (tested below).
+    let (_, _, b) = call(&app, "GET", "/collections/observations/items?crs=http://www.opengis.net/def/crs/EPSG/0/3006", Some(PARTNER), None, None).await;
     let v: Value = serde_json::from_slice(&b).unwrap();
     let c = &v["features"][0]["geometry"]["coordinates"];
     assert!((c[0].as_f64().unwrap() - 6_590_510.0).abs() < 0.01 && (c[1].as_f64().unwrap() - 660_500.0).abs() < 0.01, "northing first: {c}");
+}
+
+/// A walk with the planning fields the field page sends.
+fn planned_walk_body() -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(&walk_body(&ROUTE)).unwrap();
+    v["participants"] = json!([{"organisation": "Polisen", "name": "Kommissarie Karin Ek"}, {"organisation": "Bostadsbolaget"}]);
+    v["meeting_point"] = "Vid biblioteket".into();
+    v["stops"] = json!([{"lon": wgs(660_500.0, 6_590_500.0)[0], "lat": wgs(660_500.0, 6_590_500.0)[1], "look_at": "Gångtunneln där Karin blev rånad"}]);
+    v["dark_hours"] = true.into();
+    v["notes_before"] = "Genomgång av fjolårets fynd med Karin Ek".into();
+    v["notes_after"] = "Avslutande fika, tre fynd till gatukontoret".into();
+    v.to_string().into_bytes()
+}
+
+#[tokio::test]
+async fn a_planned_walk_keeps_participants_stops_and_protocol_for_partners_and_hides_them_from_the_public() {
+    let (_f, app) = fixture();
+    let (s, _, b) = call(&app, "POST", "/walks", Some(EDITOR), None, Some(planned_walk_body())).await;
+    assert_eq!(s, StatusCode::CREATED, "{}", String::from_utf8_lossy(&b));
+    let id = serde_json::from_slice::<Value>(&b).unwrap()["id"].as_str().unwrap().to_string();
+    let (_, _, b) = call(&app, "GET", &format!("/walks/{id}"), Some(PARTNER), None, None).await;
+    let p = serde_json::from_slice::<Value>(&b).unwrap()["properties"].clone();
+    assert_eq!(p["participants"][0]["name"], "Kommissarie Karin Ek");
+    assert_eq!((p["dark_hours"].as_bool(), p["meeting_point"].as_str()), (Some(true), Some("Vid biblioteket")));
+    assert_eq!(p["notes_after"], "Avslutande fika, tre fynd till gatukontoret");
+    // Anonymous: on the walk API, as OGC items and in the printed report, no name or protocol.
+    for uri in [
+        format!("/walks/{id}"),
+        "/walks".to_string(),
+        "/collections/walks/items".to_string(),
+        format!("/walks/{id}/report?format=html"),
+        format!("/walks/{id}/report?format=gpx"),
+    ] {
+        let (s, _, b) = call(&app, "GET", &uri, None, None, None).await;
+        assert_eq!(s, StatusCode::OK, "{uri}");
+        let text = String::from_utf8_lossy(&b);
+        for secret in ["Karin", "Genomgång", "fika", "editor:"] {
+            assert!(!text.contains(secret), "{uri} shows '{secret}' to the public: {text}");
+        }
+    }
+    let (_, _, b) = call(&app, "GET", &format!("/walks/{id}"), None, None, None).await;
+    let v: Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(v["properties"]["stops"].as_array().unwrap().len(), 1, "the stop's place stays public");
+    assert_eq!(v["properties"]["meeting_point"], "Vid biblioteket", "the invitation is public");
+    let (_, _, b) = call(&app, "GET", &format!("/walks/{id}/report?format=html"), Some(PARTNER), None, None).await;
+    let html = String::from_utf8_lossy(&b);
+    assert!(html.contains("Protokoll") && html.contains("Genomgång av fjolårets fynd") && html.contains("Kommissarie Karin Ek"), "{html}");
+    let (s, _, b) = call(&app, "GET", &format!("/walks/{id}/report?format=invitation"), None, None, None).await;
+    let html = String::from_utf8_lossy(&b);
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("Vid biblioteket") && html.contains("<svg") && html.contains("mörkrets inbrott"), "{html}");
+    let mut bad: Value = serde_json::from_slice(&planned_walk_body()).unwrap();
+    bad["participants"] = json!([{"name": "Utan organisation", "organisation": " "}]);
+    let (s, _, b) = call(&app, "POST", "/walks", Some(EDITOR), None, Some(bad.to_string().into_bytes())).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{}", String::from_utf8_lossy(&b));
+}
+
+#[tokio::test]
+async fn the_public_sees_an_observation_without_free_text_at_the_centre_of_its_250_m_cell() {
+    let (_f, app) = fixture();
+    let id = create(&app).await;
+    let extra = json!({"due": "2026-03-31", "insats": "Insats 4: belysning i gångtunnlar"});
+    let (_, _, b) = call(&app, "POST", &format!("/walks/{id}/observations"), Some(EDITOR), None, Some(obs_body(660_510.0, 6_590_510.0, extra))).await;
+    let oid = serde_json::from_slice::<Value>(&b).unwrap()["id"].as_str().unwrap().to_string();
+    for uri in [format!("/observations/{oid}"), "/observations".to_string(), format!("/walks/{id}/observations"), "/collections/observations/items".to_string()]
+    {
+        let (s, _, b) = call(&app, "GET", &uri, None, None, None).await;
+        assert_eq!(s, StatusCode::OK, "{uri}");
+        let v: Value = serde_json::from_slice(&b).unwrap();
+        let f = if v["type"] == "Feature" { v.clone() } else { v["features"][0].clone() };
+        let mut keys: Vec<&str> = f["properties"].as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(keys, vec!["category", "category_sv", "due", "id", "overdue", "status", "walk_id"], "{uri}");
+        // 660 510 / 6 590 510 lies in the 250 m cell 660 500–660 750 / 6 590 500–6 590 750,
+        // whose centre is 660 625 / 6 590 625 (the same snapping as a partner's incident).
+        let c = &f["geometry"]["coordinates"];
+        let want = wgs(660_625.0, 6_590_625.0);
+        assert!((c[0].as_f64().unwrap() - want[0]).abs() < 1e-6 && (c[1].as_f64().unwrap() - want[1]).abs() < 1e-6, "{uri}: {c}");
+    }
+    let (_, _, b) = call(&app, "GET", &format!("/observations/{oid}"), Some(PARTNER), None, None).await;
+    let p = serde_json::from_slice::<Value>(&b).unwrap()["properties"].clone();
+    assert_eq!(
+        (p["description"].as_str(), p["insats"].as_str(), p["due"].as_str()),
+        (Some("Trasig lampa vid gångtunneln"), Some("Insats 4: belysning i gångtunnlar"), Some("2026-03-31"))
+    );
+}
+
+#[tokio::test]
+async fn overdue_findings_are_flagged_listed_first_and_filtered() {
+    let (_f, app) = fixture();
+    let id = create(&app).await;
+    let today = chrono::Local::now().date_naive();
+    let day = |d: i64| (today + chrono::Duration::days(d)).format("%Y-%m-%d").to_string();
+    let mut ids = vec![];
+    for (due, status) in [(day(1), "ny"), (day(-1), "atgardad"), (day(-3), "planerad"), (day(0), "tilldelad")] {
+        let body = obs_body(660_500.0, 6_590_510.0, json!({"due": due, "status": status}));
+        let (s, _, b) = call(&app, "POST", &format!("/walks/{id}/observations"), Some(EDITOR), None, Some(body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{}", String::from_utf8_lossy(&b));
+        ids.push(serde_json::from_slice::<Value>(&b).unwrap()["id"].as_str().unwrap().to_string());
+    }
+    // Only the open one whose due date has passed: 'planerad' three days ago. A fixed one is
+    // never overdue, and one due today is not yet.
+    let (_, _, b) = call(&app, "GET", "/observations?overdue=true", None, None, None).await;
+    let v: Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(v["features"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect::<Vec<_>>(), vec![ids[2].as_str()]);
+    let (_, _, b) = call(&app, "GET", "/observations?open=true", Some(PARTNER), None, None).await;
+    let v: Value = serde_json::from_slice(&b).unwrap();
+    let order: Vec<&str> = v["features"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
+    assert_eq!(order, vec![ids[2].as_str(), ids[3].as_str(), ids[0].as_str()], "overdue first, then by due date; 'planerad' counts as open");
+    assert_eq!(v["features"][0]["properties"]["overdue"], true);
+    let (_, _, b) = call(&app, "GET", &format!("/walks/{id}/report?format=html"), Some(PARTNER), None, None).await;
+    assert_eq!(String::from_utf8_lossy(&b).matches("försenad").count(), 1);
+    let (s, _, _) = call(&app, "GET", "/observations?overdue=maybe", None, None, None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _, b) =
+        call(&app, "POST", &format!("/walks/{id}/observations"), Some(EDITOR), None, Some(obs_body(660_500.0, 6_590_510.0, json!({"due": "31/3"})))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{}", String::from_utf8_lossy(&b));
+}
+
+#[tokio::test]
+async fn a_replayed_observation_with_the_same_client_id_is_stored_once() {
+    let (f, app) = fixture();
+    let id = create(&app).await;
+    let body = obs_body(660_500.0, 6_590_510.0, json!({"client_id": "telefon-1-obs-7"}));
+    let uri = format!("/walks/{id}/observations");
+    let (a, _, ba) = call(&app, "POST", &uri, Some(EDITOR), None, Some(body.clone())).await;
+    let (b2, h, bb) = call(&app, "POST", &uri, Some(EDITOR), None, Some(body)).await;
+    assert_eq!((a, b2), (StatusCode::CREATED, StatusCode::OK));
+    assert_eq!(h["etag"], "\"v1\"");
+    let id_of = |b: &[u8]| serde_json::from_slice::<Value>(b).unwrap()["id"].as_str().unwrap().to_string();
+    assert_eq!(id_of(&ba), id_of(&bb));
+    use lagesbild::store::WalkStore;
+    assert_eq!(f.store.observations(Some(&id)).unwrap().len(), 1);
+}
+
+/// A JPEG whose EXIF holds a GPS position, as a phone camera writes it (little-endian TIFF).
+fn jpeg_with_gps(lon: f64, lat: f64) -> Vec<u8> {
+    let mut t: Vec<u8> = b"II\x2a\x00\x08\x00\x00\x00".to_vec();
+    let entry = |t: &mut Vec<u8>, tag: u16, ty: u16, count: u32, value: [u8; 4]| {
+        t.extend_from_slice(&tag.to_le_bytes());
+        t.extend_from_slice(&ty.to_le_bytes());
+        t.extend_from_slice(&count.to_le_bytes());
+        t.extend_from_slice(&value);
+    };
+    t.extend_from_slice(&1u16.to_le_bytes());
+    entry(&mut t, 0x8825, 4, 1, 26u32.to_le_bytes());
+    t.extend_from_slice(&0u32.to_le_bytes());
+    t.extend_from_slice(&4u16.to_le_bytes());
+    entry(&mut t, 1, 2, 2, *b"N\0\0\0");
+    entry(&mut t, 2, 5, 3, 80u32.to_le_bytes());
+    entry(&mut t, 3, 2, 2, *b"E\0\0\0");
+    entry(&mut t, 4, 5, 3, 104u32.to_le_bytes());
+    t.extend_from_slice(&0u32.to_le_bytes());
+    for v in [lat, lon] {
+        let (d, m) = (v.trunc(), (v.fract() * 60.0).trunc());
+        let sec = ((v - d - m / 60.0) * 3600.0 * 1_000_000.0).round() as u32;
+        for (num, den) in [(d as u32, 1u32), (m as u32, 1), (sec, 1_000_000)] {
+            t.extend_from_slice(&num.to_le_bytes());
+            t.extend_from_slice(&den.to_le_bytes());
+        }
+    }
+    let mut seg = b"Exif\0\0".to_vec();
+    seg.extend_from_slice(&t);
+    let mut v = vec![0xFF, 0xD8, 0xFF, 0xE1];
+    v.extend_from_slice(&((seg.len() + 2) as u16).to_be_bytes());
+    v.extend_from_slice(&seg);
+    v.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x04, 0x01, 0x02, 0x11, 0x22, 0xFF, 0xD9]);
+    v
+}
+
+#[tokio::test]
+async fn a_photo_with_a_gps_position_moves_its_observation_there_and_loses_the_position() {
+    let (f, app) = fixture();
+    let id = create(&app).await;
+    let mut oids = vec![];
+    for _ in 0..2 {
+        let (_, _, b) = call(&app, "POST", &format!("/walks/{id}/observations"), Some(EDITOR), None, Some(obs_body(660_300.0, 6_590_500.0, json!({})))).await;
+        oids.push(serde_json::from_slice::<Value>(&b).unwrap()["id"].as_str().unwrap().to_string());
+    }
+    // Near the route (30 m off it), and 400 m off it (then off_route is set, not refused).
+    for (oid, (e, n), off) in [(&oids[0], (660_700.0, 6_590_530.0), false), (&oids[1], (660_700.0, 6_590_900.0), true)] {
+        let [lon, lat] = wgs(e, n);
+        let (s, _, b) = call(&app, "PUT", &format!("/observations/{oid}/photo"), Some(EDITOR), Some("\"v1\""), Some(jpeg_with_gps(lon, lat))).await;
+        assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+        use lagesbild::store::WalkStore;
+        let o = f.store.observations(Some(&id)).unwrap().into_iter().find(|o| &o.id == oid).unwrap();
+        // Seconds are stored to 1e-6 s (3 cm): the point is back within a decimetre.
+        assert!((o.point.x() - e).abs() < 0.1 && (o.point.y() - n).abs() < 0.1, "{:?}", o.point);
+        assert_eq!(o.off_route, off);
+        let (_, _, photo) = call(&app, "GET", &format!("/observations/{oid}/photo"), Some(PARTNER), None, None).await;
+        assert!(!photo.windows(4).any(|w| w == b"Exif"), "the stored photo keeps no EXIF");
+    }
 }

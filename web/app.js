@@ -526,6 +526,7 @@ async function selectWalk(id) {
   document.getElementById('walk-detail-meta').textContent = `${w.properties.planned_at.slice(0, 16).replace('T', ' ')} · ${w.properties.area || ''} · ${(w.properties.organisations || []).join(', ')}`;
   document.getElementById('walk-report').href = `${origin}/walks/${id}/report?format=html`;
   document.getElementById('walk-gpx').href = `${origin}/walks/${id}/report?format=gpx`;
+  document.getElementById('walk-invite').href = `${origin}/walks/${id}/report?format=invitation`;
   if (map.getLayer('walks-selected')) map.setFilter('walks-selected', ['==', ['get', 'id'], id]);
   await loadObservations();
   document.querySelectorAll('#walk-list li').forEach((li) => li.classList.toggle('selected', li.dataset.id === id));
@@ -547,13 +548,34 @@ async function loadObservations() {
   }));
 }
 
+// The report shows the protocol, names and photos only to partner and up, so it is fetched with
+// the token and opened from memory: a plain link would be an anonymous request.
+async function openWithToken(e) {
+  e.preventDefault();
+  const url = e.currentTarget.href;
+  const win = window.open('', '_blank');
+  const r = await fetch(url, { headers: authHeaders(url) });
+  const blob = await r.blob();
+  win.location.href = URL.createObjectURL(blob);
+}
+document.getElementById('walk-report').addEventListener('click', openWithToken);
+document.getElementById('walk-gpx').addEventListener('click', async (e) => {
+  e.preventDefault();
+  const url = e.currentTarget.href;
+  const r = await fetch(url, { headers: authHeaders(url) });
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(await r.blob());
+  a.download = 'trygghetsvandring.gpx';
+  a.click();
+});
+
 async function loadOpen() {
   const status = document.getElementById('open-status').value;
   const q = new URLSearchParams(status ? { status } : { open: 'true' });
   const r = document.getElementById('open-responsible').value.trim();
   if (r) q.set('responsible', r);
   const fc = await api('/observations?' + q.toString());
-  document.getElementById('open-list').innerHTML = fc.features.map((f) => `<li>${f.properties.category_sv}: ${f.properties.description || ''} <span class="muted small">${f.properties.responsible || 'ingen ansvarig'} · ${f.properties.status}</span></li>`).join('') || '<li class="muted">Inga öppna observationer</li>';
+  document.getElementById('open-list').innerHTML = fc.features.map((f) => `<li class="${f.properties.overdue ? 'overdue' : ''}">${f.properties.overdue ? '<b class="status-red">Försenad</b> ' : ''}${f.properties.category_sv}: ${f.properties.description || ''} <span class="muted small">${f.properties.responsible || 'ingen ansvarig'} · ${f.properties.status}${f.properties.due ? ' · senast ' + f.properties.due : ''}</span></li>`).join('') || '<li class="muted">Inga öppna observationer</li>';
 }
 
 function startDraw(existing) {
@@ -614,7 +636,7 @@ async function saveObservation() {
   const status = document.getElementById('walk-status');
   if (!walkState.pendingPoint) { status.textContent = 'Klicka i kartan för att placera observationen.'; return; }
   const ratings = {};
-  ['lighting', 'feeling'].forEach((k) => { const v = document.getElementById('obs-' + k).value; if (v !== '') ratings[k] = Number(v); });
+  ['lighting', 'openness', 'visibility', 'people', 'security', 'walk_path', 'public_transport', 'gender_usage', 'feeling'].forEach((k) => { const v = document.getElementById('obs-' + k).value; if (v !== '') ratings[k] = Number(v); });
   const body = {
     point: { type: 'Point', coordinates: walkState.pendingPoint },
     category: document.getElementById('obs-category').value,
@@ -622,6 +644,7 @@ async function saveObservation() {
     responsible: document.getElementById('obs-responsible').value.trim(),
     ratings,
     off_route: document.getElementById('obs-offroute').checked,
+    due: document.getElementById('obs-due').value.trim(),
   };
   try {
     const res = await send('POST', `/walks/${walkState.selected}/observations`, JSON.stringify(body));

@@ -114,7 +114,7 @@ pub async fn collections(State(s): State<AppState>, caller: Caller, headers: Hea
     let b = base_url(&headers);
     // Listing does not build lazy layers (at county scale that is a million incident features).
     let peek = |id: &str| match &s.walks {
-        Some(_) if id == "walks" || id == "observations" => find(&s, id).ok(),
+        Some(_) if id == "walks" || id == "observations" => find(&s, id, caller.role).ok(),
         _ => s.layers.peek(id),
     };
     let cols: Vec<Value> = all_ids(&s).iter().filter_map(|id| peek(id)).map(|c| collection_json(&c, &b, caller.role)).collect();
@@ -124,9 +124,11 @@ pub async fn collections(State(s): State<AppState>, caller: Caller, headers: Hea
     })))
 }
 
-pub fn find(s: &AppState, id: &str) -> Result<std::sync::Arc<Collection>, ApiError> {
+/// A collection as `role` may see it (the walk collections differ by role; the others are
+/// filtered later, per request).
+pub fn find(s: &AppState, id: &str, role: Role) -> Result<std::sync::Arc<Collection>, ApiError> {
     if let Some(ws) = &s.walks {
-        if let Some(c) = super::layers::walk_collection(ws.store.as_ref(), id) {
+        if let Some(c) = super::layers::walk_collection(ws.store.as_ref(), id, role) {
             return Ok(std::sync::Arc::new(c));
         }
     }
@@ -150,7 +152,7 @@ pub async fn collection(
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     check_params(q.as_deref(), &["f"])?;
-    let c = find(&s, &id)?;
+    let c = find(&s, &id, caller.role)?;
     Ok(Json(collection_json(&c, &base_url(&headers), caller.role)))
 }
 
@@ -426,7 +428,7 @@ fn restricted_headers(resp: &mut Response, c: &Collection, role: Role, crs: Crs)
 }
 
 pub async fn items(State(s): State<AppState>, caller: Caller, headers: HeaderMap, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
-    let c = find(&s, &id)?;
+    let c = find(&s, &id, caller.role)?;
     let query = parse_query(q.as_deref(), &c)?;
     let (matched, page) = select_page(&s, &c, &caller, &query, Some((query.offset, query.limit)))?;
     audit(&s, &caller, &c, &format!("items offset={} limit={}", query.offset, query.limit), page.len());
@@ -475,7 +477,7 @@ pub async fn item(
     Path((id, fid)): Path<(String, String)>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let c = find(&s, &id)?;
+    let c = find(&s, &id, caller.role)?;
     let pairs = check_params(q.as_deref(), &["crs", "f"])?;
     let crs = match pairs.iter().find(|(k, _)| k == "crs") {
         Some((_, v)) => Crs::parse(v)?,
@@ -502,7 +504,7 @@ pub async fn item(
 
 /// `GET /collections/{id}/download?format=gpkg|geojson|csv`: the whole collection as the role sees it.
 pub async fn download(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
-    let c = find(&s, &id)?;
+    let c = find(&s, &id, caller.role)?;
     let pairs = check_params(q.as_deref(), &["format"])?;
     let format = pairs.iter().find(|(k, _)| k == "format").map(|(_, v)| v.as_str()).unwrap_or("gpkg").to_string();
     let (mime, ext) = match format.as_str() {

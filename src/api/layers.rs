@@ -542,7 +542,9 @@ pub fn hotspot_grid_from(h: &HotspotCells) -> Collection {
 
 /// Walks and observations as collections, read from the walk store on each request (they change
 /// while the service runs), so QGIS can add them through OGC API Features like any other layer.
-pub fn walk_collection(store: &dyn crate::store::WalkStore, id: &str) -> Option<Collection> {
+/// What `role` sees of them is `privacy::walk_view`'s decision, as on the walk API.
+pub fn walk_collection(store: &dyn crate::store::WalkStore, id: &str, role: crate::privacy::Role) -> Option<Collection> {
+    let view = crate::privacy::walk_view(role);
     let features = match id {
         "walks" => store
             .walks()
@@ -553,24 +555,40 @@ pub fn walk_collection(store: &dyn crate::store::WalkStore, id: &str) -> Option<
                     Ok(Value::Object(m)) => m,
                     _ => Map::new(),
                 };
+                // Lists as text: QGIS and GeoPackage columns hold no arrays.
                 p.insert("organisations".into(), w.organisations.join(", ").into());
+                p.insert("participants".into(), serde_json::to_string(&w.participants).unwrap_or_default().into());
+                p.insert("stops".into(), serde_json::to_string(&w.stops).unwrap_or_default().into());
+                let mut p = view.walk(p);
+                if let Some(Value::String(stops)) = p.get("stops").cloned() {
+                    // The public view drops the stops' free text from the JSON text too.
+                    let parsed: Vec<Value> = serde_json::from_str(&stops).unwrap_or_default();
+                    let mut m = Map::new();
+                    m.insert("stops".into(), Value::Array(parsed));
+                    p.insert("stops".into(), serde_json::to_string(&view.walk(m)["stops"]).unwrap_or_default().into());
+                }
                 feat(w.id.clone(), p, w.route.clone().into(), Some(w.planned_at))
             })
             .collect(),
-        "observations" => store
-            .observations(None)
-            .ok()?
-            .into_iter()
-            .map(|o| {
-                let mut p = match serde_json::to_value(&o) {
-                    Ok(Value::Object(m)) => m,
-                    _ => Map::new(),
-                };
-                p.insert("ratings".into(), serde_json::to_string(&o.ratings).unwrap_or_default().into());
-                p.insert("category_sv".into(), crate::walks::category_label(&o.category).into());
-                feat(o.id.clone(), p, o.point.into(), Some(o.created_at))
-            })
-            .collect(),
+        "observations" => {
+            let today = chrono::Local::now().date_naive();
+            store
+                .observations(None)
+                .ok()?
+                .into_iter()
+                .map(|o| {
+                    let mut p = match serde_json::to_value(&o) {
+                        Ok(Value::Object(m)) => m,
+                        _ => Map::new(),
+                    };
+                    p.insert("ratings".into(), serde_json::to_string(&o.ratings).unwrap_or_default().into());
+                    p.insert("category_sv".into(), crate::walks::category_label(&o.category).into());
+                    p.insert("overdue".into(), o.is_overdue(today).into());
+                    let (p, at) = view.observation(p, o.point.x(), o.point.y());
+                    feat(o.id.clone(), p, at.into(), Some(o.created_at))
+                })
+                .collect()
+        }
         _ => return None,
     };
     Some(Collection {

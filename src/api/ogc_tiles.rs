@@ -3,7 +3,7 @@
 //! tileset with its limits, and tiles addressed as `{tileMatrix}/{tileRow}/{tileCol}` (row
 //! before column). Tiles come from the same builder, cache, roles and privacy as `/tiles/…`.
 
-use super::auth::Caller;
+use super::auth::{Caller, Role};
 use super::error::{check_params, ApiError};
 use super::features::{base_url, find};
 use super::layers::Collection;
@@ -134,7 +134,7 @@ fn tileset_summary(c: &Collection, b: &str) -> Value {
 /// `GET /collections/{id}/tiles`: the tilesets of a collection (one, WebMercatorQuad).
 pub async fn tilesets(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
     check_params(q.as_deref(), &["f"])?;
-    let c = find(&s, &id)?;
+    let c = find(&s, &id, Role::Public)?;
     let b = base_url(&headers);
     Ok(Json(json!({
         "tilesets": [tileset_summary(&c, &b)],
@@ -165,7 +165,7 @@ pub async fn tileset(
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     check_params(q.as_deref(), &["f"])?;
-    let c = find(&s, &id)?;
+    let c = find(&s, &id, Role::Public)?;
     check_tms(&tms)?;
     let b = base_url(&headers);
     let (z0, z1) = zoom_range(c.id);
@@ -215,7 +215,7 @@ pub async fn tile(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     check_params(q.as_deref(), &["f"])?;
-    let c = find(&s, &id)?;
+    let c = find(&s, &id, caller.role)?;
     check_tms(&tms)?;
     let num = |v: &str, what: &str| v.parse::<u64>().map_err(|_| ApiError::BadRequest(format!("{what} '{v}' is not a non-negative integer")));
     let (z, y, x) = (num(&m, "tileMatrix")?, num(&row, "tileRow")?, num(&col, "tileCol")?);

@@ -212,7 +212,7 @@ pub async fn tile(
     let c = if id == "incidents" && (z < POINT_ZOOM || caller.role == Role::Public) {
         s.layers.peek(&id).ok_or_else(|| ApiError::NotFound(format!("no collection '{id}'")))?
     } else {
-        find(&s, &id)?
+        find(&s, &id, caller.role)?
     };
     respond(&s, &caller, &headers, c, z, x, y).await
 }
@@ -314,7 +314,7 @@ pub async fn tilejson(
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     check_params(q.as_deref(), &[])?;
-    let c = find(&s, &id)?;
+    let c = find(&s, &id, caller.role)?;
     if c.access == Access::Incidents {
         // Aggregated tiles are open to every role; the TileJSON says what the caller gets.
         let _ = authorise(&c, &caller).is_ok();

@@ -5,9 +5,9 @@
 use super::auth::{Caller, Role};
 use super::error::{check_params, ApiError};
 use super::AppState;
-use crate::privacy::{cache_control, Resource};
+use crate::privacy::{cache_control, walk_view, Resource, WalkView};
 use crate::store::WalkStore;
-use crate::walks::{self, photo, report, HistoryEntry, Observation, ObservationStatus, Walk, WalkStatus};
+use crate::walks::{self, photo, report, HistoryEntry, Observation, ObservationStatus, Participant, Stop, Walk, WalkStatus};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -124,11 +124,32 @@ struct WalkInput {
     status: Option<WalkStatus>,
     #[serde(default)]
     notes: String,
+    #[serde(default)]
+    participants: Vec<Participant>,
+    #[serde(default)]
+    meeting_point: String,
+    #[serde(default)]
+    stops: Vec<Stop>,
+    #[serde(default)]
+    dark_hours: bool,
+    #[serde(default)]
+    notes_before: String,
+    #[serde(default)]
+    notes_after: String,
 }
 
-fn walk_json(w: &Walk) -> Value {
+fn walk_json(w: &Walk, view: WalkView) -> Value {
     let g = to_wgs(&w.route.clone().into());
-    json!({"type": "Feature", "id": w.id, "geometry": {"type": "LineString", "coordinates": coords_of(&g)}, "properties": w})
+    let props = match serde_json::to_value(w) {
+        Ok(Value::Object(m)) => view.walk(m),
+        _ => serde_json::Map::new(),
+    };
+    json!({"type": "Feature", "id": w.id, "geometry": {"type": "LineString", "coordinates": coords_of(&g)}, "properties": props})
+}
+
+/// The plan fields of a walk input, checked.
+fn plan_of(input: &WalkInput) -> Result<(), ApiError> {
+    walks::validate_plan(&input.participants, &input.stops).map_err(ApiError::from)
 }
 
 pub(super) fn with_etag(mut r: Response, v: i64) -> Response {
@@ -149,7 +170,7 @@ fn find_obs(ws: &WalkService, id: &str) -> Result<Observation, ApiError> {
     ws.store.observations(None)?.into_iter().find(|o| o.id == id).ok_or_else(|| ApiError::NotFound(format!("no observation '{id}'")))
 }
 
-pub async fn list_walks(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+pub async fn list_walks(State(s): State<AppState>, caller: Caller, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
     let pairs = check_params(q.as_deref(), &["status", "area", "from", "to"])?;
     let ws = service(&s)?.clone();
     let get = |k: &str| pairs.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
@@ -166,7 +187,7 @@ pub async fn list_walks(State(s): State<AppState>, RawQuery(q): RawQuery) -> Res
         .filter(|w| status.as_deref().is_none_or(|st| w.status.as_str() == st))
         .filter(|w| area.as_deref().is_none_or(|a| crate::model::fold(&w.area).contains(&crate::model::fold(a))))
         .filter(|w| from.is_none_or(|d| w.planned_at.date() >= d) && to.is_none_or(|d| w.planned_at.date() <= d))
-        .map(walk_json)
+        .map(|w| walk_json(w, walk_view(caller.role)))
         .collect();
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], json!({"type": "FeatureCollection", "features": feats}).to_string()).into_response())
 }
@@ -180,6 +201,7 @@ pub async fn create_walk(State(s): State<AppState>, caller: Caller, body: Bytes)
     }
     let route = route_from(&input.route)?;
     walks::validate_route(&route, &ws.rules).map_err(ApiError::from)?;
+    plan_of(&input)?;
     let now = chrono::Local::now().naive_local();
     let w = Walk {
         id: walks::new_id("w"),
@@ -191,6 +213,12 @@ pub async fn create_walk(State(s): State<AppState>, caller: Caller, body: Bytes)
         route,
         status: input.status.unwrap_or(WalkStatus::Planerad),
         notes: input.notes,
+        participants: input.participants,
+        meeting_point: input.meeting_point,
+        stops: input.stops,
+        dark_hours: input.dark_hours,
+        notes_before: input.notes_before,
+        notes_after: input.notes_after,
         created_by: who(&caller),
         created_at: now,
         updated_by: who(&caller),
@@ -203,16 +231,16 @@ pub async fn create_walk(State(s): State<AppState>, caller: Caller, body: Bytes)
         Ok(ws.store.insert_walk(&w2)?)
     })
     .await?;
-    let mut r = (StatusCode::CREATED, [(header::CONTENT_TYPE, "application/geo+json")], walk_json(&w).to_string()).into_response();
+    let mut r = (StatusCode::CREATED, [(header::CONTENT_TYPE, "application/geo+json")], walk_json(&w, WalkView::Full).to_string()).into_response();
     r.headers_mut().insert(header::LOCATION, HeaderValue::from_str(&format!("/walks/{}", w.id)).expect("ASCII"));
     Ok(with_etag(r, w.version))
 }
 
-pub async fn get_walk(State(s): State<AppState>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+pub async fn get_walk(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
     check_params(q.as_deref(), &[])?;
     let ws = service(&s)?.clone();
     let w = blocking(move || find_walk(&ws, &id)).await?;
-    Ok(with_etag(([(header::CONTENT_TYPE, "application/geo+json")], walk_json(&w).to_string()).into_response(), w.version))
+    Ok(with_etag(([(header::CONTENT_TYPE, "application/geo+json")], walk_json(&w, walk_view(caller.role)).to_string()).into_response(), w.version))
 }
 
 pub async fn update_walk(State(s): State<AppState>, caller: Caller, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
@@ -222,6 +250,7 @@ pub async fn update_walk(State(s): State<AppState>, caller: Caller, headers: Hea
     let input: WalkInput = parse_json(&body)?;
     let route = route_from(&input.route)?;
     walks::validate_route(&route, &ws.rules).map_err(ApiError::from)?;
+    plan_of(&input)?;
     let planned_at = parse_when(&input.planned_at)?;
     let by = who(&caller);
     let w = blocking(move || {
@@ -236,6 +265,12 @@ pub async fn update_walk(State(s): State<AppState>, caller: Caller, headers: Hea
             route,
             status: input.status.unwrap_or(old.status),
             notes: input.notes,
+            participants: input.participants,
+            meeting_point: input.meeting_point,
+            stops: input.stops,
+            dark_hours: input.dark_hours,
+            notes_before: input.notes_before,
+            notes_after: input.notes_after,
             updated_by: by,
             updated_at: chrono::Local::now().naive_local(),
             version: expected + 1,
@@ -245,7 +280,7 @@ pub async fn update_walk(State(s): State<AppState>, caller: Caller, headers: Hea
         Ok(w)
     })
     .await?;
-    Ok(with_etag(([(header::CONTENT_TYPE, "application/geo+json")], walk_json(&w).to_string()).into_response(), w.version))
+    Ok(with_etag(([(header::CONTENT_TYPE, "application/geo+json")], walk_json(&w, WalkView::Full).to_string()).into_response(), w.version))
 }
 
 pub async fn delete_walk(State(s): State<AppState>, caller: Caller, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -275,6 +310,13 @@ struct ObservationInput {
     status: Option<ObservationStatus>,
     #[serde(default)]
     off_route: bool,
+    #[serde(default)]
+    due: Option<String>,
+    #[serde(default)]
+    insats: String,
+    /// Set by a phone for an observation queued offline, so that a replay stores it once.
+    #[serde(default)]
+    client_id: String,
 }
 
 #[derive(Deserialize)]
@@ -287,17 +329,36 @@ struct ObservationPatch {
     responsible: Option<String>,
     status: Option<ObservationStatus>,
     off_route: Option<bool>,
+    /// A date (2026-03-31); an empty string removes the due date.
+    due: Option<String>,
+    insats: Option<String>,
 }
 
-fn obs_json(o: &Observation) -> Value {
-    let g = to_wgs(&o.point.into());
-    let c = coords_of(&g);
-    let mut props = serde_json::to_value(o).unwrap_or(Value::Null);
-    props["category_sv"] = walks::category_label(&o.category).into();
+fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+/// `due` as given: empty means none.
+fn parse_due(s: &str) -> Result<Option<chrono::NaiveDate>, ApiError> {
+    if s.trim().is_empty() {
+        return Ok(None);
+    }
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map(Some).map_err(|_| ApiError::Unprocessable(format!("due '{s}' is not a date (2026-03-31)")))
+}
+
+pub(crate) fn obs_json(o: &Observation, view: WalkView) -> Value {
+    let mut props = match serde_json::to_value(o) {
+        Ok(Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    props.insert("category_sv".into(), walks::category_label(&o.category).into());
+    props.insert("overdue".into(), o.is_overdue(today()).into());
+    let (props, at) = view.observation(props, o.point.x(), o.point.y());
+    let c = coords_of(&to_wgs(&at.into()));
     json!({"type": "Feature", "id": o.id, "geometry": {"type": "Point", "coordinates": c.first().copied().unwrap_or([0.0, 0.0])}, "properties": props})
 }
 
-pub async fn list_observations(State(s): State<AppState>, Path(walk): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+pub async fn list_observations(State(s): State<AppState>, caller: Caller, Path(walk): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
     check_params(q.as_deref(), &[])?;
     let ws = service(&s)?.clone();
     let obs = blocking(move || {
@@ -307,29 +368,38 @@ pub async fn list_observations(State(s): State<AppState>, Path(walk): Path<Strin
     .await?;
     Ok((
         [(header::CONTENT_TYPE, "application/geo+json")],
-        json!({"type": "FeatureCollection", "features": obs.iter().map(obs_json).collect::<Vec<_>>()}).to_string(),
+        json!({"type": "FeatureCollection", "features": obs.iter().map(|o| obs_json(o, walk_view(caller.role))).collect::<Vec<_>>()}).to_string(),
     )
         .into_response())
 }
 
-/// `GET /observations?status=ny&responsible=…&open=true`: the follow-up list.
-pub async fn all_observations(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
-    let pairs = check_params(q.as_deref(), &["status", "responsible", "open"])?;
+fn bool_param(v: Option<String>, k: &str) -> Result<Option<bool>, ApiError> {
+    match v.as_deref() {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(o) => Err(ApiError::BadRequest(format!("{k} must be true or false, got '{o}'"))),
+    }
+}
+
+/// `GET /observations?status=ny&responsible=…&open=true&overdue=true`: the follow-up list,
+/// overdue findings first, then by due date.
+pub async fn all_observations(State(s): State<AppState>, caller: Caller, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    let pairs = check_params(q.as_deref(), &["status", "responsible", "open", "overdue"])?;
     let ws = service(&s)?.clone();
     let get = |k: &str| pairs.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
-    let (status, responsible, open) = (get("status"), get("responsible"), get("open"));
-    if let Some(o) = &open {
-        if o != "true" && o != "false" {
-            return Err(ApiError::BadRequest(format!("open must be true or false, got '{o}'")));
-        }
-    }
-    let obs = blocking(move || Ok(ws.store.observations(None)?)).await?;
+    let (status, responsible) = (get("status"), get("responsible"));
+    let (open, overdue) = (bool_param(get("open"), "open")?, bool_param(get("overdue"), "overdue")?);
+    let mut obs = blocking(move || Ok(ws.store.observations(None)?)).await?;
+    let day = today();
+    obs.sort_by_key(|o| (!o.is_overdue(day), o.due.is_none(), o.due, o.created_at));
     let feats: Vec<Value> = obs
         .iter()
-        .filter(|o| status.as_deref().is_none_or(|st| serde_json::to_value(o.status).ok().and_then(|v| v.as_str().map(|x| x == st)).unwrap_or(false)))
+        .filter(|o| status.as_deref().is_none_or(|st| o.status.as_str() == st))
         .filter(|o| responsible.as_deref().is_none_or(|r| crate::model::fold(&o.responsible) == crate::model::fold(r)))
-        .filter(|o| open.as_deref().is_none_or(|x| (x == "true") == o.status.is_open()))
-        .map(obs_json)
+        .filter(|o| open.is_none_or(|x| x == o.status.is_open()))
+        .filter(|o| overdue.is_none_or(|x| x == o.is_overdue(day)))
+        .map(|o| obs_json(o, walk_view(caller.role)))
         .collect();
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], json!({"type": "FeatureCollection", "features": feats}).to_string()).into_response())
 }
@@ -339,9 +409,18 @@ pub async fn create_observation(State(s): State<AppState>, caller: Caller, Path(
     let ws = service(&s)?.clone();
     let input: ObservationInput = parse_json(&body)?;
     let point = point_from(&input.point)?;
+    let due = parse_due(input.due.as_deref().unwrap_or(""))?;
     let by = who(&caller);
-    let o = blocking(move || {
+    let (o, created) = blocking(move || {
         let w = find_walk(&ws, &walk)?;
+        // One lock around the lookup and the insert: two replays of one queued observation
+        // cannot both miss it.
+        let _g = ws.write_lock.lock();
+        if !input.client_id.is_empty() {
+            if let Some(o) = ws.store.observations(Some(&walk))?.into_iter().find(|o| o.client_id == input.client_id) {
+                return Ok((o, false));
+            }
+        }
         let now = chrono::Local::now().naive_local();
         let o = Observation {
             id: walks::new_id("o"),
@@ -354,6 +433,9 @@ pub async fn create_observation(State(s): State<AppState>, caller: Caller, Path(
             status: input.status.unwrap_or(ObservationStatus::Ny),
             off_route: input.off_route,
             has_photo: false,
+            due,
+            insats: input.insats,
+            client_id: input.client_id,
             created_by: by.clone(),
             created_at: now,
             updated_by: by.clone(),
@@ -368,21 +450,21 @@ pub async fn create_observation(State(s): State<AppState>, caller: Caller, Path(
             changed_at: now,
             changes: json!({"created": {"status": o.status, "category": o.category}}).to_string(),
         };
-        let _g = ws.write_lock.lock();
         ws.store.insert_observation(&o, &h)?;
-        Ok(o)
+        Ok((o, true))
     })
     .await?;
-    let mut r = (StatusCode::CREATED, [(header::CONTENT_TYPE, "application/geo+json")], obs_json(&o).to_string()).into_response();
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let mut r = (status, [(header::CONTENT_TYPE, "application/geo+json")], obs_json(&o, WalkView::Full).to_string()).into_response();
     r.headers_mut().insert(header::LOCATION, HeaderValue::from_str(&format!("/observations/{}", o.id)).expect("ASCII"));
     Ok(with_etag(r, o.version))
 }
 
-pub async fn get_observation(State(s): State<AppState>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+pub async fn get_observation(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
     check_params(q.as_deref(), &[])?;
     let ws = service(&s)?.clone();
     let o = blocking(move || find_obs(&ws, &id)).await?;
-    Ok(with_etag(([(header::CONTENT_TYPE, "application/geo+json")], obs_json(&o).to_string()).into_response(), o.version))
+    Ok(with_etag(([(header::CONTENT_TYPE, "application/geo+json")], obs_json(&o, walk_view(caller.role)).to_string()).into_response(), o.version))
 }
 
 pub async fn update_observation(
@@ -397,6 +479,7 @@ pub async fn update_observation(
     let ws = service(&s)?.clone();
     let patch: ObservationPatch = parse_json(&body)?;
     let point = patch.point.as_ref().map(point_from).transpose()?;
+    let due = patch.due.as_deref().map(parse_due).transpose()?;
     let by = who(&caller);
     let o = blocking(move || {
         let _g = ws.write_lock.lock();
@@ -420,6 +503,8 @@ pub async fn update_observation(
         set!(responsible, patch.responsible);
         set!(status, patch.status);
         set!(off_route, patch.off_route);
+        set!(due, due);
+        set!(insats, patch.insats);
         if let Some(p) = point {
             changes.insert("point".into(), json!("moved"));
             o.point = p;
@@ -434,7 +519,7 @@ pub async fn update_observation(
         Ok(o)
     })
     .await?;
-    Ok(with_etag(([(header::CONTENT_TYPE, "application/geo+json")], obs_json(&o).to_string()).into_response(), o.version))
+    Ok(with_etag(([(header::CONTENT_TYPE, "application/geo+json")], obs_json(&o, WalkView::Full).to_string()).into_response(), o.version))
 }
 
 pub async fn delete_observation(State(s): State<AppState>, caller: Caller, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -449,7 +534,20 @@ pub async fn delete_observation(State(s): State<AppState>, caller: Caller, heade
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn history(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+/// Partner and up: the photo, and the protocol and history, which name people.
+fn require_full_view(c: &Caller, what: &str) -> Result<(), ApiError> {
+    if walk_view(c.role).sees_photos() {
+        return Ok(());
+    }
+    Err(if c.fingerprint.is_none() && c.user.is_none() {
+        ApiError::Unauthorized(format!("{what} need a token"))
+    } else {
+        ApiError::Forbidden(format!("{what} need role partner or higher"))
+    })
+}
+
+pub async fn history(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    require_full_view(&caller, "histories")?;
     let ws = service(&s)?.clone();
     let h = blocking(move || {
         find_obs(&ws, &id)?;
@@ -465,38 +563,47 @@ pub async fn put_photo(State(s): State<AppState>, caller: Caller, headers: Heade
     let expected = if_match(&headers)?;
     let ws = service(&s)?.clone();
     let (mime, clean) = photo::sanitise(&body, ws.rules.max_photo_bytes).map_err(|e| ApiError::Unprocessable(format!("photo: {e}")))?;
+    // Read before the EXIF is gone: where the photo was taken is where the finding is.
+    let taken_at = photo::exif_position(&body).and_then(|p| to_3006(&[p]).ok()).map(|q| geo::Point::new(q[0][0], q[0][1]));
     let by = who(&caller);
     let o = blocking(move || {
         let _g = ws.write_lock.lock();
         let mut o = find_obs(&ws, &id)?;
         let now = chrono::Local::now().naive_local();
+        let mut changes = json!({"photo": [mime, clean.len()]});
+        if let Some(p) = taken_at {
+            if let Some(moved) = place_from_photo(&ws, &o, p)? {
+                changes["point"] = json!("from the photo's position");
+                o = moved;
+            }
+        }
         o.version = expected + 1;
         o.has_photo = true;
         o.updated_by = by.clone();
         o.updated_at = now;
-        let h = HistoryEntry {
-            observation_id: o.id.clone(),
-            version: o.version,
-            changed_by: by,
-            changed_at: now,
-            changes: json!({"photo": [mime, clean.len()]}).to_string(),
-        };
+        let h = HistoryEntry { observation_id: o.id.clone(), version: o.version, changed_by: by, changed_at: now, changes: changes.to_string() };
         ws.store.replace_observation(&o, expected, &h, Some((mime, &clean))).map_err(|e| ApiError::from_write(e, "observation"))?;
         Ok(o)
     })
     .await?;
-    Ok(with_etag(([(header::CONTENT_TYPE, "application/geo+json")], obs_json(&o).to_string()).into_response(), o.version))
+    Ok(with_etag(([(header::CONTENT_TYPE, "application/geo+json")], obs_json(&o, WalkView::Full).to_string()).into_response(), o.version))
+}
+
+/// The observation moved to where its photo was taken: kept as on the route when it is near
+/// it, marked off the route when farther, and None (unchanged) outside the municipality.
+fn place_from_photo(ws: &WalkService, o: &Observation, p: geo::Point<f64>) -> Result<Option<Observation>, ApiError> {
+    let walk = find_walk(ws, &o.walk_id)?;
+    let mut moved = Observation { point: p, ..o.clone() };
+    if walks::validate_observation(&moved, &walk.route, &ws.rules).is_ok() {
+        return Ok(Some(moved));
+    }
+    moved.off_route = true;
+    Ok(walks::validate_observation(&moved, &walk.route, &ws.rules).is_ok().then_some(moved))
 }
 
 pub async fn get_photo(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     // Photos can show people: partner and up.
-    if caller.role < Role::Partner {
-        return Err(if caller.fingerprint.is_none() {
-            ApiError::Unauthorized("photos need a token".into())
-        } else {
-            ApiError::Forbidden("photos need role partner or higher".into())
-        });
-    }
+    require_full_view(&caller, "photos")?;
     let ws = service(&s)?.clone();
     let p = blocking(move || Ok(ws.store.photo(&id)?)).await?;
     let (mime, bytes) = p.ok_or_else(|| ApiError::NotFound("no photo for this observation".into()))?;
@@ -513,12 +620,67 @@ fn date_param(pairs: &[(String, String)], k: &str) -> Result<Option<chrono::Naiv
         .transpose()
 }
 
+/// A walk as `view` may show it: the public view loses the protocol, names and editors.
+fn walk_for_view(w: Walk, view: WalkView) -> Walk {
+    if view.sees_protocol() {
+        return w;
+    }
+    let participants = w.participants.iter().map(|p| Participant { organisation: p.organisation.clone(), name: None }).collect();
+    let stops = w.stops.iter().map(|s| Stop { look_at: String::new(), ..s.clone() }).collect();
+    Walk {
+        notes: String::new(),
+        notes_before: String::new(),
+        notes_after: String::new(),
+        organiser: String::new(),
+        created_by: String::new(),
+        updated_by: String::new(),
+        participants,
+        stops,
+        ..w
+    }
+}
+
+/// An observation as `view` may show it: the public view keeps category, status and due date
+/// at the centre of its 250 m cell.
+fn observation_for_view(o: Observation, view: WalkView) -> Observation {
+    let (_, at) = view.observation(serde_json::Map::new(), o.point.x(), o.point.y());
+    if view.sees_protocol() {
+        return o;
+    }
+    Observation {
+        point: at,
+        ratings: BTreeMap::new(),
+        description: String::new(),
+        responsible: String::new(),
+        insats: String::new(),
+        client_id: String::new(),
+        has_photo: false,
+        created_by: String::new(),
+        updated_by: String::new(),
+        ..o
+    }
+}
+
+/// At most this many photos go into one printed report (each at most 5 MB).
+const MAX_REPORT_PHOTOS: usize = 40;
+
+fn photo_uris(ws: &WalkService, obs: &[(Observation, [f64; 2])]) -> Result<BTreeMap<String, String>, ApiError> {
+    use base64::Engine;
+    let mut out = BTreeMap::new();
+    for (o, _) in obs.iter().filter(|(o, _)| o.has_photo).take(MAX_REPORT_PHOTOS) {
+        if let Some((mime, bytes)) = ws.store.photo(&o.id)? {
+            out.insert(o.id.clone(), format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes)));
+        }
+    }
+    Ok(out)
+}
+
 /// `GET /walks/{id}/report?format=json|html|gpx|geojson&buffer=50&from=&to=`
 pub async fn route_report(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
     let pairs = check_params(q.as_deref(), &["format", "buffer", "from", "to"])?;
     let format = pairs.iter().find(|(k, _)| k == "format").map(|(_, v)| v.clone()).unwrap_or_else(|| "json".into());
-    if !["json", "html", "gpx", "geojson"].contains(&format.as_str()) {
-        return Err(ApiError::BadRequest(format!("format '{format}' is not one of json, html, gpx, geojson")));
+    if !["json", "html", "gpx", "geojson", "invitation"].contains(&format.as_str()) {
+        return Err(ApiError::BadRequest(format!("format '{format}' is not one of json, html, gpx, geojson, invitation")));
     }
     let buffer = match pairs.iter().find(|(k, _)| k == "buffer") {
         Some((_, v)) => {
@@ -530,16 +692,20 @@ pub async fn route_report(State(s): State<AppState>, caller: Caller, Path(id): P
     let ws = service(&s)?.clone();
     let st = s.clone();
     let role = caller.role;
+    let view = walk_view(role);
+    let want_photos = view.sees_photos() && format == "html";
     let r = blocking(move || {
-        let w = find_walk(&ws, &id)?;
+        let w = walk_for_view(find_walk(&ws, &id)?, view);
         let obs = ws.store.observations(Some(&id))?;
         let obs: Vec<(Observation, [f64; 2])> = obs
             .into_iter()
             .map(|o| {
+                let o = observation_for_view(o, view);
                 let c = coords_of(&to_wgs(&o.point.into()))[0];
                 (o, c)
             })
             .collect();
+        let photos = if want_photos { photo_uris(&ws, &obs)? } else { BTreeMap::new() };
         let route_wgs = coords_of(&to_wgs(&w.route.clone().into()));
         let picture = &st.layers.picture;
         let shapes: Vec<geo::Geometry<f64>> = picture.areas.iter().map(|f| f.area.geometry.clone().into()).collect();
@@ -558,6 +724,7 @@ pub async fn route_report(State(s): State<AppState>, caller: Caller, Path(id): P
         let cells: Vec<(&geo::Geometry<f64>, String, i8)> = hot_shapes.iter().map(|(g, id, b)| (g, id.clone(), *b)).collect();
         let min = role.min_count(st.config.min_public_count);
         let mut r = report::build(&w, route_wgs, obs, &areas, &inc, &cells, buffer, period, role.raw_points(), min);
+        r.photos = photos;
         if let Some(list) = r.incidents.as_mut() {
             for i in list.iter_mut() {
                 if let Some(src) = st.layers.picture.incidents.iter().find(|x| x.id == i.id) {
@@ -574,6 +741,7 @@ pub async fn route_report(State(s): State<AppState>, caller: Caller, Path(id): P
     }
     let mut resp = match format.as_str() {
         "html" => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], report::to_html(&r)).into_response(),
+        "invitation" => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], report::invitation_html(&r)).into_response(),
         "gpx" => {
             let mut x = ([(header::CONTENT_TYPE, "application/gpx+xml")], report::to_gpx(&r)).into_response();
             x.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"trygghetsvandring.gpx\""));

@@ -23,6 +23,7 @@ use tokio_postgres::NoTls;
 pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "initial_schema", include_str!("../../migrations/postgis/V1__initial_schema.sql")),
     (2, "places", include_str!("../../migrations/postgis/V2__places.sql")),
+    (3, "walks_in_the_field", include_str!("../../migrations/postgis/V3__walks_in_the_field.sql")),
 ];
 
 /// Any key the migrations take a transaction-scoped advisory lock on, so two processes starting

@@ -11,9 +11,30 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{GenericClient, Row};
 
 const WALK_COLUMNS: &str =
-    "id, title, planned_at, area, organiser, organisations, status, notes, created_by, created_at, updated_by, updated_at, version, geom";
+    "id, title, planned_at, area, organiser, organisations, status, notes, created_by, created_at, updated_by, updated_at, version, geom, \
+                            participants, meeting_point, stops, dark_hours, notes_before, notes_after";
 const OBS_COLUMNS: &str =
-    "id, walk_id, category, ratings, description, responsible, status, off_route, has_photo, created_by, created_at, updated_by, updated_at, version, geom";
+    "id, walk_id, category, ratings, description, responsible, status, off_route, has_photo, created_by, created_at, updated_by, updated_at, \
+                           version, geom, due, insats, client_id";
+
+/// Writes a row of `columns` (the first is `id`): inserted when `expected` is None, else updated
+/// only where the stored version is `expected`.
+async fn put_row(c: &impl GenericClient, table: &str, columns: &str, v: &[&(dyn ToSql + Sync)], expected: Option<i64>) -> Result<u64, tokio_postgres::Error> {
+    let names: Vec<&str> = columns.split(',').map(str::trim).collect();
+    match expected {
+        None => {
+            let marks: Vec<String> = (1..=names.len()).map(|k| format!("${k}")).collect();
+            c.execute(format!("INSERT INTO {table} ({columns}) VALUES ({})", marks.join(", ")).as_str(), v).await
+        }
+        Some(e) => {
+            let sets: Vec<String> = names.iter().enumerate().skip(1).map(|(k, n)| format!("{n} = ${}", k + 1)).collect();
+            let sql = format!("UPDATE {table} SET {} WHERE id = $1 AND version = ${}", sets.join(", "), names.len() + 1);
+            let mut all = v.to_vec();
+            all.push(&e);
+            c.execute(sql.as_str(), &all).await
+        }
+    }
+}
 
 fn status_text<T: serde::Serialize>(s: &T) -> String {
     serde_json::to_value(s).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
@@ -39,6 +60,12 @@ fn walk_row(r: &Row) -> Walk {
         updated_by: r.get("updated_by"),
         updated_at: r.get("updated_at"),
         version: r.get("version"),
+        participants: serde_json::from_str(r.get("participants")).unwrap_or_default(),
+        meeting_point: r.get("meeting_point"),
+        stops: serde_json::from_str(r.get("stops")).unwrap_or_default(),
+        dark_hours: r.get("dark_hours"),
+        notes_before: r.get("notes_before"),
+        notes_after: r.get("notes_after"),
     }
 }
 
@@ -58,6 +85,9 @@ fn observation_row(r: &Row) -> Observation {
         status: serde_json::from_value(serde_json::Value::String(r.get("status"))).unwrap_or(ObservationStatus::Ny),
         off_route: r.get("off_route"),
         has_photo: r.get("has_photo"),
+        due: r.get("due"),
+        insats: r.get("insats"),
+        client_id: r.get("client_id"),
         created_by: r.get("created_by"),
         created_at: r.get("created_at"),
         updated_by: r.get("updated_by"),
@@ -71,7 +101,10 @@ fn observation_row(r: &Row) -> Observation {
 async fn put_walk(c: &impl GenericClient, w: &Walk, expected: Option<i64>) -> Result<u64, tokio_postgres::Error> {
     let g = geo::Geometry::LineString(w.route.clone());
     let (orgs, status) = (w.organisations.join(", "), status_text(&w.status));
-    let v: [&(dyn ToSql + Sync); 14] = [
+    let participants = serde_json::to_string(&w.participants).unwrap_or_else(|_| "[]".into());
+    let stops = serde_json::to_string(&w.stops).unwrap_or_else(|_| "[]".into());
+    let route = ewkb(&g);
+    let v: [&(dyn ToSql + Sync); 20] = [
         &w.id,
         &w.title,
         &w.planned_at,
@@ -85,27 +118,23 @@ async fn put_walk(c: &impl GenericClient, w: &Walk, expected: Option<i64>) -> Re
         &w.updated_by,
         &w.updated_at,
         &w.version,
-        &ewkb(&g),
+        &route,
+        &participants,
+        &w.meeting_point,
+        &stops,
+        &w.dark_hours,
+        &w.notes_before,
+        &w.notes_after,
     ];
-    match expected {
-        None => {
-            c.execute(format!("INSERT INTO walks ({WALK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)").as_str(), &v).await
-        }
-        Some(e) => {
-            let sql = "UPDATE walks SET title = $2, planned_at = $3, area = $4, organiser = $5, organisations = $6, status = $7, notes = $8, created_by = $9, \
-                       created_at = $10, updated_by = $11, updated_at = $12, version = $13, geom = $14 WHERE id = $1 AND version = $15";
-            let mut all = v.to_vec();
-            all.push(&e);
-            c.execute(sql, &all).await
-        }
-    }
+    put_row(c, "walks", WALK_COLUMNS, &v, expected).await
 }
 
 async fn put_observation(c: &impl GenericClient, o: &Observation, expected: Option<i64>) -> Result<u64, tokio_postgres::Error> {
     let g = geo::Geometry::Point(o.point);
     let ratings = serde_json::to_string(&o.ratings).unwrap_or_else(|_| "{}".into());
     let status = status_text(&o.status);
-    let v: [&(dyn ToSql + Sync); 15] = [
+    let point = ewkb(&g);
+    let v: [&(dyn ToSql + Sync); 18] = [
         &o.id,
         &o.walk_id,
         &o.category,
@@ -120,24 +149,12 @@ async fn put_observation(c: &impl GenericClient, o: &Observation, expected: Opti
         &o.updated_by,
         &o.updated_at,
         &o.version,
-        &ewkb(&g),
+        &point,
+        &o.due,
+        &o.insats,
+        &o.client_id,
     ];
-    match expected {
-        None => {
-            c.execute(
-                format!("INSERT INTO observations ({OBS_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)").as_str(),
-                &v,
-            )
-            .await
-        }
-        Some(e) => {
-            let sql = "UPDATE observations SET walk_id = $2, category = $3, ratings = $4, description = $5, responsible = $6, status = $7, off_route = $8, \
-                       has_photo = $9, created_by = $10, created_at = $11, updated_by = $12, updated_at = $13, version = $14, geom = $15 WHERE id = $1 AND version = $16";
-            let mut all = v.to_vec();
-            all.push(&e);
-            c.execute(sql, &all).await
-        }
-    }
+    put_row(c, "observations", OBS_COLUMNS, &v, expected).await
 }
 
 async fn put_history(c: &impl GenericClient, h: &HistoryEntry) -> Result<u64, tokio_postgres::Error> {

@@ -51,6 +51,13 @@ const WALK_FIELDS: &[Spec] = &[
     ("updated_by", OGRFieldType::OFTString),
     ("updated_at", OGRFieldType::OFTString),
     ("version", OGRFieldType::OFTInteger64),
+    // Added for planning and the protocol; older stores get them on their next write.
+    ("participants", OGRFieldType::OFTString),
+    ("meeting_point", OGRFieldType::OFTString),
+    ("stops", OGRFieldType::OFTString),
+    ("dark_hours", OGRFieldType::OFTInteger),
+    ("notes_before", OGRFieldType::OFTString),
+    ("notes_after", OGRFieldType::OFTString),
 ];
 const OBS_FIELDS: &[Spec] = &[
     ("id", OGRFieldType::OFTString),
@@ -67,6 +74,9 @@ const OBS_FIELDS: &[Spec] = &[
     ("updated_by", OGRFieldType::OFTString),
     ("updated_at", OGRFieldType::OFTString),
     ("version", OGRFieldType::OFTInteger64),
+    ("due", OGRFieldType::OFTString),
+    ("insats", OGRFieldType::OFTString),
+    ("client_id", OGRFieldType::OFTString),
 ];
 const HISTORY_FIELDS: &[Spec] = &[
     ("observation_id", OGRFieldType::OFTString),
@@ -113,13 +123,23 @@ impl GpkgStore {
         self.open_gpkg(true)
     }
 
-    /// Creates the walk layers in a store made before walks existed (idempotent, one transaction).
+    /// Creates the walk layers in a store made before walks existed, and the fields added since
+    /// in one made before them (idempotent, one transaction).
     fn ensure_walk_layers(&self, ds: &mut Dataset) -> Result<(), StoreError> {
+        let err = |e: gdal::errors::GdalError| StoreError::Gdal { path: self.path().display().to_string(), reason: e.to_string() };
+        for (name, _, fields) in LAYERS {
+            if let Ok(layer) = ds.layer_by_name(name) {
+                for (f, t) in fields.iter() {
+                    if layer.defn().field_index(f).is_err() {
+                        FieldDefn::new(f, *t).and_then(|d| d.add_to_layer(&layer)).map_err(err)?;
+                    }
+                }
+            }
+        }
         let missing: Vec<_> = LAYERS.iter().filter(|(n, _, _)| ds.layer_by_name(n).is_err()).collect();
         if missing.is_empty() {
             return Ok(());
         }
-        let err = |e: gdal::errors::GdalError| StoreError::Gdal { path: self.path().display().to_string(), reason: e.to_string() };
         let srs = srs_from_epsg(3006).map_err(|e| StoreError::Corrupt { path: self.path().display().to_string(), reason: e.to_string() })?;
         let mut txn = ds.start_transaction().map_err(err)?;
         for (name, ty, fields) in missing {
@@ -187,27 +207,47 @@ fn exec(ds: &Dataset, sql: &str) -> Result<(), WriteError> {
     Ok(())
 }
 
+/// Sets fields by name: the layer of an older store may have them in another order.
+fn set_strings(f: &mut Feature, vals: &[(&str, &str)]) -> Result<(), WriteError> {
+    for (n, v) in vals {
+        let k = f.field_index(n).map_err(gerr)?;
+        f.set_field_string(k, v).map_err(gerr)?;
+    }
+    Ok(())
+}
+
+fn set_int(f: &mut Feature, n: &str, v: i64) -> Result<(), WriteError> {
+    let k = f.field_index(n).map_err(gerr)?;
+    f.set_field_integer64(k, v).map_err(gerr)
+}
+
 fn put_walk(ds: &Dataset, w: &Walk) -> Result<(), WriteError> {
     let l = ds.layer_by_name("walks").map_err(gerr)?;
     let mut f = Feature::new(l.defn()).map_err(gerr)?;
-    let vals = [
-        &w.id,
-        &w.title,
-        &ts(&w.planned_at),
-        &w.area,
-        &w.organiser,
-        &w.organisations.join(", "),
-        &w.status.as_str().to_string(),
-        &w.notes,
-        &w.created_by,
-        &ts(&w.created_at),
-        &w.updated_by,
-        &ts(&w.updated_at),
-    ];
-    for (k, v) in vals.iter().enumerate() {
-        f.set_field_string(k, v).map_err(gerr)?;
-    }
-    f.set_field_integer64(12, w.version).map_err(gerr)?;
+    set_strings(
+        &mut f,
+        &[
+            ("id", &w.id),
+            ("title", &w.title),
+            ("planned_at", &ts(&w.planned_at)),
+            ("area", &w.area),
+            ("organiser", &w.organiser),
+            ("organisations", &w.organisations.join(", ")),
+            ("status", w.status.as_str()),
+            ("notes", &w.notes),
+            ("created_by", &w.created_by),
+            ("created_at", &ts(&w.created_at)),
+            ("updated_by", &w.updated_by),
+            ("updated_at", &ts(&w.updated_at)),
+            ("participants", &serde_json::to_string(&w.participants).unwrap_or_else(|_| "[]".into())),
+            ("meeting_point", &w.meeting_point),
+            ("stops", &serde_json::to_string(&w.stops).unwrap_or_else(|_| "[]".into())),
+            ("notes_before", &w.notes_before),
+            ("notes_after", &w.notes_after),
+        ],
+    )?;
+    set_int(&mut f, "version", w.version)?;
+    set_int(&mut f, "dark_hours", i64::from(w.dark_hours))?;
     f.set_geometry(w.route.to_gdal().map_err(gerr)?).map_err(gerr)?;
     f.create(&l).map_err(gerr)
 }
@@ -216,17 +256,29 @@ fn put_observation(ds: &Dataset, o: &Observation) -> Result<(), WriteError> {
     let l = ds.layer_by_name("observations").map_err(gerr)?;
     let mut f = Feature::new(l.defn()).map_err(gerr)?;
     let ratings = serde_json::to_string(&o.ratings).unwrap_or_else(|_| "{}".into());
-    let status = serde_json::to_value(o.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-    let vals = [&o.id, &o.walk_id, &o.category, &ratings, &o.description, &o.responsible, &status];
-    for (k, v) in vals.iter().enumerate() {
-        f.set_field_string(k, v).map_err(gerr)?;
-    }
-    f.set_field_integer(7, i32::from(o.off_route)).map_err(gerr)?;
-    f.set_field_integer(8, i32::from(o.has_photo)).map_err(gerr)?;
-    for (k, v) in [(9, &o.created_by), (10, &ts(&o.created_at)), (11, &o.updated_by), (12, &ts(&o.updated_at))] {
-        f.set_field_string(k, v).map_err(gerr)?;
-    }
-    f.set_field_integer64(13, o.version).map_err(gerr)?;
+    let due = o.due.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
+    set_strings(
+        &mut f,
+        &[
+            ("id", &o.id),
+            ("walk_id", &o.walk_id),
+            ("category", &o.category),
+            ("ratings", &ratings),
+            ("description", &o.description),
+            ("responsible", &o.responsible),
+            ("status", o.status.as_str()),
+            ("created_by", &o.created_by),
+            ("created_at", &ts(&o.created_at)),
+            ("updated_by", &o.updated_by),
+            ("updated_at", &ts(&o.updated_at)),
+            ("due", &due),
+            ("insats", &o.insats),
+            ("client_id", &o.client_id),
+        ],
+    )?;
+    set_int(&mut f, "off_route", i64::from(o.off_route))?;
+    set_int(&mut f, "has_photo", i64::from(o.has_photo))?;
+    set_int(&mut f, "version", o.version)?;
     f.set_geometry(o.point.to_gdal().map_err(gerr)?).map_err(gerr)?;
     f.create(&l).map_err(gerr)
 }
@@ -257,6 +309,12 @@ impl WalkStore for GpkgStore {
             },
             status: serde_json::from_value(serde_json::Value::String(s(f, "status"))).unwrap_or(WalkStatus::Planerad),
             notes: s(f, "notes"),
+            participants: serde_json::from_str(&s(f, "participants")).unwrap_or_default(),
+            meeting_point: s(f, "meeting_point"),
+            stops: serde_json::from_str(&s(f, "stops")).unwrap_or_default(),
+            dark_hours: i(f, "dark_hours") != 0,
+            notes_before: s(f, "notes_before"),
+            notes_after: s(f, "notes_after"),
             created_by: s(f, "created_by"),
             created_at: parse_ts(&s(f, "created_at")),
             updated_by: s(f, "updated_by"),
@@ -279,6 +337,9 @@ impl WalkStore for GpkgStore {
                 status: serde_json::from_value(serde_json::Value::String(s(f, "status"))).unwrap_or(ObservationStatus::Ny),
                 off_route: i(f, "off_route") != 0,
                 has_photo: i(f, "has_photo") != 0,
+                due: chrono::NaiveDate::parse_from_str(&s(f, "due"), "%Y-%m-%d").ok(),
+                insats: s(f, "insats"),
+                client_id: s(f, "client_id"),
                 created_by: s(f, "created_by"),
                 created_at: parse_ts(&s(f, "created_at")),
                 updated_by: s(f, "updated_by"),

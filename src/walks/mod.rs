@@ -4,7 +4,7 @@
 pub mod photo;
 pub mod report;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use geo::{Distance, Euclidean, Length};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -33,6 +33,8 @@ impl WalkStatus {
 pub enum ObservationStatus {
     Ny,
     Tilldelad,
+    /// A fix is planned (in the åtgärdsplan or the owner's own plan), not yet done.
+    Planerad,
     Atgardad,
     Avslutad,
     EjAtgardas,
@@ -40,12 +42,24 @@ pub enum ObservationStatus {
 
 impl ObservationStatus {
     pub fn is_open(self) -> bool {
-        matches!(self, ObservationStatus::Ny | ObservationStatus::Tilldelad)
+        matches!(self, ObservationStatus::Ny | ObservationStatus::Tilldelad | ObservationStatus::Planerad)
+    }
+    /// The stored and serialised name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObservationStatus::Ny => "ny",
+            ObservationStatus::Tilldelad => "tilldelad",
+            ObservationStatus::Planerad => "planerad",
+            ObservationStatus::Atgardad => "atgardad",
+            ObservationStatus::Avslutad => "avslutad",
+            ObservationStatus::EjAtgardas => "ej_atgardas",
+        }
     }
     pub fn label_sv(self) -> &'static str {
         match self {
             ObservationStatus::Ny => "Ny",
             ObservationStatus::Tilldelad => "Tilldelad",
+            ObservationStatus::Planerad => "Åtgärd planerad",
             ObservationStatus::Atgardad => "Åtgärdad",
             ObservationStatus::Avslutad => "Avslutad",
             ObservationStatus::EjAtgardas => "Ej åtgärdas",
@@ -77,6 +91,26 @@ pub fn category_label(c: &str) -> &'static str {
     OBSERVATION_CATEGORIES.iter().find(|(k, _)| *k == c).map(|(_, l)| *l).unwrap_or("Okänd")
 }
 
+/// Someone taking part: the organisation always, the person's name only when given (it is
+/// personal data and shown to partner and above only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Participant {
+    pub organisation: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A planned stop along the route and what to look at there. Position in WGS84 (lon, lat).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stop {
+    pub lon: f64,
+    pub lat: f64,
+    #[serde(default)]
+    pub look_at: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Walk {
     pub id: String,
@@ -90,6 +124,16 @@ pub struct Walk {
     pub route: geo::LineString<f64>,
     pub status: WalkStatus,
     pub notes: String,
+    pub participants: Vec<Participant>,
+    /// Where the group meets, as text for the invitation ("Biblioteket, Sollentuna centrum").
+    pub meeting_point: String,
+    pub stops: Vec<Stop>,
+    /// The walk is held after dark (lighting can be judged).
+    pub dark_hours: bool,
+    /// Protocol of the meeting before the walk.
+    pub notes_before: String,
+    /// Protocol of the closing meeting after the walk.
+    pub notes_after: String,
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub updated_by: String,
@@ -111,11 +155,25 @@ pub struct Observation {
     pub status: ObservationStatus,
     pub off_route: bool,
     pub has_photo: bool,
+    /// When the responsible organisation should have acted.
+    pub due: Option<NaiveDate>,
+    /// The insats of the åtgärdsplan this finding belongs to, when there is one.
+    pub insats: String,
+    /// The id a phone gave the observation when it was queued offline; a replay with the same
+    /// id returns the stored observation instead of a second copy.
+    pub client_id: String,
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub updated_by: String,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+}
+
+impl Observation {
+    /// Open with a due date before `today`: the follow-up list shows it first, in red.
+    pub fn is_overdue(&self, today: NaiveDate) -> bool {
+        self.status.is_open() && self.due.is_some_and(|d| d < today)
+    }
 }
 
 /// One entry of an observation's history: who changed what and when.
@@ -213,6 +271,17 @@ pub fn validate_observation(o: &Observation, route: &geo::LineString<f64>, rules
     Ok(())
 }
 
+/// Participants need an organisation; stops need a position in WGS84.
+pub fn validate_plan(participants: &[Participant], stops: &[Stop]) -> Result<(), Invalid> {
+    if let Some(k) = participants.iter().position(|p| p.organisation.trim().is_empty()) {
+        return Err(invalid("participants", format!("participant {} has no organisation", k + 1)));
+    }
+    if let Some(k) = stops.iter().position(|s| !(-180.0..=180.0).contains(&s.lon) || !(-90.0..=90.0).contains(&s.lat)) {
+        return Err(invalid("stops", format!("stop {} must have lon, lat in degrees (WGS84)", k + 1)));
+    }
+    Ok(())
+}
+
 /// A new id: a time-ordered prefix and random suffix, readable in QGIS.
 pub fn new_id(prefix: &str) -> String {
     use rand::Rng;
@@ -233,5 +302,38 @@ mod tests {
         assert!(validate_route(&line_string![(x: 661_000.0, y: 6_590_000.0), (x: 700_000.0, y: 6_590_000.0)], &rules).unwrap_err().message.contains("outside"));
         let long = line_string![(x: 660_500.0, y: 6_580_500.0), (x: 679_500.0, y: 6_580_500.0), (x: 679_500.0, y: 6_599_500.0)];
         assert!(validate_route(&long, &rules).unwrap_err().message.contains("at most 20 km"));
+    }
+
+    #[test]
+    fn a_finding_is_overdue_only_while_open_and_past_its_due_date() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let t = NaiveDateTime::default();
+        let mut o = Observation {
+            id: "o".into(),
+            walk_id: "w".into(),
+            point: geo::Point::new(0.0, 0.0),
+            category: "belysning".into(),
+            ratings: BTreeMap::new(),
+            description: String::new(),
+            responsible: String::new(),
+            status: ObservationStatus::Planerad,
+            off_route: false,
+            has_photo: false,
+            due: Some(d("2026-01-31")),
+            insats: String::new(),
+            client_id: String::new(),
+            created_by: String::new(),
+            created_at: t,
+            updated_by: String::new(),
+            updated_at: t,
+            version: 1,
+        };
+        assert!(o.is_overdue(d("2026-02-01")));
+        assert!(!o.is_overdue(d("2026-01-31")), "due today is not yet overdue");
+        o.status = ObservationStatus::Atgardad;
+        assert!(!o.is_overdue(d("2026-02-01")), "a fixed finding is never overdue");
+        o.status = ObservationStatus::Ny;
+        o.due = None;
+        assert!(!o.is_overdue(d("2030-01-01")), "no due date, never overdue");
     }
 }

@@ -53,6 +53,12 @@ pub struct RouteReport {
     pub incidents: Option<Vec<NearIncident>>,
     pub hotspots: Vec<HotspotCrossed>,
     pub observations: Vec<(Observation, [f64; 2])>,
+    /// Photos of the observations as data URIs (observation id → URI), so the printed report
+    /// stands alone; empty for roles that may not see photos.
+    #[serde(skip)]
+    pub photos: BTreeMap<String, String>,
+    /// The day overdue findings are judged against.
+    pub today: chrono::NaiveDate,
 }
 
 /// Areas the route crosses: (DeSO feature geometry in 3006, code, regso name, områdestyp, index quintile).
@@ -126,7 +132,102 @@ pub fn build(
         }),
         hotspots,
         observations,
+        photos: BTreeMap::new(),
+        today: chrono::Local::now().date_naive(),
     }
+}
+
+/// The protocol: who took part, where they met, and the notes of the meetings before and after.
+/// Empty when the caller's role may not see it (the walk then carries no protocol).
+fn protocol_html(w: &Walk) -> String {
+    let mut h = String::from("<h2>Protokoll</h2>");
+    if !w.meeting_point.is_empty() {
+        h += &format!("<p>Samlingsplats: {}{}</p>", esc(&w.meeting_point), if w.dark_hours { " · efter mörkrets inbrott" } else { "" });
+    }
+    if !w.participants.is_empty() {
+        h += "<table><tr><th>Organisation</th><th>Deltagare</th></tr>";
+        for p in &w.participants {
+            h += &format!("<tr><td>{}</td><td>{}</td></tr>", esc(&p.organisation), esc(p.name.as_deref().unwrap_or("")));
+        }
+        h += "</table>";
+    }
+    let before = h.len();
+    for (title, text) in [("Mötet före vandringen", &w.notes_before), ("Vandringen", &w.notes), ("Avslutande möte", &w.notes_after)] {
+        if !text.is_empty() {
+            h += &format!("<h3>{title}</h3><p style=\"white-space:pre-wrap\">{}</p>", esc(text));
+        }
+    }
+    if h.len() == before {
+        h += r#"<p class="muted">Inga anteckningar från mötena (eller inte synliga för din roll).</p>"#;
+    }
+    h
+}
+
+/// Findings with ratings, responsible, due date (overdue in red), status and photo.
+fn findings_html(r: &RouteReport) -> String {
+    let mut h = String::from("<h2>Observationer</h2><table><tr><th>Nr</th><th>Kategori</th><th>Beskrivning</th><th>Betyg (0–3)</th><th>Ansvarig</th><th>Senast</th><th>Status</th><th>Foto</th></tr>");
+    for (k, (o, _)) in r.observations.iter().enumerate() {
+        let ratings: Vec<String> = o.ratings.iter().map(|(p, v)| format!("{} {v}", rating_label(p))).collect();
+        let overdue = o.is_overdue(r.today);
+        let due = o.due.map(|d| d.to_string()).unwrap_or_default();
+        let photo = r.photos.get(&o.id).map(|u| format!(r#"<img src="{u}" alt="Foto {}" style="max-width:12em">"#, k + 1)).unwrap_or_default();
+        h += &format!(
+            r#"<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td></tr>"#,
+            if overdue { r#" class="overdue" style="background:#fde2e1""# } else { "" },
+            k + 1,
+            category_label(&o.category),
+            esc(&o.description),
+            esc(&ratings.join(", ")),
+            esc(&o.responsible),
+            due,
+            if overdue { " <b>försenad</b>" } else { "" },
+            o.status.label_sv(),
+            photo
+        );
+    }
+    h + "</table>"
+}
+
+/// Swedish names of the nine rating parameters.
+pub fn rating_label(p: &str) -> &'static str {
+    match p {
+        "lighting" => "Belysning",
+        "openness" => "Öppenhet",
+        "visibility" => "Synlighet",
+        "people" => "Människor",
+        "security" => "Bevakning",
+        "walk_path" => "Gångväg",
+        "public_transport" => "Kollektivtrafik",
+        "gender_usage" => "Könsfördelning",
+        "feeling" => "Känsla",
+        _ => "Okänt",
+    }
+}
+
+/// A printable invitation: when and where to meet, who is invited, the route and its stops.
+pub fn invitation_html(r: &RouteReport) -> String {
+    let w = &r.walk;
+    let mut h = format!(
+        r#"<!doctype html><html lang="sv"><head><meta charset="utf-8"><title>Inbjudan: {t}</title><style>body{{font-family:sans-serif;max-width:50em;margin:2em auto}}@media print{{body{{margin:0}}}}</style></head><body>
+<h1>Välkommen på trygghetsvandring</h1><h2>{t}</h2>
+<p><b>När:</b> {when}{dark}</p><p><b>Samlingsplats:</b> {meet}</p><p><b>Med:</b> {orgs}</p><p>Sträckan är {len} m, ungefär {mins} minuter i lugn takt.</p>"#,
+        t = esc(&w.title),
+        when = w.planned_at.format("%Y-%m-%d kl. %H:%M"),
+        dark = if w.dark_hours { " (efter mörkrets inbrott – ta gärna med reflex)" } else { "" },
+        meet = if w.meeting_point.is_empty() { "meddelas senare".to_string() } else { esc(&w.meeting_point) },
+        orgs = esc(&w.organisations.join(", ")),
+        len = n(r.length_m),
+        mins = n(r.walking_minutes),
+    );
+    h += &svg(r);
+    if !w.stops.is_empty() {
+        h += "<h3>Stopp</h3><ol>";
+        for s in &w.stops {
+            h += &format!("<li>{}</li>", if s.look_at.is_empty() { "Stopp".to_string() } else { esc(&s.look_at) });
+        }
+        h += "</ol>";
+    }
+    h + "</body></html>"
 }
 
 fn esc(s: &str) -> String {
@@ -145,6 +246,7 @@ fn count(c: Option<u64>) -> String {
 fn svg(r: &RouteReport) -> String {
     let mut pts: Vec<[f64; 2]> = r.route_wgs84.clone();
     pts.extend(r.observations.iter().map(|o| o.1));
+    pts.extend(r.walk.stops.iter().map(|s| [s.lon, s.lat]));
     if let Some(inc) = &r.incidents {
         pts.extend(inc.iter().map(|i| [i.lon, i.lat]));
     }
@@ -186,6 +288,16 @@ fn svg(r: &RouteReport) -> String {
             k2 + 1
         );
         let _ = o;
+    }
+    for (k2, st) in r.walk.stops.iter().enumerate() {
+        let (x, y) = px(&[st.lon, st.lat]);
+        out += &format!(
+            r##"<rect x="{:.1}" y="{:.1}" width="14" height="14" fill="#1f5fa8"/><text x="{x:.1}" y="{:.1}" font-size="10" fill="#fff" text-anchor="middle">{}</text>"##,
+            x - 7.0,
+            y - 7.0,
+            y + 4.0,
+            k2 + 1
+        );
     }
     if let Some(first) = r.route_wgs84.first() {
         let (x, y) = px(first);
@@ -242,31 +354,34 @@ pub fn to_html(r: &RouteReport) -> String {
         }
         h += "</table>";
     }
-    h += "<h2>Observationer</h2><table><tr><th>Nr</th><th>Kategori</th><th>Beskrivning</th><th>Ansvarig</th><th>Status</th></tr>";
-    for (k, (o, _)) in r.observations.iter().enumerate() {
-        h += &format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            k + 1,
-            category_label(&o.category),
-            esc(&o.description),
-            esc(&o.responsible),
-            o.status.label_sv()
-        );
-    }
-    h += "</table><p class=\"muted\">Källa: SCB, Polisen; händelser enligt kommunens lägesbild. Skapad med lagesbild.</p></body></html>";
+    h += &protocol_html(w);
+    h += &findings_html(r);
+    h += "<p class=\"muted\">Källa: SCB, Polisen; händelser enligt kommunens lägesbild. Skapad med lagesbild.</p></body></html>";
     h
 }
 
 pub fn to_gpx(r: &RouteReport) -> String {
     let mut g = String::from(r#"<?xml version="1.0" encoding="UTF-8"?><gpx version="1.1" creator="lagesbild" xmlns="http://www.topografix.com/GPX/1/1">"#);
+    let w = &r.walk;
+    let protocol: Vec<String> = [("Före", &w.notes_before), ("Vandringen", &w.notes), ("Efter", &w.notes_after)]
+        .iter()
+        .filter(|(_, t)| !t.is_empty())
+        .map(|(k, t)| format!("{k}: {t}"))
+        .collect();
+    g += &format!("<metadata><name>{}</name><desc>{}</desc></metadata>", esc(&w.title), esc(&protocol.join("\n")));
     for (k, (o, p)) in r.observations.iter().enumerate() {
+        let ratings: Vec<String> = o.ratings.iter().map(|(p, v)| format!("{} {v}", rating_label(p))).collect();
+        let mut desc = vec![o.description.clone(), format!("Status: {}", o.status.label_sv())];
+        desc.extend((!o.responsible.is_empty()).then(|| format!("Ansvarig: {}", o.responsible)));
+        desc.extend(o.due.map(|d| format!("Senast: {d}")));
+        desc.extend((!ratings.is_empty()).then(|| format!("Betyg: {}", ratings.join(", "))));
         g += &format!(
             r#"<wpt lat="{:.7}" lon="{:.7}"><name>{} {}</name><desc>{}</desc></wpt>"#,
             p[1],
             p[0],
             k + 1,
             category_label(&o.category),
-            esc(&o.description)
+            esc(&desc.into_iter().filter(|x| !x.is_empty()).collect::<Vec<_>>().join("\n"))
         );
     }
     g += &format!("<trk><name>{}</name><trkseg>", esc(&r.walk.title));
@@ -283,7 +398,7 @@ pub fn to_geojson(r: &RouteReport) -> serde_json::Value {
         "properties": {"kind": "route", "title": r.walk.title, "length_m": r.length_m, "walking_minutes": r.walking_minutes, "status": r.walk.status}
     })];
     for (o, p) in &r.observations {
-        feats.push(serde_json::json!({"type": "Feature", "id": o.id, "geometry": {"type": "Point", "coordinates": p}, "properties": {"kind": "observation", "category": o.category, "description": o.description, "status": o.status, "responsible": o.responsible}}));
+        feats.push(serde_json::json!({"type": "Feature", "id": o.id, "geometry": {"type": "Point", "coordinates": p}, "properties": {"kind": "observation", "category": o.category, "description": o.description, "status": o.status, "responsible": o.responsible, "due": o.due, "overdue": o.is_overdue(r.today), "ratings": o.ratings}}));
     }
     serde_json::json!({"type": "FeatureCollection", "features": feats})
 }
