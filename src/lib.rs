@@ -15,6 +15,7 @@ pub mod io;
 pub mod model;
 pub mod picture;
 pub mod privacy;
+pub mod privacy_report;
 pub mod profile;
 pub mod spatial;
 pub mod stats;

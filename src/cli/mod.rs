@@ -6,6 +6,7 @@ mod demo;
 mod export;
 mod hash_token;
 mod import;
+mod privacy_report;
 mod profile;
 mod serve;
 mod stats;
@@ -53,6 +54,8 @@ enum Command {
     Profile(profile::Args),
     /// Write the seeded SYNTHETIC demo incidents for the areas in a file.
     DemoIncidents(demo::Args),
+    /// What the store holds that can be personal data, for the data-protection officer.
+    PrivacyReport(privacy_report::Args),
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -67,6 +70,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Classify { cmd } => classify::run(&store, cmd),
         Command::Profile(a) => profile::run(&store, a),
         Command::DemoIncidents(a) => demo::run(a),
+        Command::PrivacyReport(a) => privacy_report::run(&cli.store, a),
     }
 }
 
