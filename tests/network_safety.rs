@@ -231,3 +231,26 @@ fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
     let other = get(srv.port, "/api/areas", &[("X-Forwarded-For", "203.0.113.11")]).unwrap();
     assert_eq!(other.status, 200, "another client behind the same proxy is not");
 }
+
+#[test]
+fn beyond_max_connections_a_client_waits_until_a_held_connection_is_closed() {
+    let f = Fixture::with_areas();
+    let srv = start(&f.dir.path().join("store.gpkg"), &["--max-connections", "2"]);
+    // Let the start-up probes' connections finish so that the two held ones take both slots.
+    std::thread::sleep(Duration::from_secs(1));
+    let held: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(("127.0.0.1", srv.port)).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // A third client is accepted by the kernel but served only when a slot frees: the held
+    // connections send nothing and are closed by the 10 s head limit.
+    let r = get(srv.port, "/health", &[]).expect("the waiting client is served");
+    assert_eq!(r.status, 200);
+    let closed = held
+        .iter()
+        .filter(|s| {
+            s.set_nonblocking(true).unwrap();
+            let mut buf = [0u8; 1];
+            matches!((&**s).read(&mut buf), Ok(0)) || matches!((&**s).read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset)
+        })
+        .count();
+    assert!(closed >= 1, "the third client was served while both held connections were still open");
+}
