@@ -66,7 +66,7 @@ pub fn layer_table(store: &dyn Store, layer: &str) -> Result<Table, ExportError>
                         i.id.into(),
                         i.category.as_str().into(),
                         i.source_label.into(),
-                        i.occurred_at.format("%Y-%m-%dT%H:%M:%S").to_string().into(),
+                        crate::model::time::with_offset(i.occurred_at).into(),
                         i.reported_by.into(),
                         i.precision.as_str().into(),
                         i.description.into(),

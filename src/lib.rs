@@ -16,6 +16,7 @@ pub mod model;
 pub mod picture;
 pub mod plan;
 pub mod privacy;
+pub mod privacy_report;
 pub mod profile;
 pub mod report;
 pub mod social;

@@ -63,10 +63,31 @@ impl Role {
         self >= Role::Editor
     }
 
+    /// Photos of walk observations (they can show people and number plates).
+    pub fn reads_photos(self) -> bool {
+        self >= Role::Partner
+    }
+
+    /// Imports, undo and walk edits.
+    pub fn writes(self) -> bool {
+        self >= Role::Editor
+    }
+
+    /// The record of personal data (`GET /api/privacy-report`) is for the administrator.
+    pub fn reads_privacy_report(self) -> bool {
+        self == Role::Admin
+    }
+
     /// The smallest count this role may see, or None when every count is shown.
     pub fn min_count(self, min: u64) -> Option<u64> {
         self.suppresses_small_counts().then_some(min)
     }
+}
+
+/// Whether a caller is held to `serve --rate-limit-anonymous`: only those without an accepted
+/// token. Signed-in roles are named people or systems the municipality vouches for.
+pub fn rate_limited(authenticated: bool) -> bool {
+    !authenticated
 }
 
 /// Whether a count from 1 to `min − 1` must be hidden. Zero stays visible: it identifies no one.

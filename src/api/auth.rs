@@ -67,6 +67,15 @@ impl Tokens {
         self
     }
 
+    /// How many tokens each role has (for the record of personal data; never the hashes).
+    pub fn count_by_role(&self) -> std::collections::BTreeMap<String, usize> {
+        let mut m = std::collections::BTreeMap::new();
+        for r in self.by_hash.values() {
+            *m.entry(r.as_str().to_string()).or_insert(0) += 1;
+        }
+        m
+    }
+
     pub fn role_of(&self, secret: &str) -> Option<Role> {
         self.by_hash.get(&hash_token(secret)).copied()
     }

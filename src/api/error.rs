@@ -33,6 +33,9 @@ pub enum ApiError {
     /// Too much work queued already; the client should retry after the given seconds.
     #[error("{message}")]
     Busy { message: String, retry_after_s: u64 },
+    /// More requests from one client than `--rate-limit-anonymous` allows.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after_s: u64 },
     /// A fault of the service, not of the request: logged, never shown to the client.
     #[error("internal error: {0}")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -75,7 +78,8 @@ internal_from!(
     tokio::task::JoinError,
     serde_json::Error,
     std::io::Error,
-    geozero::error::GeozeroError
+    geozero::error::GeozeroError,
+    crate::privacy_report::ReportError
 );
 
 /// A statistic that cannot be computed for what the request selected: the request's fault.
@@ -112,6 +116,13 @@ impl From<crate::walks::Invalid> for ApiError {
     }
 }
 
+/// A request body that arrived too slowly is the client's fault.
+impl From<super::limits::LimitError> for ApiError {
+    fn from(e: super::limits::LimitError) -> ApiError {
+        ApiError::BadRequest(e.to_string())
+    }
+}
+
 impl From<super::oidc::OidcError> for ApiError {
     /// A bad token is the caller's fault (401); an unreachable identity provider is not (503).
     fn from(e: super::oidc::OidcError) -> ApiError {
@@ -139,6 +150,7 @@ impl ApiError {
             ApiError::Rejected { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "InvalidValue"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge"),
             ApiError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+            ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "ServerError"),
         }
     }
@@ -161,7 +173,7 @@ impl IntoResponse for ApiError {
             body["total"] = (*total).into();
         }
         let mut resp = (status, Json(body)).into_response();
-        if let ApiError::Busy { retry_after_s, .. } = &self {
+        if let ApiError::Busy { retry_after_s, .. } | ApiError::TooManyRequests { retry_after_s, .. } = &self {
             resp.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_s));
         }
         if status == StatusCode::UNAUTHORIZED {

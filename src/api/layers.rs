@@ -342,7 +342,7 @@ fn incident_features(picture: &AreaPicture) -> Vec<Feat> {
         let mut p = Map::new();
         p.insert("category".into(), i.category.as_str().into());
         p.insert("category_sv".into(), i.category.label_sv().into());
-        p.insert("occurred_at".into(), i.occurred_at.format("%Y-%m-%dT%H:%M:%S").to_string().into());
+        p.insert("occurred_at".into(), crate::model::time::with_offset(i.occurred_at).into());
         p.insert("iso_week".into(), crate::model::iso_week(&i.occurred_at).into());
         p.insert("reported_by".into(), i.reported_by.clone().into());
         p.insert("precision".into(), i.precision.as_str().into());

@@ -78,9 +78,10 @@ impl Live {
 /// other path 503 with `Retry-After`, so a large store does not keep the port closed.
 fn loading_router() -> Router {
     use axum::routing::get;
-    Router::new()
+    let router = Router::new()
         .route("/health", get(|| async { axum::Json(serde_json::json!({"status": "loading", "version": env!("CARGO_PKG_VERSION")})) }))
-        .fallback(|| async { super::error::ApiError::Busy { message: "the service is loading its data; try again in a moment".into(), retry_after_s: 2 } })
+        .fallback(|| async { super::error::ApiError::Busy { message: "the service is loading its data; try again in a moment".into(), retry_after_s: 2 } });
+    super::security::apply(router, &Default::default())
 }
 
 /// Serves at once and loads the first picture with `build` on a thread of its own, then keeps

@@ -14,6 +14,7 @@ pub mod features;
 pub mod fonts;
 pub mod imports;
 pub mod layers;
+pub mod limits;
 pub mod live;
 pub mod ogc_tiles;
 pub mod oidc;
@@ -21,6 +22,7 @@ pub mod openapi;
 pub mod plan;
 mod reports;
 pub mod search;
+pub mod security;
 pub mod tiles;
 pub mod walks;
 mod web;
@@ -66,6 +68,16 @@ pub struct ServiceConfig {
     pub indicators: Option<PathBuf>,
     /// Survey results (CSV) served at `/api/surveys` (`--surveys`).
     pub surveys: Option<PathBuf>,
+    /// `--public-url`: the address users reach the service at; https adds HSTS.
+    pub public_url: Option<String>,
+    /// `--rate-limit-anonymous`: requests per second per client address without a token (0 = off).
+    pub rate_limit_anonymous: u32,
+    /// `--trusted-proxy`: peers whose `X-Forwarded-For`/`Forwarded` name the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Ordinary requests end after this with 503 (analyses and uploads have their own limits).
+    pub request_timeout: std::time::Duration,
+    /// The store file, for the record of personal data (`GET /api/privacy-report`).
+    pub store_path: Option<PathBuf>,
 }
 
 impl Default for ServiceConfig {
@@ -86,6 +98,11 @@ impl Default for ServiceConfig {
             goals: vec![],
             indicators: None,
             surveys: None,
+            public_url: None,
+            rate_limit_anonymous: 50,
+            trusted_proxies: vec![],
+            request_timeout: std::time::Duration::from_secs(60),
+            store_path: None,
         }
     }
 }
@@ -143,6 +160,8 @@ pub struct AppState {
     pub catalogue: Arc<crate::social::Catalogue>,
     /// Survey results at their own geography (`--surveys`).
     pub surveys: Arc<Vec<crate::social::surveys::SurveyRow>>,
+    /// Per-client request budgets of anonymous callers, kept across data generations.
+    pub rate_limit: Arc<limits::ClientLimiter>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -205,6 +224,7 @@ impl AppState {
             layers: Arc::new(layers),
             audit: Arc::new(audit::AuditLog::new(config.audit_log.clone())),
             analysis: Arc::new(bounded::AnalysisGate::new(config.analysis_cache_mb, config.analysis_workers, config.analysis_queue)),
+            rate_limit: Arc::new(limits::ClientLimiter::new(config.rate_limit_anonymous, config.trusted_proxies.clone())),
             config: Arc::new(config),
             tokens: Arc::new(tokens),
             oidc: None,
@@ -364,10 +384,12 @@ pub fn app(state: AppState) -> Router {
     };
     let upload_limit = usize::try_from(state.config.max_upload_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
     let generation = state.generation;
+    let policy = security_policy(&state);
+    let timeout = state.config.request_timeout;
     let router = Router::new();
     #[cfg(feature = "vendored")]
     let router = router.merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi::document()));
-    router
+    let router = router
         .route("/", get(features::landing))
         .route("/conformance", get(features::conformance))
         .route("/api", get(openapi_doc))
@@ -421,6 +443,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/imports/{kind}/preview", axum::routing::post(imports::preview).layer(axum::extract::DefaultBodyLimit::max(upload_limit)))
         .route("/health", get(health))
+        .route("/api/privacy-report", get(privacy_report))
         .route("/api/auth/config", get(auth_config))
         .route("/api/auth/me", get(auth_me))
         .route("/map", get(web::redirect))
@@ -430,10 +453,24 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), privacy_headers))
         .layer(axum::middleware::from_fn_with_state(state.clone(), audit_writes))
         .layer(axum::middleware::from_fn_with_state(generation, generation_etag))
+        .layer(axum::middleware::from_fn_with_state(timeout, limits::request_timeout))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::rate_limit))
         .layer(cors)
         .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
-        .layer(tower_http::compression::CompressionLayer::new())
-        .with_state(state)
+        .layer(tower_http::compression::CompressionLayer::new());
+    // Outermost, so that every answer carries them: errors, 429s and 503s included.
+    security::apply(router, &policy).with_state(state)
+}
+
+/// The page may reach beyond its own origin only for a configured basemap or identity provider.
+fn security_policy(state: &AppState) -> security::Policy {
+    let basemap_origins = match state.basemap.as_ref() {
+        basemap::Basemap::Raster { template, .. } => security::origin_of(template).into_iter().collect(),
+        basemap::Basemap::StyleUrl(url) => security::origin_of(url).into_iter().collect(),
+        _ => vec![],
+    };
+    let identity_origins = state.oidc.as_ref().and_then(|v| security::origin_of(&v.config().issuer)).into_iter().collect();
+    security::Policy { basemap_origins, identity_origins, public_url: state.config.public_url.clone() }
 }
 
 /// Every response says how it may be cached for the caller's role: routes that know better set
@@ -517,6 +554,36 @@ async fn auth_me(caller: auth::Caller, RawQuery(q): RawQuery) -> Result<Response
         "name": u.and_then(|u| u.name.clone()),
     }))
     .into_response();
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    Ok(resp)
+}
+
+/// `GET /api/privacy-report?format=json|html`: the record of personal data, for admins only.
+async fn privacy_report(State(s): State<AppState>, caller: auth::Caller, RawQuery(q): RawQuery) -> Result<Response, error::ApiError> {
+    let pairs = error::check_params(q.as_deref(), &["format"])?;
+    let format = pairs.iter().find(|(k, _)| k == "format").map(|(_, v)| v.clone()).unwrap_or_else(|| "json".into());
+    if !["json", "html"].contains(&format.as_str()) {
+        return Err(error::ApiError::BadRequest(format!("format '{format}' is not one of json, html")));
+    }
+    if !caller.role.reads_privacy_report() {
+        return Err(if caller.authenticated() {
+            error::ApiError::Forbidden("the record of personal data is for the admin role".into())
+        } else {
+            error::ApiError::Unauthorized("sign in as admin to read the record of personal data".into())
+        });
+    }
+    let path = s.config.store_path.clone().ok_or_else(|| error::ApiError::NotFound("this service has no store file to report on".into()))?;
+    let input = crate::privacy_report::ReportInput {
+        audit_log: s.audit.path().map(|p| p.to_path_buf()),
+        tokens_by_role: s.tokens.count_by_role(),
+        oidc_issuer: s.oidc.as_ref().map(|v| v.config().issuer.clone()),
+        retention: Default::default(),
+    };
+    let r = tokio::task::spawn_blocking(move || crate::privacy_report::build(&path, &input)).await??;
+    let mut resp = match format.as_str() {
+        "html" => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], crate::privacy_report::to_html(&r)).into_response(),
+        _ => Json(r).into_response(),
+    };
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     Ok(resp)
 }

@@ -8,6 +8,7 @@ mod export;
 mod hash_token;
 mod import;
 mod migrate;
+mod privacy_report;
 mod profile;
 mod report;
 mod serve;
@@ -63,6 +64,8 @@ enum Command {
     Migrate,
     /// Copy every import of one store, with its provenance, into another (e.g. GeoPackage to PostGIS).
     CopyStore(copy_store::Args),
+    /// What the store holds that can be personal data, for the data-protection officer.
+    PrivacyReport(privacy_report::Args),
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -81,6 +84,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::DemoIncidents(a) => demo::run(a),
         Command::Migrate => migrate::run(&cli.store),
         Command::CopyStore(a) => copy_store::run(a),
+        Command::PrivacyReport(a) => privacy_report::run(&cli.store, a),
     }
 }
 

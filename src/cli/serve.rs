@@ -60,6 +60,19 @@ pub struct Args {
     /// Goals file (as `classify goals --config`), judged in profiles, on the map and in reports.
     #[arg(long)]
     goals: Option<PathBuf>,
+    /// The address users reach the service at (e.g. https://lagesbild.kommun.se); https adds
+    /// Strict-Transport-Security.
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Open connections at most; further clients wait until one closes.
+    #[arg(long, default_value_t = 4096)]
+    max_connections: usize,
+    /// Requests per second per client address for callers without a token (burst 4 × N; 0 = off).
+    #[arg(long, default_value_t = 50)]
+    rate_limit_anonymous: u32,
+    /// A reverse proxy (address or CIDR) whose X-Forwarded-For/Forwarded name the client; repeatable.
+    #[arg(long, value_delimiter = ',')]
+    trusted_proxy: Vec<String>,
 }
 
 /// OpenID Connect sign-in for `serve`.
@@ -140,7 +153,14 @@ pub fn run(store: AnyStore, location: &str, a: Args) -> Result<()> {
         },
         indicators: a.indicators,
         surveys: a.surveys,
+        public_url: a.public_url,
+        rate_limit_anonymous: a.rate_limit_anonymous,
+        trusted_proxies: lagesbild::api::limits::parse_trusted(&a.trusted_proxy)?,
+        request_timeout: std::time::Duration::from_secs(60),
+        // The record of personal data counts by SQL on a GeoPackage; on PostGIS it is not offered yet.
+        store_path: (!lagesbild::store::postgis::is_postgres_url(location)).then(|| PathBuf::from(location)),
     };
+    let limits = lagesbild::api::limits::ConnectionLimits { max_connections: a.max_connections.max(1), ..Default::default() };
     let oidc = a.oidc.config()?;
     let shared = store;
     // A missing or unreadable store fails here, before the port opens.
@@ -180,11 +200,10 @@ pub fn run(store: AnyStore, location: &str, a: Args) -> Result<()> {
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&bind).await.with_context(|| format!("cannot bind {bind}"))?;
         tracing::info!("lagesbild listening on http://{} (map: http://{}/map/)", listener.local_addr()?, listener.local_addr()?);
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+        lagesbild::api::limits::serve(listener, router, limits, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
         Ok(())
     })
 }

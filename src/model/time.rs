@@ -1,7 +1,37 @@
 //! Time as lagesbild reads and labels it: ISO 8601 weeks and the date-time forms import files
 //! and API requests use.
+//!
+//! In memory a time is Swedish local wall-clock time (Europe/Stockholm, daylight saving
+//! included): days, ISO weeks and periods are cut there. In the store it is a GeoPackage
+//! DATETIME in UTC (`YYYY-MM-DDTHH:MM:SS.SSSZ`); in JSON it carries its offset.
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Europe::Stockholm;
+
+/// The instant of a Swedish local time. In the autumn hour that occurs twice the first (summer
+/// time) is taken; a time in the spring gap, which no clock showed, is read an hour later.
+pub fn stockholm(local: NaiveDateTime) -> DateTime<chrono_tz::Tz> {
+    Stockholm
+        .from_local_datetime(&local)
+        .earliest()
+        .or_else(|| Stockholm.from_local_datetime(&(local + chrono::Duration::hours(1))).earliest())
+        .unwrap_or_else(|| Stockholm.from_utc_datetime(&local))
+}
+
+/// Swedish local time of an instant.
+pub fn local_of<Z: TimeZone>(t: &DateTime<Z>) -> NaiveDateTime {
+    t.with_timezone(&Stockholm).naive_local()
+}
+
+/// A Swedish local time as a GeoPackage DATETIME in UTC: `2025-03-09T23:30:00.000Z`.
+pub fn to_utc_text(local: NaiveDateTime) -> String {
+    stockholm(local).with_timezone(&Utc).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// A Swedish local time in RFC 3339 with its offset: `2025-03-10T00:30:00+01:00`.
+pub fn with_offset(local: NaiveDateTime) -> String {
+    stockholm(local).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
 
 /// ISO week label of a timestamp, e.g. `2025-W07`.
 pub fn iso_week(t: &NaiveDateTime) -> String {
@@ -10,7 +40,9 @@ pub fn iso_week(t: &NaiveDateTime) -> String {
 }
 
 /// RFC 3339, `YYYY-MM-DD HH:MM[:SS]` (with or without offset, `T` or space), `HH.MM`, or a bare
-/// date (ISO, `YYYYMMDD`, `DD/MM/YYYY`, `DD.MM.YYYY`) at midnight. Offsets keep local time.
+/// date (ISO, `YYYYMMDD`, `DD/MM/YYYY`, `DD.MM.YYYY`) at midnight. Without an offset the time
+/// is Swedish local time; with one (`Z`, `+02:00`) it names an instant, given back as the
+/// Swedish local time of that instant.
 pub fn parse_datetime(raw: &str) -> Option<NaiveDateTime> {
     let t = raw.trim();
     if t.is_empty() {
@@ -20,11 +52,18 @@ pub fn parse_datetime(raw: &str) -> Option<NaiveDateTime> {
         return Some(d);
     }
     if let Ok(d) = chrono::DateTime::parse_from_rfc3339(t) {
-        return Some(d.naive_local());
+        return Some(local_of(&d));
     }
-    for f in ["%Y-%m-%d %H:%M:%S %:z", "%Y-%m-%d %H:%M:%S %z"] {
+    for f in ["%Y-%m-%d %H:%M:%S %:z", "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%#z"] {
         if let Ok(d) = chrono::DateTime::parse_from_str(t, f) {
-            return Some(d.naive_local());
+            return Some(local_of(&d));
+        }
+    }
+    if let Some(utc) = t.strip_suffix('Z').or_else(|| t.strip_suffix('z')) {
+        for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+            if let Ok(d) = NaiveDateTime::parse_from_str(utc, f) {
+                return Some(local_of(&Utc.from_utc_datetime(&d)));
+            }
         }
     }
     for f in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H.%M"] {
@@ -79,5 +118,35 @@ mod tests {
         assert_eq!(parse_datetime("2025-03-14T18:30:00+01:00"), want);
         assert_eq!(parse_datetime("14.03.2025"), NaiveDate::from_ymd_opt(2025, 3, 14).unwrap().and_hms_opt(0, 0, 0));
         assert_eq!(parse_datetime("den fjortonde"), None);
+    }
+
+    #[test]
+    fn offsets_name_an_instant_and_come_back_as_swedish_local_time() {
+        let at = |d: &str| NaiveDateTime::parse_from_str(d, "%Y-%m-%d %H:%M").unwrap();
+        // 17:30 UTC is 18:30 in Stockholm in March (CET, +01:00) and 19:30 in July (CEST, +02:00).
+        assert_eq!(parse_datetime("2025-03-14T17:30:00Z"), Some(at("2025-03-14 18:30")));
+        assert_eq!(parse_datetime("2025-07-14T17:30:00.000Z"), Some(at("2025-07-14 19:30")));
+        assert_eq!(parse_datetime("2025-07-14T18:30:00+01:00"), Some(at("2025-07-14 19:30")));
+        assert_eq!(parse_datetime("2025-07-14 19:30"), Some(at("2025-07-14 19:30")), "no offset: Swedish local time");
+    }
+
+    #[test]
+    fn half_past_midnight_on_a_monday_is_stored_in_utc_and_falls_in_that_monday_s_week() {
+        let at = |d: &str| NaiveDateTime::parse_from_str(d, "%Y-%m-%d %H:%M").unwrap();
+        // 2025-03-10 and 2025-07-07 are Mondays (ISO weeks 11 and 28); in UTC it is still Sunday.
+        let march = parse_datetime("2025-03-10 00:30").unwrap();
+        assert_eq!(to_utc_text(march), "2025-03-09T23:30:00.000Z");
+        assert_eq!(iso_week(&march), "2025-W11");
+        let july = parse_datetime("2025-07-07 00:30").unwrap();
+        assert_eq!(to_utc_text(july), "2025-07-06T22:30:00.000Z");
+        assert_eq!(iso_week(&july), "2025-W28");
+        // Stored and read back, the week is the same.
+        assert_eq!(parse_datetime(&to_utc_text(july)), Some(at("2025-07-07 00:30")));
+        assert_eq!(parse_datetime(&to_utc_text(march)), Some(at("2025-03-10 00:30")));
+        assert_eq!(with_offset(march), "2025-03-10T00:30:00+01:00");
+        assert_eq!(with_offset(july), "2025-07-07T00:30:00+02:00");
+        // The autumn hour that occurs twice is read as summer time; the spring gap an hour later.
+        assert_eq!(to_utc_text(at("2025-10-26 02:30")), "2025-10-26T00:30:00.000Z");
+        assert_eq!(to_utc_text(at("2025-03-30 02:30")), "2025-03-30T01:30:00.000Z");
     }
 }

@@ -2,7 +2,7 @@
 //! file, in one transaction, instead of one OGR feature at a time.
 //!
 //! Each row is written exactly as GDAL's GPKG driver writes it (GeoPackage binary point with
-//! SRS 3006, `occurred_at` as `YYYY-MM-DDTHH:MM:SS.sss`); the R-tree is packed once at commit
+//! SRS 3006, `occurred_at` as `YYYY-MM-DDTHH:MM:SS.sssZ` in UTC); the R-tree is packed once at commit
 //! (see `rtree`). GDAL's R-tree and feature-count triggers call SQL functions that only GDAL registers
 //! (`ST_IsEmpty`, `ST_MinX`, …), so they are lifted for the duration of the transaction and put
 //! back, with their original SQL, before the commit; `gpkg_contents` gets the new extent and
@@ -225,10 +225,10 @@ fn gpkg_point(x: f64, y: f64) -> Vec<u8> {
     out
 }
 
-/// `occurred_at` as GDAL writes an OFTDateTime without time zone: `2025-03-14T18:30:00.000`.
+/// `occurred_at` as a GeoPackage DATETIME: UTC with `Z` (`2025-03-14T17:30:00.000Z`), so that a
+/// week boundary or retention date at midnight is not ambiguous.
 fn datetime_text(t: chrono::NaiveDateTime) -> String {
-    use chrono::{Datelike, Timelike};
-    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}", t.year(), t.month(), t.day(), t.hour(), t.minute(), t.second(), t.nanosecond() / 1_000_000)
+    crate::model::time::to_utc_text(t)
 }
 
 /// Every incident id in the store, streamed to `f` without building a set of strings.

@@ -58,13 +58,29 @@ after(async () => {
   if (server) server.kill();
 });
 
+// Every Content-Security-Policy violation of every page the tests open: the map must work under
+// the policy the server sends, so any violation fails the suite (see the last test).
+const cspViolations = [];
+
+async function watchCsp(page) {
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(`${page.url()}: ${m.text()}`); });
+  page.on('popup', (p) => { watchCsp(p).catch(() => {}); });
+  // Reported by the page itself as well, in case the console wording changes.
+  await page.exposeFunction('__lagesbildCsp', (v) => cspViolations.push(`${page.url()}: ${v}`));
+  await page.addInitScript(() => document.addEventListener('securitypolicyviolation', (e) => window.__lagesbildCsp(`${e.violatedDirective} ${e.blockedURI}`)));
+}
+
 async function openMap() {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await watchCsp(page);
   const external = [];
   page.on('request', (r) => { const u = r.url(); if (!u.startsWith(base) && !u.startsWith('blob:' + base) && !u.startsWith('data:')) external.push(u); });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(base + '/map/');
+  const resp = await page.goto(base + '/map/');
+  const csp = resp.headers()['content-security-policy'] || '';
+  assert.match(csp, /default-src 'self'/, 'the map is served with a Content-Security-Policy');
+  assert.doesNotMatch(csp.match(/script-src[^;]*/)[0], /unsafe-inline/, 'no inline scripts allowed');
   await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 180000 });
   return { page, external, errors };
 }
@@ -249,4 +265,8 @@ test('an editor imports a file through the Importera panel, fixes the mapping, s
   await page.screenshot({ path: join(shots, 'import-phone.png') });
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+test('no page of the map broke the Content-Security-Policy', () => {
+  assert.deepEqual(cspViolations, []);
 });

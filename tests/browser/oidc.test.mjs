@@ -91,6 +91,9 @@ async function newPage(viewport) {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  // The map must sign in under the server's Content-Security-Policy (the provider's own pages
+  // are not ours and not checked).
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text()) && page.url().includes('/map/')) errors.push(`CSP: ${m.text()}`); });
   return { context, page, errors, outside };
 }
 
