@@ -60,6 +60,22 @@ fn every_documented_path_is_served_by_the_router() {
     assert!(stale.is_empty(), "documented but not routed: {stale:?}");
 }
 
+/// The methods the document lists for each path are the ones the router takes: any other gets
+/// 405, and a listed one never does.
+#[tokio::test]
+async fn each_documented_path_takes_exactly_the_documented_methods() {
+    let (_f, app) = app();
+    let doc = document();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let uri: String = path.split('/').map(|s| if s.starts_with('{') { "x1" } else { s }).collect::<Vec<_>>().join("/");
+        for method in ["get", "post", "put", "delete"] {
+            let (s, _, b) = call(&app, &method.to_uppercase(), &uri, None, None).await;
+            let documented = item.get(method).is_some();
+            assert_eq!(s == StatusCode::METHOD_NOT_ALLOWED, !documented, "{} {uri} ({path}): {s} {}", method.to_uppercase(), String::from_utf8_lossy(&b));
+        }
+    }
+}
+
 fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
     match v["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/")) {
         Some(name) => &doc["components"]["schemas"][name],

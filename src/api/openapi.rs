@@ -642,6 +642,12 @@ fn body_schemas() -> Value {
             "type": "object",
             "additionalProperties": false,
             "required": ["title", "planned_at", "route"],
+            // A walk in Sollentuna centrum (the demo data), so a fuzzer's first create succeeds and
+            // its stateful links reach read, update and delete.
+            "examples": [{
+                "title": "Kvällsvandring Centrum", "planned_at": "2025-11-20T18:00", "area": "Sollentuna centrum",
+                "route": { "type": "LineString", "coordinates": [[17.9480, 59.4275], [17.9530, 59.4285]] }
+            }],
             "properties": {
                 "title": { "type": "string", "minLength": 1, "maxLength": super::input::SHORT },
                 "planned_at": { "type": "string", "maxLength": super::input::SHORT, "examples": ["2025-11-20T18:00"] },
@@ -656,6 +662,7 @@ fn body_schemas() -> Value {
             "type": "object",
             "additionalProperties": false,
             "required": ["point", "category"],
+            "examples": [{ "point": { "type": "Point", "coordinates": [17.9505, 59.4280] }, "category": "belysning", "description": "Trasig lampa" }],
             "properties": {
                 "point": { "$ref": "#/components/schemas/Point" },
                 "category": { "type": "string", "enum": categories },
