@@ -189,7 +189,7 @@ async fn bad_requests_get_400_or_404_with_an_ogc_exception_body() {
     ] {
         let (s, h, b) = get(&app, uri, None).await;
         assert_eq!(s, status, "{uri}: {}", String::from_utf8_lossy(&b));
-        assert_eq!(h["content-type"], "application/json", "{uri}");
+        assert_eq!(h["content-type"], "application/problem+json", "{uri}");
         let v: Value = serde_json::from_slice(&b).unwrap();
         assert!(v["code"].is_string() && v["description"].is_string(), "{uri}: {v}");
     }

@@ -185,7 +185,7 @@ async fn tiles_outside_the_limits_are_404_and_bad_numbers_400_both_as_json() {
     ] {
         let (s, h, b) = get(&app, &uri, None).await;
         assert_eq!(s, status, "{uri}: {}", String::from_utf8_lossy(&b));
-        assert_eq!(h["content-type"], "application/json", "{uri}");
+        assert_eq!(h["content-type"], "application/problem+json", "{uri}");
         let v: Value = serde_json::from_slice(&b).unwrap();
         assert!(v["code"].is_string() && v["description"].is_string(), "{uri}: {v}");
     }

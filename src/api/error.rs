@@ -1,9 +1,13 @@
-//! The one place where errors become HTTP responses, as OGC API exception JSON
-//! (`{"code": …, "description": …}`).
+//! The one place where errors become HTTP responses: RFC 9457 problem details
+//! (`application/problem+json` with `type`, `title`, `status`, `detail`, and `errors` per field
+//! for 422) that keep the OGC API exception members `code` and `description` (and `problems`,
+//! `total` of a refused import), so clients of either convention read them.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+
+/// The media type of every error body (RFC 9457).
+pub const PROBLEM_JSON: &str = "application/problem+json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -23,6 +27,10 @@ pub enum ApiError {
     PreconditionFailed(String),
     #[error("{0}")]
     Unprocessable(String),
+    /// One named field of a request body breaks a rule (422 with `errors: [{field, detail}]`);
+    /// the message names the field too.
+    #[error("{message}")]
+    Invalid { field: String, message: String },
     #[error("{0}")]
     ServiceUnavailable(String),
     /// An upload whose rows fail validation: every problem, with its line (CSV) or feature (OGR).
@@ -112,7 +120,7 @@ impl From<crate::profile::ProfileError> for ApiError {
 /// A walk or observation that breaks a rule of its own (outside the municipality, bad rating).
 impl From<crate::walks::Invalid> for ApiError {
     fn from(e: crate::walks::Invalid) -> ApiError {
-        ApiError::Unprocessable(e.to_string())
+        ApiError::Invalid { message: e.to_string(), field: e.field }
     }
 }
 
@@ -145,7 +153,7 @@ impl ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "Conflict"),
             ApiError::PreconditionRequired(_) => (StatusCode::PRECONDITION_REQUIRED, "PreconditionRequired"),
             ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "PreconditionFailed"),
-            ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "InvalidValue"),
+            ApiError::Unprocessable(_) | ApiError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "InvalidValue"),
             ApiError::ServiceUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
             ApiError::Rejected { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "InvalidValue"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge"),
@@ -167,12 +175,15 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let mut body = serde_json::json!({ "code": code, "description": description });
+        let mut body = problem_json(status, code, &description);
         if let ApiError::Rejected { problems, total } = &self {
             body["problems"] = serde_json::Value::Array(problems.clone());
             body["total"] = (*total).into();
         }
-        let mut resp = (status, Json(body)).into_response();
+        if let ApiError::Invalid { field, message } = &self {
+            body["errors"] = serde_json::json!([{ "field": field, "detail": message }]);
+        }
+        let mut resp = (status, [(axum::http::header::CONTENT_TYPE, PROBLEM_JSON)], body.to_string()).into_response();
         if let ApiError::Busy { retry_after_s, .. } | ApiError::TooManyRequests { retry_after_s, .. } = &self {
             resp.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_s));
         }
@@ -183,16 +194,60 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Errors the framework answers itself before a handler runs (a path segment that is not
+/// UTF-8, a malformed multipart body, a body over the limit, a method the path does not take)
+/// come as plain text; this turns them into problem details with the same status and headers,
+/// so every error of the service has one shape.
+pub async fn problem_bodies(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_problem = resp.headers().get(axum::http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    // Framework messages are short; a larger body is not one of them and is not read.
+    let text = axum::body::to_bytes(body, 16 * 1024).await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let detail = if text.trim().is_empty() { status.canonical_reason().unwrap_or("error").to_string() } else { text.trim().to_string() };
+    let code = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "MethodNotAllowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "PayloadTooLarge",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "UnsupportedMediaType",
+        s if s.is_server_error() => "ServerError",
+        _ => "InvalidParameterValue",
+    };
+    let body = problem_json(status, code, &detail);
+    parts.headers.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static(PROBLEM_JSON));
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body.to_string()))
+}
+
+fn problem_json(status: StatusCode, code: &str, detail: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": format!("urn:lagesbild:problem:{code}"),
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+        "code": code,
+        "description": detail,
+    })
+}
+
 pub async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::NotFound(format!("no such resource: {}", uri.path()))
 }
 
+/// The decoded `key=value` pairs of a query string.
+pub fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
+    match query {
+        Some(q) => serde_urlencoded_pairs(q),
+        None => Ok(vec![]),
+    }
+}
+
 /// Rejects query parameters the endpoint does not know, so typos do not pass silently.
 pub fn check_params(query: Option<&str>, allowed: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
-    let pairs: Vec<(String, String)> = match query {
-        Some(q) => serde_urlencoded_pairs(q)?,
-        None => vec![],
-    };
+    let pairs = query_pairs(query)?;
     for (k, _) in &pairs {
         if !allowed.contains(&k.as_str()) {
             return Err(ApiError::BadRequest(format!(

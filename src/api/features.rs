@@ -53,7 +53,7 @@ pub async fn landing(headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Json<V
         "description": "Lägesbild: DeSO-områden, indikatorer, hotspots och händelser för kommuner. OGC API – Features.",
         "links": [
             {"href": format!("{b}/"), "rel": "self", "type": "application/json", "title": "Denna sida"},
-            {"href": format!("{b}/api"), "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0", "title": "OpenAPI"},
+            {"href": format!("{b}/api"), "rel": "service-desc", "type": super::openapi::MEDIA_TYPE, "title": "OpenAPI"},
             {"href": format!("{b}/conformance"), "rel": "conformance", "type": "application/json", "title": "Konformitetsklasser"},
             {"href": format!("{b}/collections"), "rel": "data", "type": "application/json", "title": "Samlingar"},
             {"href": format!("{b}/tileMatrixSets"), "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", "type": "application/json", "title": "Rutnät för tiler"},

@@ -13,6 +13,7 @@ mod est;
 pub mod features;
 pub mod fonts;
 pub mod imports;
+pub mod input;
 pub mod layers;
 pub mod limits;
 pub mod live;
@@ -368,31 +369,29 @@ async fn generation_etag(State(generation): State<u64>, req: axum::extract::Requ
     resp
 }
 
-/// The whole HTTP service as a plain router: tests call it without binding a port.
-pub fn app(state: AppState) -> Router {
-    let cors = {
-        use tower_http::cors::{AllowOrigin, CorsLayer};
-        let origins = &state.config.cors_origins;
-        let layer = CorsLayer::new()
-            .allow_methods([axum::http::Method::GET, axum::http::Method::POST, axum::http::Method::PUT, axum::http::Method::DELETE])
-            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH]);
-        if origins.iter().any(|o| o == "*") {
-            layer.allow_origin(AllowOrigin::any())
-        } else {
-            layer.allow_origin(AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok())))
-        }
-    };
-    let upload_limit = usize::try_from(state.config.max_upload_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
-    let generation = state.generation;
-    let policy = security_policy(&state);
-    let timeout = state.config.request_timeout;
-    let router = Router::new();
-    #[cfg(feature = "vendored")]
-    let router = router.merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi::document()));
-    let router = router
+/// The router's routes with their paths recorded, so that `tests/api_contract.rs` can check each
+/// is in the OpenAPI document (`route` has the signature of `Router::route`).
+pub struct Routes {
+    pub router: Router<AppState>,
+    pub paths: Vec<&'static str>,
+}
+
+impl Routes {
+    fn route(mut self, path: &'static str, method_router: axum::routing::MethodRouter<AppState>) -> Routes {
+        self.paths.push(path);
+        self.router = self.router.route(path, method_router);
+        self
+    }
+}
+
+/// Every route of the service but the optional Swagger UI. `max_upload_mb` bounds the import uploads.
+pub fn routes(max_upload_mb: u64) -> Routes {
+    let upload_limit = usize::try_from(max_upload_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
+    Routes { router: Router::new(), paths: vec![] }
         .route("/", get(features::landing))
         .route("/conformance", get(features::conformance))
         .route("/api", get(openapi_doc))
+        .route("/openapi.json", get(openapi_doc))
         .route("/collections", get(features::collections))
         .route("/collections/{id}", get(features::collection))
         .route("/collections/{id}/items", get(features::items))
@@ -449,12 +448,38 @@ pub fn app(state: AppState) -> Router {
         .route("/map", get(web::redirect))
         .route("/map/", get(web::index))
         .route("/map/{*path}", get(web::asset))
+}
+
+/// The whole HTTP service as a plain router: tests call it without binding a port.
+pub fn app(state: AppState) -> Router {
+    let cors = {
+        use tower_http::cors::{AllowOrigin, CorsLayer};
+        let origins = &state.config.cors_origins;
+        let layer = CorsLayer::new()
+            .allow_methods([axum::http::Method::GET, axum::http::Method::POST, axum::http::Method::PUT, axum::http::Method::DELETE])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH]);
+        if origins.iter().any(|o| o == "*") {
+            layer.allow_origin(AllowOrigin::any())
+        } else {
+            layer.allow_origin(AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok())))
+        }
+    };
+    let generation = state.generation;
+    let policy = security_policy(&state);
+    let timeout = state.config.request_timeout;
+    let router = routes(state.config.max_upload_mb).router;
+    #[cfg(feature = "vendored")]
+    let router = router.merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").external_url_unchecked("/api/openapi.json", openapi::document()));
+    let router = router
         .fallback(error::not_found)
+        // Unknown query parameters, control characters and `f` are refused alike on every route.
+        .layer(axum::middleware::from_fn(input::query_guard))
         .layer(axum::middleware::from_fn_with_state(state.clone(), privacy_headers))
         .layer(axum::middleware::from_fn_with_state(state.clone(), audit_writes))
         .layer(axum::middleware::from_fn_with_state(generation, generation_etag))
         .layer(axum::middleware::from_fn_with_state(timeout, limits::request_timeout))
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits::rate_limit))
+        .layer(axum::middleware::from_fn(error::problem_bodies))
         .layer(cors)
         .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
         .layer(tower_http::compression::CompressionLayer::new());
@@ -492,10 +517,11 @@ async fn privacy_headers(State(s): State<AppState>, req: axum::extract::Request,
     resp
 }
 
-async fn openapi_doc(RawQuery(q): RawQuery) -> Result<Response, error::ApiError> {
-    error::check_params(q.as_deref(), &["f"])?;
-    let body = openapi::document().to_json()?;
-    Ok(([(header::CONTENT_TYPE, "application/vnd.oai.openapi+json;version=3.0")], body).into_response())
+/// `GET /api` and `/openapi.json`; with OpenID Connect on, the document names its issuer.
+async fn openapi_doc(State(s): State<AppState>) -> Response {
+    let issuer = s.oidc.as_ref().map(|v| v.config().issuer.clone());
+    let body = openapi::document_for(issuer.as_deref()).to_string();
+    ([(header::CONTENT_TYPE, openapi::MEDIA_TYPE)], body).into_response()
 }
 
 /// Every accepted write goes to the audit log with who made it. The caller is resolved here

@@ -1,128 +1,719 @@
-//! The OpenAPI 3 document, generated from the route table below with utoipa's builders, so the
-//! document and the router list the same endpoints and parameters.
+//! The OpenAPI 3.1 document, built from one table, [`OPERATIONS`]: every method and path the
+//! router serves, its parameters with their schemas, request body, responses with their media
+//! types and schemas, and the role it needs. The same table drives the query guard
+//! ([`super::input::query_guard`]), so what the document declares is what the service accepts;
+//! `tests/api_contract.rs` checks that every route of the router is in it.
 
-use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem, PathsBuilder};
-use utoipa::openapi::{InfoBuilder, OpenApi, OpenApiBuilder, Required, ResponseBuilder, ResponsesBuilder};
+use serde_json::{json, Map, Value};
 
-/// (path, summary in Swedish, path parameters, query parameters)
-pub const ROUTES: &[(&str, &str, &[&str], &[&str])] = &[
-    ("/", "Startsida (OGC API)", &[], &["f"]),
-    ("/conformance", "Konformitetsklasser", &[], &["f"]),
-    ("/collections", "Samlingar", &[], &["f"]),
-    ("/collections/{collectionId}", "En samling", &["collectionId"], &["f"]),
-    ("/collections/{collectionId}/items", "Objekt i en samling (GeoJSON)", &["collectionId"], &["limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "f"]),
-    ("/collections/{collectionId}/items/{featureId}", "Ett objekt", &["collectionId", "featureId"], &["crs", "f"]),
-    ("/collections/{collectionId}/download", "Hela samlingen som GeoPackage, GeoJSON eller CSV", &["collectionId"], &["format"]),
-    ("/tiles/{collectionId}/tilejson.json", "TileJSON 3.0", &["collectionId"], &[]),
-    ("/tiles/{collectionId}/{z}/{x}/{y}.mvt", "Vektortiler (MVT)", &["collectionId", "z", "x", "y"], &[]),
-    ("/tileMatrixSets", "Rutnät för tiler (OGC API – Tiles)", &[], &["f"]),
-    ("/tileMatrixSets/{tileMatrixSetId}", "Definition av ett rutnät (WebMercatorQuad)", &["tileMatrixSetId"], &["f"]),
-    ("/collections/{collectionId}/tiles", "En samlings tileset (OGC API – Tiles)", &["collectionId"], &["f"]),
-    ("/collections/{collectionId}/tiles/{tileMatrixSetId}", "Ett tileset med gränser och länkar", &["collectionId", "tileMatrixSetId"], &["f"]),
-    (
-        "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
-        "En vektortile (MVT); rad före kolumn",
-        &["collectionId", "tileMatrixSetId", "tileMatrix", "tileRow", "tileCol"],
-        &["f"],
-    ),
-    (
-        "/analysis/{kind}",
-        "Analys på begäran: hotspots, density, emerging, lisa",
-        &["kind"],
-        &["from", "to", "categories", "cell", "band", "radius", "step_days", "indicator", "tolerance", "permutations", "seed", "alpha"],
-    ),
-    ("/api/profile/{area}", "Områdesprofil (social lägesbild)", &["area"], &["format"]),
-    ("/api/areas", "DeSO med indikatorer (GeoJSON)", &[], &["kommun"]),
-    ("/api/indicators", "Indikatorkatalog: etikett, enhet, aggregering och år för varje indikator i lagret", &[], &[]),
-    ("/api/surveys", "Enkätresultat med konfidensintervall, kvinnor och män sida vid sida", &[], &["area", "question"]),
-    ("/api/search", "Sök plats: RegSO, DeSO-kod, polisens område, kommun, vandring", &[], &["q", "limit"]),
-    ("/api/labels", "Etikettpunkter och länsgräns (GeoJSON)", &[], &[]),
-    ("/fonts/{fontstack}/{range}.pbf", "Glyfer för kartetiketter (SDF, protobuf)", &["fontstack", "range"], &[]),
-    ("/basemap/style.json", "Kartstil med bakgrundskarta, glyfer och attribution", &[], &[]),
-    ("/basemap/tilejson.json", "TileJSON för bakgrundskartan", &[], &[]),
-    ("/basemap/{z}/{x}/{y}", "Tiler ur en lokal MBTiles-bakgrundskarta", &["z", "x", "y"], &[]),
-    ("/health", "Hälsa", &[], &[]),
-    ("/api/auth/me", "Den inloggades roll och namn", &[], &[]),
-    ("/api/auth/config", "Inloggningsinställningar för kartan (OpenID Connect, endast publik information)", &[], &[]),
-    ("/walks", "Trygghetsvandringar (GET lista, POST ny: editor)", &[], &["status", "area", "from", "to"]),
-    ("/walks/suggest", "Föreslagna stopp för en vandring", &[], &["area", "start", "from", "to"]),
-    ("/walks/{walkId}", "En vandring (GET; PUT/DELETE med If-Match: editor)", &["walkId"], &[]),
-    ("/walks/{walkId}/observations", "Observationer längs en vandring (GET; POST: editor)", &["walkId"], &[]),
-    ("/walks/{walkId}/report", "Rapport för en vandring", &["walkId"], &["format", "buffer", "from", "to"]),
-    ("/observations", "Observationer att följa upp (försenade först)", &[], &["status", "responsible", "open", "overdue"]),
-    ("/observations/{observationId}", "En observation (GET; PUT/DELETE med If-Match: editor)", &["observationId"], &[]),
-    ("/observations/{observationId}/history", "Ändringslogg för en observation (partner och uppåt)", &["observationId"], &[]),
-    ("/observations/{observationId}/photo", "Foto (GET: partner; PUT JPEG/PNG med If-Match: editor)", &["observationId"], &[]),
-    ("/api/est", "Läget vecka N (EST): beräknad status och bedömning per område", &[], &["week", "level"]),
-    ("/api/est/{area}/{week}", "Ett områdes vecka: beräknad status, bedömning och historik (PUT: editor)", &["area", "week"], &[]),
-    ("/api/actions", "Åtgärdsplanens insatser (GET: analyst; POST: editor)", &[], &["status", "area"]),
-    ("/api/actions/{actionId}", "En insats (GET; PUT/DELETE med If-Match: editor)", &["actionId"], &[]),
-    ("/api/actions/{actionId}/followup", "Händelser i insatsens område före och efter start", &["actionId"], &[]),
-    ("/api/orsaksanalys/{year}", "Årets orsaksanalys (GET: analyst; PUT: editor)", &["year"], &[]),
-    ("/api/reports/{kind}", "Rapporter: est (period) och lagesbild (år), HTML, PDF eller JSON (analyst)", &["kind"], &["period", "year", "format"]),
-];
+/// Served as `application/vnd.oai.openapi+json;version=3.1` (the OAI's media type, versioned as
+/// OGC API – Features names it for 3.0).
+pub const MEDIA_TYPE: &str = "application/vnd.oai.openapi+json;version=3.1";
 
-/// Write methods besides GET, by path (the router has the same).
-const WRITES: &[(&str, &[HttpMethod])] = &[
-    ("/walks", &[HttpMethod::Post]),
-    ("/walks/{walkId}", &[HttpMethod::Put, HttpMethod::Delete]),
-    ("/walks/{walkId}/observations", &[HttpMethod::Post]),
-    ("/observations/{observationId}", &[HttpMethod::Put, HttpMethod::Delete]),
-    ("/observations/{observationId}/photo", &[HttpMethod::Put]),
-    ("/api/est/{area}/{week}", &[HttpMethod::Put]),
-    ("/api/actions", &[HttpMethod::Post]),
-    ("/api/actions/{actionId}", &[HttpMethod::Put, HttpMethod::Delete]),
-    ("/api/orsaksanalys/{year}", &[HttpMethod::Put]),
-];
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum In {
+    Path,
+    Query,
+    Header,
+}
 
-pub fn document() -> OpenApi {
-    let mut paths = PathsBuilder::new();
-    for (path, summary, pparams, qparams) in ROUTES {
-        let mut op = OperationBuilder::new().summary(Some(*summary)).responses(
-            ResponsesBuilder::new()
-                .response("200", ResponseBuilder::new().description("OK"))
-                .response("400", ResponseBuilder::new().description("Felaktig parameter (JSON: code, description)"))
-                .response("401", ResponseBuilder::new().description("Token krävs"))
-                .response("403", ResponseBuilder::new().description("Rollen räcker inte"))
-                .response("404", ResponseBuilder::new().description("Finns inte"))
-                .response("503", ResponseBuilder::new().description("Identitetsleverantören svarar inte (förfrågningar med token)"))
-                .build(),
-        );
-        for p in *pparams {
-            op = op.parameter(ParameterBuilder::new().name(*p).parameter_in(ParameterIn::Path).required(Required::True));
-        }
-        for q in *qparams {
-            op = op.parameter(ParameterBuilder::new().name(*q).parameter_in(ParameterIn::Query).required(Required::False));
-        }
-        let op = op.build();
-        let mut item = PathItem::new(HttpMethod::Get, op.clone());
-        for (p, methods) in WRITES {
-            if p == path {
-                for m in methods.iter() {
-                    let mut w = op.clone();
-                    let name = match m {
-                        HttpMethod::Post => "POST",
-                        HttpMethod::Put => "PUT",
-                        HttpMethod::Delete => "DELETE",
-                        _ => "GET",
-                    };
-                    w.summary = Some(format!("{summary} – {name}"));
-                    w.parameters.get_or_insert_with(Vec::new).push(
-                        ParameterBuilder::new()
-                            .name("If-Match")
-                            .parameter_in(ParameterIn::Header)
-                            .required(if matches!(m, HttpMethod::Post) { Required::False } else { Required::True })
-                            .build(),
-                    );
-                    let extra = PathItem::new(m.clone(), w);
-                    item.merge_operations(extra);
-                }
-            }
-        }
-        paths = paths.path(*path, item);
+#[derive(Debug)]
+pub struct Param {
+    pub name: &'static str,
+    pub location: In,
+    pub required: bool,
+    /// JSON Schema (text, so the table stays `const`).
+    pub schema: &'static str,
+    pub description: &'static str,
+}
+
+const fn p(name: &'static str, schema: &'static str) -> Param {
+    Param { name, location: In::Path, required: true, schema, description: "" }
+}
+
+const fn q(name: &'static str, schema: &'static str, description: &'static str) -> Param {
+    Param { name, location: In::Query, required: false, schema, description }
+}
+
+const fn if_match() -> Param {
+    Param {
+        name: "If-Match",
+        location: In::Header,
+        required: true,
+        schema: r#"{"type":"string","pattern":"^(W/)?\"v[0-9]+\"$"}"#,
+        description: "ETag från senaste läsningen (\"v3\"); saknas: 428, inaktuell: 412",
     }
-    OpenApiBuilder::new()
-        .info(InfoBuilder::new().title("lagesbild").version(env!("CARGO_PKG_VERSION")).description(Some("Lägesbild för kommuner: OGC API – Features (del 1 och 2), vektortiler, analyser. Skicka 'Authorization: Bearer TOKEN' för begränsade data.")).build())
-        .paths(paths.build())
-        .build()
+}
+
+/// One response: status, description and (media type, schema) pairs.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub description: &'static str,
+    pub content: &'static [(&'static str, &'static str)],
+}
+
+const fn ok(content: &'static [(&'static str, &'static str)]) -> Reply {
+    Reply { status: 200, description: "OK", content }
+}
+
+#[derive(Debug)]
+pub struct Operation {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub id: &'static str,
+    pub summary: &'static str,
+    /// The least role that gets an answer (see `privacy.rs`).
+    pub role: &'static str,
+    pub params: &'static [Param],
+    /// Items take property filters (`?deso=0163C1170`) whose names depend on the collection.
+    pub open_query: bool,
+    pub body: Option<(&'static str, &'static str)>,
+    pub replies: &'static [Reply],
+    /// Error statuses besides 400, 401, 404 and 503, which every operation may answer.
+    pub errors: &'static [u16],
+}
+
+impl Operation {
+    /// The values `f` takes on this operation (the enum of its schema).
+    pub fn formats(&self) -> Vec<String> {
+        let Some(f) = self.params.iter().find(|p| p.name == "f" && p.location == In::Query) else {
+            return vec![];
+        };
+        let schema: Value = serde_json::from_str(f.schema).unwrap_or(Value::Null);
+        schema["enum"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default()
+    }
+}
+
+const COLLECTION: &str = r#"{"type":"string","pattern":"^[a-z_]+$","examples":["deso","regso","incident_counts","police_areas"]}"#;
+const F_JSON: &str = r#"{"type":"string","enum":["json"]}"#;
+const TMS: &str = r#"{"type":"string","enum":["WebMercatorQuad"]}"#;
+const ID: &str = r#"{"type":"string","minLength":1,"maxLength":64}"#;
+const DATE: &str = r#"{"type":"string","format":"date"}"#;
+const DATE_OR_WEEK: &str = r#"{"type":"string","pattern":"^[0-9]{4}-(W(0[1-9]|[1-4][0-9]|5[0-3])|(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))$","description":"datum (2025-03-14) eller ISO-vecka (2025-W11)"}"#;
+const CATEGORIES: &str = r#"{"type":"string","pattern":"^[a-z_]+(,[a-z_]+)*$","description":"kommaseparerade EST-kategorier (skadegorelse,klotter,…)"}"#;
+const ZOOM: &str = r#"{"type":"integer","minimum":0,"maximum":20}"#;
+const TILE_INDEX: &str = r#"{"type":"integer","minimum":0}"#;
+const CRS: &str = r#"{"type":"string","enum":["http://www.opengis.net/def/crs/OGC/1.3/CRS84","http://www.opengis.net/def/crs/EPSG/0/3006"]}"#;
+
+const JSON: &[(&str, &str)] = &[("application/json", "#Object")];
+const GEOJSON: &[(&str, &str)] = &[("application/geo+json", "#FeatureCollection")];
+const FEATURE: &[(&str, &str)] = &[("application/geo+json", "#Feature")];
+const MVT: &[(&str, &str)] = &[("application/vnd.mapbox-vector-tile", "#Binary")];
+const HTML: &[(&str, &str)] = &[("text/html; charset=utf-8", "#Text")];
+const WALK_PARAMS: &[Param] = &[p("walkId", ID)];
+const OBS_PARAMS: &[Param] = &[p("observationId", ID)];
+const OBS_WRITE: &[Param] = &[p("observationId", ID), if_match()];
+const WALK_WRITE: &[Param] = &[p("walkId", ID), if_match()];
+const ANY: &str = "public";
+
+/// Every operation the router serves. A route added to `api::routes` needs its line here
+/// (`tests/api_contract.rs` names the ones missing).
+pub const OPERATIONS: &[Operation] = &[
+    Operation { method: "get", path: "/", id: "getLandingPage", summary: "Startsida (OGC API)", role: ANY, params: &[q("f", F_JSON, "format")], open_query: false, body: None, replies: &[ok(JSON)], errors: &[] },
+    Operation { method: "get", path: "/conformance", id: "getConformance", summary: "Konformitetsklasser", role: ANY, params: &[q("f", F_JSON, "format")], open_query: false, body: None, replies: &[ok(JSON)], errors: &[] },
+    Operation { method: "get", path: "/api", id: "getOpenApi", summary: "Detta OpenAPI-dokument", role: ANY, params: &[q("f", F_JSON, "format")], open_query: false, body: None, replies: &[ok(&[(MEDIA_TYPE, "#Object")])], errors: &[] },
+    Operation { method: "get", path: "/openapi.json", id: "getOpenApiJson", summary: "Detta OpenAPI-dokument", role: ANY, params: &[q("f", F_JSON, "format")], open_query: false, body: None, replies: &[ok(&[(MEDIA_TYPE, "#Object")])], errors: &[] },
+    Operation { method: "get", path: "/collections", id: "getCollections", summary: "Samlingar", role: ANY, params: &[q("f", F_JSON, "format")], open_query: false, body: None, replies: &[ok(JSON)], errors: &[] },
+    Operation { method: "get", path: "/collections/{collectionId}", id: "describeCollection", summary: "En samling", role: ANY, params: &[p("collectionId", COLLECTION), q("f", F_JSON, "format")], open_query: false, body: None, replies: &[ok(JSON)], errors: &[403] },
+    Operation {
+        method: "get",
+        path: "/collections/{collectionId}/items",
+        id: "getFeatures",
+        summary: "Objekt i en samling (GeoJSON); egenskapsfilter som ?deso=0163C1170; incidents kräver analyst",
+        role: ANY,
+        params: &[
+            p("collectionId", COLLECTION),
+            q("limit", r#"{"type":"integer","minimum":1,"maximum":10000,"default":100}"#, "antal objekt"),
+            q("offset", r#"{"type":"integer","minimum":0,"maximum":100000000}"#, "hoppa över"),
+            q("bbox", r#"{"type":"string","pattern":"^-?[0-9]+(\\.[0-9]+)?(,-?[0-9]+(\\.[0-9]+)?){3}$"}"#, "minx,miny,maxx,maxy i bbox-crs"),
+            q("bbox-crs", CRS, ""),
+            q("crs", CRS, ""),
+            q("datetime", r#"{"type":"string","pattern":"^([0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:]+Z?)?|\\.\\.)(/([0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:]+Z?)?|\\.\\.))?$"}"#, "tidpunkt eller intervall (incidents)"),
+            q("f", r#"{"type":"string","enum":["json","geojson"]}"#, "format"),
+        ],
+        open_query: true,
+        body: None,
+        replies: &[ok(GEOJSON)],
+        errors: &[403],
+    },
+    Operation {
+        method: "get",
+        path: "/collections/{collectionId}/items/{featureId}",
+        id: "getFeature",
+        summary: "Ett objekt",
+        role: ANY,
+        params: &[p("collectionId", COLLECTION), p("featureId", ID), q("crs", CRS, ""), q("f", r#"{"type":"string","enum":["json","geojson"]}"#, "format")],
+        open_query: false,
+        body: None,
+        replies: &[ok(FEATURE)],
+        errors: &[403],
+    },
+    Operation {
+        method: "get",
+        path: "/collections/{collectionId}/download",
+        id: "downloadCollection",
+        summary: "Hela samlingen som GeoPackage, GeoJSON eller CSV",
+        role: ANY,
+        params: &[p("collectionId", COLLECTION), q("format", r#"{"type":"string","enum":["gpkg","geojson","csv"]}"#, "")],
+        open_query: false,
+        body: None,
+        replies: &[ok(&[("application/geopackage+sqlite3", "#Binary"), ("application/geo+json", "#FeatureCollection"), ("text/csv; charset=utf-8", "#Text")])],
+        errors: &[403],
+    },
+    Operation { method: "get", path: "/tiles/{collectionId}/tilejson.json", id: "getTileJson", summary: "TileJSON 3.0", role: ANY, params: &[p("collectionId", COLLECTION)], open_query: false, body: None, replies: &[ok(JSON)], errors: &[403] },
+    Operation {
+        method: "get",
+        path: "/tiles/{collectionId}/{z}/{x}/{y}",
+        id: "getTile",
+        summary: "Vektortile (MVT); y slutar på .mvt",
+        role: ANY,
+        params: &[p("collectionId", COLLECTION), p("z", ZOOM), p("x", TILE_INDEX), p("y", r#"{"type":"string","pattern":"^[0-9]{1,7}\\.(mvt|pbf)$"}"#)],
+        open_query: false,
+        body: None,
+        replies: &[ok(MVT)],
+        errors: &[403],
+    },
+    Operation { method: "get", path: "/tileMatrixSets", id: "getTileMatrixSets", summary: "Rutnät för tiler (OGC API – Tiles)", role: ANY, params: &[q("f", F_JSON, "format")], open_query: false, body: None, replies: &[ok(JSON)], errors: &[] },
+    Operation { method: "get", path: "/tileMatrixSets/{tileMatrixSetId}", id: "getTileMatrixSet", summary: "Definition av ett rutnät", role: ANY, params: &[p("tileMatrixSetId", TMS), q("f", F_JSON, "format")], open_query: false, body: None, replies: &[ok(JSON)], errors: &[] },
+    Operation { method: "get", path: "/collections/{collectionId}/tiles", id: "getTilesets", summary: "En samlings tilesets", role: ANY, params: &[p("collectionId", COLLECTION), q("f", F_JSON, "format")], open_query: false, body: None, replies: &[ok(JSON)], errors: &[403] },
+    Operation {
+        method: "get",
+        path: "/collections/{collectionId}/tiles/{tileMatrixSetId}",
+        id: "getTileset",
+        summary: "Ett tileset med gränser och länkar",
+        role: ANY,
+        params: &[p("collectionId", COLLECTION), p("tileMatrixSetId", TMS), q("f", F_JSON, "format")],
+        open_query: false,
+        body: None,
+        replies: &[ok(JSON)],
+        errors: &[403],
+    },
+    Operation {
+        method: "get",
+        path: "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+        id: "getCollectionTile",
+        summary: "En vektortile (MVT); rad före kolumn",
+        role: ANY,
+        params: &[p("collectionId", COLLECTION), p("tileMatrixSetId", TMS), p("tileMatrix", ZOOM), p("tileRow", TILE_INDEX), p("tileCol", TILE_INDEX), q("f", r#"{"type":"string","enum":["mvt"]}"#, "format")],
+        open_query: false,
+        body: None,
+        replies: &[ok(MVT)],
+        errors: &[403],
+    },
+    Operation {
+        method: "get",
+        path: "/analysis/{kind}",
+        id: "runAnalysis",
+        summary: "Analys på begäran (hotspots: from,to,categories,cell,band; density: radius; emerging: cell,step_days; lisa: indicator,tolerance,permutations,seed,alpha)",
+        role: ANY,
+        params: &[
+            p("kind", r#"{"type":"string","enum":["hotspots","density","emerging","lisa"]}"#),
+            q("from", DATE_OR_WEEK, "från"),
+            q("to", DATE_OR_WEEK, "till"),
+            q("categories", CATEGORIES, ""),
+            q("cell", r#"{"type":"number","minimum":25,"maximum":5000}"#, "cellstorlek i meter (för stor mängd celler: 400)"),
+            q("band", r#"{"type":"number","minimum":25,"maximum":20000}"#, "avståndsband i meter (för många grannpar: 400)"),
+            q("radius", r#"{"type":"number","minimum":10,"maximum":20000}"#, "sökradie i meter"),
+            q("step_days", r#"{"type":"integer","minimum":1,"maximum":365}"#, ""),
+            q("indicator", r#"{"type":"string","pattern":"^[a-z0-9_]+$"}"#, "LISA: indikator"),
+            q("tolerance", r#"{"type":"number","minimum":0,"maximum":1000}"#, ""),
+            q("permutations", r#"{"type":"integer","minimum":0,"maximum":9999}"#, ""),
+            q("seed", r#"{"type":"integer","minimum":0,"maximum":4294967295}"#, ""),
+            q("alpha", r#"{"type":"number","exclusiveMinimum":0,"maximum":0.5}"#, ""),
+        ],
+        open_query: false,
+        body: None,
+        replies: &[ok(GEOJSON)],
+        errors: &[403],
+    },
+    Operation {
+        method: "get",
+        path: "/api/profile/{area}",
+        id: "getProfile",
+        summary: "Områdesprofil (social lägesbild) för en DeSO- eller RegSO-kod eller ett RegSO-namn",
+        role: ANY,
+        params: &[p("area", r#"{"type":"string","minLength":1,"maxLength":100,"examples":["0163C1170"]}"#), q("format", r#"{"type":"string","enum":["json","html","csv"]}"#, "")],
+        open_query: false,
+        body: None,
+        replies: &[ok(&[("application/json", "#Object"), ("text/html; charset=utf-8", "#Text"), ("text/csv; charset=utf-8", "#Text")])],
+        errors: &[],
+    },
+    Operation { method: "get", path: "/api/areas", id: "getAreas", summary: "DeSO med indikatorer (GeoJSON)", role: ANY, params: &[q("kommun", r#"{"type":"string","pattern":"^[0-9]{4}$"}"#, "kommunkod")], open_query: false, body: None, replies: &[ok(GEOJSON)], errors: &[] },
+    Operation {
+        method: "get",
+        path: "/api/search",
+        id: "search",
+        summary: "Sök plats: RegSO, DeSO-kod, polisens område, kommun, vandring",
+        role: ANY,
+        params: &[Param { required: true, ..q("q", r#"{"type":"string","minLength":1,"maxLength":100}"#, "söktext") }, q("limit", r#"{"type":"integer","minimum":1,"maximum":50}"#, "")],
+        open_query: false,
+        body: None,
+        replies: &[ok(JSON)],
+        errors: &[],
+    },
+    Operation { method: "get", path: "/api/labels", id: "getLabels", summary: "Etikettpunkter och länsgräns (GeoJSON)", role: ANY, params: &[], open_query: false, body: None, replies: &[ok(GEOJSON)], errors: &[] },
+    Operation {
+        method: "get",
+        path: "/fonts/{fontstack}/{range}",
+        id: "getGlyphs",
+        summary: "Glyfer för kartetiketter (SDF, protobuf)",
+        role: ANY,
+        params: &[p("fontstack", r#"{"type":"string","minLength":1,"examples":["DejaVu Sans Book"]}"#), p("range", r#"{"type":"string","pattern":"^[0-9]+-[0-9]+\\.pbf$"}"#)],
+        open_query: false,
+        body: None,
+        replies: &[ok(&[("application/x-protobuf", "#Binary")])],
+        errors: &[],
+    },
+    Operation { method: "get", path: "/basemap/style.json", id: "getBasemapStyle", summary: "Kartstil med bakgrundskarta, glyfer och attribution", role: ANY, params: &[], open_query: false, body: None, replies: &[ok(JSON)], errors: &[] },
+    Operation { method: "get", path: "/basemap/tilejson.json", id: "getBasemapTileJson", summary: "TileJSON för bakgrundskartan", role: ANY, params: &[], open_query: false, body: None, replies: &[ok(JSON)], errors: &[] },
+    Operation {
+        method: "get",
+        path: "/basemap/{z}/{x}/{y}",
+        id: "getBasemapTile",
+        summary: "Tiler ur en lokal MBTiles-bakgrundskarta",
+        role: ANY,
+        params: &[p("z", ZOOM), p("x", TILE_INDEX), p("y", r#"{"type":"string","pattern":"^[0-9]{1,7}(\\.[a-z]+)?$"}"#)],
+        open_query: false,
+        body: None,
+        replies: &[ok(&[("image/png", "#Binary"), ("image/jpeg", "#Binary"), ("image/webp", "#Binary"), ("application/vnd.mapbox-vector-tile", "#Binary")])],
+        errors: &[],
+    },
+    Operation { method: "get", path: "/api/imports", id: "listImports", summary: "Importhistorik", role: "analyst", params: &[], open_query: false, body: None, replies: &[ok(JSON)], errors: &[403] },
+    Operation {
+        method: "post",
+        path: "/api/imports/{kind}",
+        id: "uploadImport",
+        summary: "Importera en fil (multipart: file, och valfria fält som columns, crs, deso_version); allt eller inget",
+        role: "editor",
+        params: &[p("kind", r#"{"type":"string","enum":["areas","indicators","incidents"]}"#)],
+        open_query: false,
+        body: Some(("multipart/form-data", "#Upload")),
+        replies: &[Reply { status: 201, description: "Importerad", content: JSON }],
+        errors: &[403, 409, 413, 422],
+    },
+    Operation {
+        method: "delete",
+        path: "/api/imports/{kind}",
+        id: "undoImport",
+        summary: "Ångra en import (sökvägens segment är importens id)",
+        role: "editor",
+        params: &[p("kind", ID)],
+        open_query: false,
+        body: None,
+        replies: &[ok(JSON)],
+        errors: &[403, 409],
+    },
+    Operation {
+        method: "post",
+        path: "/api/imports/{kind}/preview",
+        id: "previewImport",
+        summary: "Förhandsgranska en fil: kolumner, första raderna, problem",
+        role: "editor",
+        params: &[p("kind", r#"{"type":"string","enum":["areas","indicators","incidents"]}"#)],
+        open_query: false,
+        body: Some(("multipart/form-data", "#Upload")),
+        replies: &[ok(JSON)],
+        errors: &[403, 413, 422],
+    },
+    Operation { method: "get", path: "/health", id: "getHealth", summary: "Hälsa", role: ANY, params: &[], open_query: false, body: None, replies: &[ok(JSON)], errors: &[] },
+    Operation { method: "get", path: "/api/auth/me", id: "getMe", summary: "Den inloggades roll och namn", role: ANY, params: &[], open_query: false, body: None, replies: &[ok(JSON)], errors: &[] },
+    Operation { method: "get", path: "/api/auth/config", id: "getAuthConfig", summary: "Inloggningsinställningar för kartan (endast publik information)", role: ANY, params: &[], open_query: false, body: None, replies: &[ok(JSON)], errors: &[] },
+    Operation {
+        method: "get",
+        path: "/walks",
+        id: "listWalks",
+        summary: "Trygghetsvandringar",
+        role: ANY,
+        params: &[q("status", r#"{"type":"string","enum":["planerad","genomford","uppfoljd"]}"#, ""), q("area", r#"{"type":"string","maxLength":100}"#, ""), q("from", DATE, ""), q("to", DATE, "")],
+        open_query: false,
+        body: None,
+        replies: &[ok(GEOJSON)],
+        errors: &[],
+    },
+    Operation {
+        method: "post",
+        path: "/walks",
+        id: "createWalk",
+        summary: "Ny vandring",
+        role: "editor",
+        params: &[],
+        open_query: false,
+        body: Some(("application/json", "#WalkInput")),
+        replies: &[Reply { status: 201, description: "Skapad; ETag och Location", content: FEATURE }],
+        errors: &[403, 422],
+    },
+    Operation {
+        method: "get",
+        path: "/walks/suggest",
+        id: "suggestStops",
+        summary: "Föreslagna stopp för en vandring",
+        role: ANY,
+        params: &[
+            Param { required: true, ..q("area", r#"{"type":"string","minLength":1,"maxLength":100}"#, "RegSO-namn eller DeSO/RegSO-kod") },
+            q("start", r#"{"type":"string","pattern":"^-?[0-9]+(\\.[0-9]+)?,-?[0-9]+(\\.[0-9]+)?$"}"#, "lon,lat"),
+            q("from", DATE, ""),
+            q("to", DATE, ""),
+        ],
+        open_query: false,
+        body: None,
+        replies: &[ok(JSON)],
+        errors: &[],
+    },
+    Operation { method: "get", path: "/walks/{walkId}", id: "getWalk", summary: "En vandring (ETag)", role: ANY, params: WALK_PARAMS, open_query: false, body: None, replies: &[ok(FEATURE)], errors: &[] },
+    Operation {
+        method: "put",
+        path: "/walks/{walkId}",
+        id: "updateWalk",
+        summary: "Ändra en vandring",
+        role: "editor",
+        params: WALK_WRITE,
+        open_query: false,
+        body: Some(("application/json", "#WalkInput")),
+        replies: &[ok(FEATURE)],
+        errors: &[403, 412, 422, 428],
+    },
+    Operation { method: "delete", path: "/walks/{walkId}", id: "deleteWalk", summary: "Ta bort en vandring", role: "editor", params: WALK_WRITE, open_query: false, body: None, replies: &[Reply { status: 204, description: "Borttagen", content: &[] }], errors: &[403, 412, 428] },
+    Operation { method: "get", path: "/walks/{walkId}/observations", id: "listWalkObservations", summary: "Observationer längs en vandring", role: ANY, params: WALK_PARAMS, open_query: false, body: None, replies: &[ok(GEOJSON)], errors: &[] },
+    Operation {
+        method: "post",
+        path: "/walks/{walkId}/observations",
+        id: "createObservation",
+        summary: "Ny observation",
+        role: "editor",
+        params: WALK_PARAMS,
+        open_query: false,
+        body: Some(("application/json", "#ObservationInput")),
+        replies: &[Reply { status: 201, description: "Skapad; ETag och Location", content: FEATURE }],
+        errors: &[403, 422],
+    },
+    Operation {
+        method: "get",
+        path: "/walks/{walkId}/report",
+        id: "getWalkReport",
+        summary: "Rapport för en vandring (råa punkter bara för analyst)",
+        role: ANY,
+        params: &[
+            p("walkId", ID),
+            q("format", r#"{"type":"string","enum":["json","html","gpx","geojson"]}"#, ""),
+            q("buffer", r#"{"type":"number","minimum":1,"maximum":2000}"#, "meter"),
+            q("from", DATE, ""),
+            q("to", DATE, ""),
+        ],
+        open_query: false,
+        body: None,
+        replies: &[ok(&[("application/json", "#Object"), ("text/html; charset=utf-8", "#Text"), ("application/gpx+xml", "#Text"), ("application/geo+json", "#FeatureCollection")])],
+        errors: &[],
+    },
+    Operation {
+        method: "get",
+        path: "/observations",
+        id: "listObservations",
+        summary: "Observationer att följa upp",
+        role: ANY,
+        params: &[q("status", r#"{"type":"string","enum":["ny","tilldelad","atgardad","avslutad","ej_atgardas"]}"#, ""), q("responsible", r#"{"type":"string","maxLength":100}"#, ""), q("open", r#"{"type":"string","enum":["true","false"]}"#, "")],
+        open_query: false,
+        body: None,
+        replies: &[ok(GEOJSON)],
+        errors: &[],
+    },
+    Operation { method: "get", path: "/observations/{observationId}", id: "getObservation", summary: "En observation (ETag)", role: ANY, params: OBS_PARAMS, open_query: false, body: None, replies: &[ok(FEATURE)], errors: &[] },
+    Operation {
+        method: "put",
+        path: "/observations/{observationId}",
+        id: "updateObservation",
+        summary: "Ändra en observation (delvis; varje ändring loggas)",
+        role: "editor",
+        params: OBS_WRITE,
+        open_query: false,
+        body: Some(("application/json", "#ObservationPatch")),
+        replies: &[ok(FEATURE)],
+        errors: &[403, 412, 422, 428],
+    },
+    Operation { method: "delete", path: "/observations/{observationId}", id: "deleteObservation", summary: "Ta bort en observation", role: "editor", params: OBS_WRITE, open_query: false, body: None, replies: &[Reply { status: 204, description: "Borttagen", content: &[] }], errors: &[403, 412, 428] },
+    Operation { method: "get", path: "/observations/{observationId}/history", id: "getObservationHistory", summary: "Ändringslogg för en observation", role: ANY, params: OBS_PARAMS, open_query: false, body: None, replies: &[ok(JSON)], errors: &[] },
+    Operation {
+        method: "get",
+        path: "/observations/{observationId}/photo",
+        id: "getPhoto",
+        summary: "Foto (partner eller högre)",
+        role: "partner",
+        params: OBS_PARAMS,
+        open_query: false,
+        body: None,
+        replies: &[ok(&[("image/jpeg", "#Binary"), ("image/png", "#Binary")])],
+        errors: &[403],
+    },
+    Operation {
+        method: "put",
+        path: "/observations/{observationId}/photo",
+        id: "putPhoto",
+        summary: "Lägg till foto (JPEG/PNG, högst 5 MB, metadata tas bort)",
+        role: "editor",
+        params: OBS_WRITE,
+        open_query: false,
+        body: Some(("image/jpeg", "#Binary")),
+        replies: &[ok(FEATURE)],
+        errors: &[403, 412, 413, 422, 428],
+    },
+    Operation { method: "get", path: "/map", id: "getMapRedirect", summary: "Till webbkartan", role: ANY, params: &[], open_query: true, body: None, replies: &[Reply { status: 308, description: "Till /map/", content: &[] }], errors: &[] },
+    Operation { method: "get", path: "/map/", id: "getMap", summary: "Webbkartan", role: ANY, params: &[], open_query: true, body: None, replies: &[ok(HTML)], errors: &[] },
+    Operation {
+        method: "get",
+        path: "/map/{asset}",
+        id: "getMapAsset",
+        summary: "Webbkartans filer",
+        role: ANY,
+        params: &[p("asset", r#"{"type":"string","pattern":"^[a-z0-9_.-]+$","examples":["app.js"]}"#)],
+        open_query: true,
+        body: None,
+        replies: &[ok(&[("*/*", "#Binary")])],
+        errors: &[],
+    },
+];
+
+/// The operation a request is for: its method and a path that fits the template segment by
+/// segment (`{name}` matches one non-empty segment).
+pub fn operation(method: &axum::http::Method, path: &str) -> Option<&'static Operation> {
+    let m = if method == axum::http::Method::HEAD { "get".to_string() } else { method.as_str().to_ascii_lowercase() };
+    OPERATIONS.iter().find(|op| op.method == m && fits(op.path, path))
+}
+
+fn fits(template: &str, path: &str) -> bool {
+    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    t.len() == p.len() && t.iter().zip(&p).all(|(a, b)| if a.starts_with('{') && a.ends_with('}') { !b.is_empty() } else { a == b })
+}
+
+fn schema(text: &str) -> Value {
+    match text.strip_prefix('#') {
+        Some(name) => json!({ "$ref": format!("#/components/schemas/{name}") }),
+        None => serde_json::from_str(text).unwrap_or_else(|e| panic!("schema in OPERATIONS is not JSON ({e}): {text}")),
+    }
+}
+
+fn parameter(p: &Param) -> Value {
+    let mut v = json!({
+        "name": p.name,
+        "in": match p.location { In::Path => "path", In::Query => "query", In::Header => "header" },
+        "required": p.required,
+        "schema": schema(p.schema),
+    });
+    if !p.description.is_empty() {
+        v["description"] = p.description.into();
+    }
+    v
+}
+
+fn reply_content(content: &[(&str, &str)]) -> Value {
+    Value::Object(content.iter().map(|(mt, s)| (mt.to_string(), json!({ "schema": schema(s) }))).collect())
+}
+
+fn error_reply(status: u16) -> Value {
+    let description = match status {
+        400 => "Felaktig parameter eller okänd parameter",
+        401 => "Token krävs eller är ogiltig",
+        403 => "Rollen räcker inte",
+        404 => "Finns inte",
+        409 => "Konflikt (t.ex. samma fil importerad två gånger)",
+        412 => "Inaktuell version (If-Match)",
+        413 => "För stor",
+        422 => "Ogiltigt innehåll; errors anger fältet",
+        428 => "If-Match saknas",
+        503 => "Laddar, kön är full eller identitetsleverantören svarar inte (Retry-After)",
+        _ => "Fel",
+    };
+    let problem = super::error::PROBLEM_JSON;
+    json!({ "description": description, "content": { problem: { "schema": { "$ref": "#/components/schemas/Problem" } } } })
+}
+
+/// Stateful links: a created walk or observation can be read, changed and removed with its id
+/// and ETag.
+fn links(op: &Operation) -> Option<Value> {
+    let (param, read, update, delete) = match op.id {
+        "createWalk" => ("walkId", "getWalk", "updateWalk", "deleteWalk"),
+        "createObservation" => ("observationId", "getObservation", "updateObservation", "deleteObservation"),
+        _ => return None,
+    };
+    let id = json!({ param: "$response.body#/id" });
+    let with_etag = json!({ param: "$response.body#/id", "header.If-Match": "$response.header.ETag" });
+    Some(json!({
+        "Read": { "operationId": read, "parameters": id },
+        "Update": { "operationId": update, "parameters": with_etag },
+        "Delete": { "operationId": delete, "parameters": with_etag },
+    }))
+}
+
+fn operation_json(op: &Operation) -> Value {
+    let mut responses = Map::new();
+    for r in op.replies {
+        let mut v = json!({ "description": r.description });
+        if !r.content.is_empty() {
+            v["content"] = reply_content(r.content);
+        }
+        if let Some(l) = links(op).filter(|_| r.status == 201) {
+            v["links"] = l;
+        }
+        responses.insert(r.status.to_string(), v);
+    }
+    for s in [400, 401, 404, 503].iter().chain(op.errors) {
+        responses.insert(s.to_string(), error_reply(*s));
+    }
+    let role = if op.role == ANY { "alla (vad som syns beror på rollen)".to_string() } else { format!("{} eller högre", op.role) };
+    let mut v = json!({
+        "operationId": op.id,
+        "summary": op.summary,
+        "description": format!("Roll: {role}."),
+        "parameters": op.params.iter().map(parameter).collect::<Vec<_>>(),
+        "responses": responses,
+        // Anonymous calls are allowed where the role is public; a token raises what is shown.
+        "security": if op.role == ANY { json!([{}, { "bearer": [] }]) } else { json!([{ "bearer": [] }]) },
+    });
+    if let Some((mt, s)) = op.body {
+        v["requestBody"] = json!({ "required": true, "content": { mt: { "schema": schema(s) } } });
+    }
+    v
+}
+
+fn components(oidc_issuer: Option<&str>) -> Value {
+    let mut schemes = json!({
+        "bearer": { "type": "http", "scheme": "bearer", "description": "Statisk token (lagesbild hash-token) eller JWT från OpenID Connect-leverantören" },
+    });
+    if let Some(issuer) = oidc_issuer {
+        schemes["oidc"] = json!({ "type": "openIdConnect", "openIdConnectUrl": format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/')) });
+    }
+    json!({ "securitySchemes": schemes, "schemas": schemas() })
+}
+
+fn schemas() -> Value {
+    let mut all = json!({
+        "Object": { "type": "object" },
+        "Text": { "type": "string" },
+        "Binary": { "type": "string", "contentMediaType": "application/octet-stream" },
+        "Problem": {
+            "type": "object",
+            "description": "RFC 9457 problem details; code och description som i OGC API",
+            "required": ["type", "title", "status", "detail", "code", "description"],
+            "properties": {
+                "type": { "type": "string" }, "title": { "type": "string" }, "status": { "type": "integer" },
+                "detail": { "type": "string" }, "code": { "type": "string" }, "description": { "type": "string" },
+                "errors": { "type": "array", "items": { "type": "object", "required": ["field", "detail"], "properties": { "field": { "type": "string" }, "detail": { "type": "string" } } } },
+                "problems": { "type": "array", "items": { "type": "object" } },
+                "total": { "type": "integer" }
+            }
+        },
+        "Feature": {
+            "type": "object",
+            "required": ["type"],
+            "properties": { "type": { "const": "Feature" }, "geometry": { "type": ["object", "null"] }, "properties": { "type": ["object", "null"] } }
+        },
+        "FeatureCollection": {
+            "type": "object",
+            "required": ["type", "features"],
+            "properties": { "type": { "const": "FeatureCollection" }, "features": { "type": "array", "items": { "$ref": "#/components/schemas/Feature" } } }
+        },
+        "LineString": {
+            "type": "object",
+            "required": ["type", "coordinates"],
+            "properties": { "type": { "const": "LineString" }, "coordinates": { "type": "array", "minItems": 2, "items": { "type": "array", "minItems": 2, "maxItems": 3, "items": { "type": "number" } } } }
+        },
+        "Point": {
+            "type": "object",
+            "required": ["type", "coordinates"],
+            "properties": { "type": { "const": "Point" }, "coordinates": { "type": "array", "minItems": 2, "maxItems": 3, "items": { "type": "number" } } }
+        },
+        "Ratings": {
+            "type": "object",
+            "description": "0–3 per parameter: lighting, openness, visibility, people, security, walk_path, public_transport, gender_usage, feeling",
+            "additionalProperties": { "type": "integer", "minimum": 0, "maximum": 3 }
+        }
+    });
+    if let (Some(a), Value::Object(b)) = (all.as_object_mut(), body_schemas()) {
+        a.extend(b);
+    }
+    all
+}
+
+/// The request bodies: what `walks.rs` deserialises and `input.rs` validates.
+fn body_schemas() -> Value {
+    let text = |max: usize| json!({ "type": "string", "maxLength": max });
+    let categories: Vec<&str> = crate::walks::OBSERVATION_CATEGORIES.iter().map(|c| c.0).collect();
+    json!({
+        "WalkInput": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["title", "planned_at", "route"],
+            // A walk in Sollentuna centrum (the demo data), so a fuzzer's first create succeeds and
+            // its stateful links reach read, update and delete.
+            "examples": [{
+                "title": "Kvällsvandring Centrum", "planned_at": "2025-11-20T18:00", "area": "Sollentuna centrum",
+                "route": { "type": "LineString", "coordinates": [[17.9480, 59.4275], [17.9530, 59.4285]] }
+            }],
+            "properties": {
+                "title": { "type": "string", "minLength": 1, "maxLength": super::input::SHORT },
+                "planned_at": { "type": "string", "maxLength": super::input::SHORT, "examples": ["2025-11-20T18:00"] },
+                "area": text(super::input::SHORT), "organiser": text(super::input::SHORT),
+                "organisations": { "type": "array", "items": text(super::input::SHORT) },
+                "route": { "$ref": "#/components/schemas/LineString" },
+                "status": { "type": "string", "enum": ["planerad", "genomford", "uppfoljd"] },
+                "notes": text(super::input::LONG)
+            }
+        },
+        "ObservationInput": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["point", "category"],
+            "examples": [{ "point": { "type": "Point", "coordinates": [17.9505, 59.4280] }, "category": "belysning", "description": "Trasig lampa" }],
+            "properties": {
+                "point": { "$ref": "#/components/schemas/Point" },
+                "category": { "type": "string", "enum": categories },
+                "ratings": { "$ref": "#/components/schemas/Ratings" },
+                "description": text(super::input::LONG), "responsible": text(super::input::SHORT),
+                "status": { "type": "string", "enum": ["ny", "tilldelad", "atgardad", "avslutad", "ej_atgardas"] },
+                "off_route": { "type": "boolean" }
+            }
+        },
+        "ObservationPatch": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+                "point": { "$ref": "#/components/schemas/Point" },
+                "category": { "type": "string", "enum": categories },
+                "ratings": { "$ref": "#/components/schemas/Ratings" },
+                "description": text(super::input::LONG), "responsible": text(super::input::SHORT),
+                "status": { "type": "string", "enum": ["ny", "tilldelad", "atgardad", "avslutad", "ej_atgardas"] },
+                "off_route": { "type": "boolean" }
+            }
+        },
+        "Upload": {
+            "type": "object",
+            "required": ["file"],
+            "properties": { "file": { "type": "string", "contentMediaType": "application/octet-stream" } },
+            "additionalProperties": { "type": "string" }
+        }
+    })
+}
+
+/// The whole document; `oidc_issuer` adds the OpenID Connect security scheme when sign-in is on.
+pub fn document_for(oidc_issuer: Option<&str>) -> Value {
+    let mut paths = Map::new();
+    for op in OPERATIONS {
+        let item = paths.entry(op.path.to_string()).or_insert_with(|| json!({}));
+        item[op.method] = operation_json(op);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "lagesbild",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Lägesbild för kommuner: OGC API – Features (del 1 och 2), OGC API – Tiles, vektortiler, analyser och trygghetsvandringar. Skicka 'Authorization: Bearer TOKEN' för begränsade data. Fel är RFC 9457 problem details (application/problem+json)."
+        },
+        "servers": [{ "url": "/" }],
+        "paths": paths,
+        "components": components(oidc_issuer),
+    })
+}
+
+/// The document without OpenID Connect (what the tests and Swagger UI use).
+pub fn document() -> Value {
+    document_for(None)
 }

@@ -4,6 +4,7 @@
 
 use super::auth::{Caller, Role};
 use super::error::{check_params, ApiError};
+use super::input::{self, InputError, Validate};
 use super::AppState;
 use crate::privacy::{cache_control, walk_view, Resource, WalkView};
 use crate::store::WalkStore;
@@ -138,6 +139,18 @@ struct WalkInput {
     notes_after: String,
 }
 
+/// POST and PUT of a walk accept and refuse the same things.
+impl Validate for WalkInput {
+    fn validate(&self) -> Result<(), InputError> {
+        input::title("title", &self.title)?;
+        input::text_max("planned_at", &self.planned_at, input::SHORT)?;
+        input::text_max("area", &self.area, input::SHORT)?;
+        input::text_max("organiser", &self.organiser, input::SHORT)?;
+        input::texts("organisations", &self.organisations)?;
+        input::text_max("notes", &self.notes, input::LONG)
+    }
+}
+
 fn walk_json(w: &Walk, view: WalkView) -> Value {
     let g = to_wgs(&w.route.clone().into());
     let props = match serde_json::to_value(w) {
@@ -196,9 +209,7 @@ pub async fn create_walk(State(s): State<AppState>, caller: Caller, body: Bytes)
     require_editor(&caller)?;
     let ws = service(&s)?.clone();
     let input: WalkInput = parse_json(&body)?;
-    if input.title.trim().is_empty() {
-        return Err(ApiError::Unprocessable("title: a walk needs a title".into()));
-    }
+    input.validate()?;
     let route = route_from(&input.route)?;
     walks::validate_route(&route, &ws.rules).map_err(ApiError::from)?;
     plan_of(&input)?;
@@ -248,6 +259,7 @@ pub async fn update_walk(State(s): State<AppState>, caller: Caller, headers: Hea
     let expected = if_match(&headers)?;
     let ws = service(&s)?.clone();
     let input: WalkInput = parse_json(&body)?;
+    input.validate()?;
     let route = route_from(&input.route)?;
     walks::validate_route(&route, &ws.rules).map_err(ApiError::from)?;
     plan_of(&input)?;
@@ -257,7 +269,7 @@ pub async fn update_walk(State(s): State<AppState>, caller: Caller, headers: Hea
         let _g = ws.write_lock.lock();
         let old = find_walk(&ws, &id)?;
         let w = Walk {
-            title: input.title,
+            title: input.title.trim().into(),
             planned_at,
             area: input.area,
             organiser: input.organiser,
@@ -334,6 +346,30 @@ struct ObservationPatch {
     insats: Option<String>,
 }
 
+/// The rating names are keys chosen by the client: they are text fields too.
+fn rating_keys(ratings: &BTreeMap<String, u8>) -> Result<(), InputError> {
+    ratings.keys().try_for_each(|k| input::text_max("ratings", k, input::SHORT))
+}
+
+impl Validate for ObservationInput {
+    fn validate(&self) -> Result<(), InputError> {
+        input::title("category", &self.category)?;
+        rating_keys(&self.ratings)?;
+        input::text_max("description", &self.description, input::LONG)?;
+        input::text_max("responsible", &self.responsible, input::SHORT)
+    }
+}
+
+/// The same rules as [`ObservationInput`] for the fields a patch carries.
+impl Validate for ObservationPatch {
+    fn validate(&self) -> Result<(), InputError> {
+        self.category.as_deref().map_or(Ok(()), |c| input::title("category", c))?;
+        self.ratings.as_ref().map_or(Ok(()), rating_keys)?;
+        self.description.as_deref().map_or(Ok(()), |d| input::text_max("description", d, input::LONG))?;
+        self.responsible.as_deref().map_or(Ok(()), |r| input::text_max("responsible", r, input::SHORT))
+    }
+}
+
 fn today() -> chrono::NaiveDate {
     chrono::Local::now().date_naive()
 }
@@ -408,6 +444,7 @@ pub async fn create_observation(State(s): State<AppState>, caller: Caller, Path(
     require_editor(&caller)?;
     let ws = service(&s)?.clone();
     let input: ObservationInput = parse_json(&body)?;
+    input.validate()?;
     let point = point_from(&input.point)?;
     let due = parse_due(input.due.as_deref().unwrap_or(""))?;
     let by = who(&caller);
@@ -478,6 +515,7 @@ pub async fn update_observation(
     let expected = if_match(&headers)?;
     let ws = service(&s)?.clone();
     let patch: ObservationPatch = parse_json(&body)?;
+    patch.validate()?;
     let point = patch.point.as_ref().map(point_from).transpose()?;
     let due = patch.due.as_deref().map(parse_due).transpose()?;
     let by = who(&caller);
