@@ -73,6 +73,14 @@ struct ActionInput {
 }
 
 fn from_input(i: ActionInput, id: String, by: &str, created: Option<&Action>, version: i64, s: &AppState) -> Result<Action, ApiError> {
+    use super::input::{self, LONG, SHORT};
+    input::title("title", &i.title)?;
+    for (field, value, max) in [("area", &i.area, SHORT), ("problem", &i.problem, LONG), ("responsible", &i.responsible, SHORT), ("start", &i.start, SHORT)] {
+        input::text_max(field, value, max)?;
+    }
+    for (field, value) in [("desired_result", &i.desired_result), ("outcome", &i.outcome)] {
+        input::text_max(field, value, LONG)?;
+    }
     let status = match i.status.as_deref() {
         None => ActionStatus::Planned,
         Some(x) => ActionStatus::parse(x).ok_or_else(|| ApiError::Unprocessable(format!("status: '{x}' is not one of planned, ongoing, done, cancelled")))?,

@@ -149,6 +149,7 @@ pub async fn assess(State(s): State<AppState>, caller: Caller, Path((area, week)
     let week = week_param(&week)?;
     let unit = unit_of(&s, &area)?;
     let input: AssessInput = parse_json(&body)?;
+    super::input::text_max("comment", &input.comment, super::input::LONG)?;
     let status = match input.status.as_str() {
         "green" | "grön" => Status::Green,
         "yellow" | "gul" => Status::Yellow,

@@ -106,6 +106,12 @@ const OBS_PARAMS: &[Param] = &[p("observationId", ID)];
 const OBS_WRITE: &[Param] = &[p("observationId", ID), if_match()];
 const WALK_WRITE: &[Param] = &[p("walkId", ID), if_match()];
 const ANY: &str = "public";
+const ACTION_STATUS: &str = r#"{"type":"string","enum":["planned","ongoing","done","cancelled"]}"#;
+const ACTION_PARAMS: &[Param] = &[p("id", ID)];
+const ACTION_WRITE: &[Param] = &[p("id", ID), if_match()];
+const WEEK: &str = r#"{"type":"string","pattern":"^[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])$","examples":["2026-W12"]}"#;
+const EST_PARAMS: &[Param] = &[p("area", r#"{"type":"string","minLength":1,"maxLength":100,"examples":["0163C1170"]}"#), p("week", WEEK)];
+const YEAR_PARAMS: &[Param] = &[p("year", r#"{"type":"integer","minimum":2000,"maximum":2100}"#)];
 
 /// Every operation the router serves. A route added to `api::routes` needs its line here
 /// (`tests/api_contract.rs` names the ones missing).
@@ -205,10 +211,10 @@ pub const OPERATIONS: &[Operation] = &[
         method: "get",
         path: "/analysis/{kind}",
         id: "runAnalysis",
-        summary: "Analys på begäran (hotspots: from,to,categories,cell,band; density: radius; emerging: cell,step_days; lisa: indicator,tolerance,permutations,seed,alpha)",
+        summary: "Analys på begäran (hotspots: from,to,categories,cell,band; density: radius; emerging: cell,step_days; lisa, gi, moran, rates: indicator,tolerance,permutations,seed,alpha,star,fdr)",
         role: ANY,
         params: &[
-            p("kind", r#"{"type":"string","enum":["hotspots","density","emerging","lisa"]}"#),
+            p("kind", r#"{"type":"string","enum":["hotspots","density","emerging","lisa","gi","rates","moran"]}"#),
             q("from", DATE_OR_WEEK, "från"),
             q("to", DATE_OR_WEEK, "till"),
             q("categories", CATEGORIES, ""),
@@ -221,6 +227,8 @@ pub const OPERATIONS: &[Operation] = &[
             q("permutations", r#"{"type":"integer","minimum":0,"maximum":9999}"#, ""),
             q("seed", r#"{"type":"integer","minimum":0,"maximum":4294967295}"#, ""),
             q("alpha", r#"{"type":"number","exclusiveMinimum":0,"maximum":0.5}"#, ""),
+            q("star", r#"{"type":"boolean"}"#, "gi: Gi* (med egen vikt)"),
+            q("fdr", r#"{"type":"boolean"}"#, "gi: FDR-korrigerade klasser"),
         ],
         open_query: false,
         body: None,
@@ -395,7 +403,7 @@ pub const OPERATIONS: &[Operation] = &[
         role: ANY,
         params: &[
             p("walkId", ID),
-            q("format", r#"{"type":"string","enum":["json","html","gpx","geojson"]}"#, ""),
+            q("format", r#"{"type":"string","enum":["json","html","gpx","geojson","invitation"]}"#, "invitation: utskrivbar inbjudan med karta"),
             q("buffer", r#"{"type":"number","minimum":1,"maximum":2000}"#, "meter"),
             q("from", DATE, ""),
             q("to", DATE, ""),
@@ -411,7 +419,12 @@ pub const OPERATIONS: &[Operation] = &[
         id: "listObservations",
         summary: "Observationer att följa upp",
         role: ANY,
-        params: &[q("status", r#"{"type":"string","enum":["ny","tilldelad","atgardad","avslutad","ej_atgardas"]}"#, ""), q("responsible", r#"{"type":"string","maxLength":100}"#, ""), q("open", r#"{"type":"string","enum":["true","false"]}"#, "")],
+        params: &[
+            q("status", r#"{"type":"string","enum":["ny","tilldelad","planerad","atgardad","avslutad","ej_atgardas"]}"#, ""),
+            q("responsible", r#"{"type":"string","maxLength":100}"#, ""),
+            q("open", r#"{"type":"string","enum":["true","false"]}"#, ""),
+            q("overdue", r#"{"type":"string","enum":["true","false"]}"#, "försenade (förfallodatum passerat, ej åtgärdade)"),
+        ],
         open_query: false,
         body: None,
         replies: &[ok(GEOJSON)],
@@ -455,6 +468,93 @@ pub const OPERATIONS: &[Operation] = &[
         body: Some(("image/jpeg", "#Binary")),
         replies: &[ok(FEATURE)],
         errors: &[403, 412, 413, 422, 428],
+    },
+    Operation {
+        method: "post",
+        path: "/api/profile",
+        id: "postPlanProfile",
+        summary: "Social bild av ett planområde (GeoJSON Polygon/MultiPolygon i WGS84, GeoPackage eller zippad Shapefile)",
+        role: ANY,
+        params: &[q("format", r#"{"type":"string","enum":["json","html","csv"]}"#, ""), q("name", r#"{"type":"string","maxLength":200}"#, "planområdets namn")],
+        open_query: false,
+        body: Some(("application/geo+json", "#PlanArea")),
+        replies: &[ok(&[("application/json", "#Object"), ("text/html; charset=utf-8", "#Text"), ("text/csv; charset=utf-8", "#Text")])],
+        errors: &[413, 422],
+    },
+    Operation { method: "get", path: "/api/indicators", id: "getIndicators", summary: "Indikatorkatalog: etikett, enhet, aggregering och år för varje indikator i lagret", role: ANY, params: &[], open_query: false, body: None, replies: &[ok(JSON)], errors: &[] },
+    Operation {
+        method: "get",
+        path: "/api/surveys",
+        id: "getSurveys",
+        summary: "Enkätresultat med konfidensintervall, kvinnor och män sida vid sida",
+        role: ANY,
+        params: &[q("area", r#"{"type":"string","maxLength":100}"#, ""), q("question", r#"{"type":"string","maxLength":200}"#, "")],
+        open_query: false,
+        body: None,
+        replies: &[ok(JSON)],
+        errors: &[],
+    },
+    Operation {
+        method: "get",
+        path: "/api/actions",
+        id: "listActions",
+        summary: "Åtgärdsplanens insatser",
+        role: "analyst",
+        params: &[q("status", ACTION_STATUS, ""), q("area", r#"{"type":"string","maxLength":100}"#, "")],
+        open_query: false,
+        body: None,
+        replies: &[ok(JSON)],
+        errors: &[403],
+    },
+    Operation { method: "post", path: "/api/actions", id: "createAction", summary: "Ny insats", role: "editor", params: &[], open_query: false, body: Some(("application/json", "#ActionInput")), replies: &[Reply { status: 201, description: "Skapad (ETag)", content: JSON }], errors: &[403, 422] },
+    Operation { method: "get", path: "/api/actions/{id}", id: "getAction", summary: "En insats (ETag)", role: "analyst", params: ACTION_PARAMS, open_query: false, body: None, replies: &[ok(JSON)], errors: &[403] },
+    Operation { method: "put", path: "/api/actions/{id}", id: "updateAction", summary: "Ändra en insats", role: "editor", params: ACTION_WRITE, open_query: false, body: Some(("application/json", "#ActionInput")), replies: &[ok(JSON)], errors: &[403, 412, 422, 428] },
+    Operation { method: "delete", path: "/api/actions/{id}", id: "deleteAction", summary: "Ta bort en insats", role: "editor", params: ACTION_WRITE, open_query: false, body: None, replies: &[Reply { status: 204, description: "Borttagen", content: &[] }], errors: &[403, 412, 428] },
+    Operation { method: "get", path: "/api/actions/{id}/followup", id: "getActionFollowup", summary: "Händelser i insatsens område före och efter start", role: "analyst", params: ACTION_PARAMS, open_query: false, body: None, replies: &[ok(JSON)], errors: &[403] },
+    Operation {
+        method: "get",
+        path: "/api/est",
+        id: "getEstWeek",
+        summary: "Läget vecka N (EST): beräknad status och bedömning per område",
+        role: ANY,
+        params: &[q("week", WEEK, "ISO-vecka"), q("level", r#"{"type":"string","enum":["deso","regso","place"]}"#, "")],
+        open_query: false,
+        body: None,
+        replies: &[ok(JSON)],
+        errors: &[],
+    },
+    Operation { method: "get", path: "/api/est/{area}/{week}", id: "getEstArea", summary: "Ett områdes vecka: beräknad status, bedömning och historik", role: ANY, params: EST_PARAMS, open_query: false, body: None, replies: &[ok(JSON)], errors: &[] },
+    Operation { method: "put", path: "/api/est/{area}/{week}", id: "putEstAssessment", summary: "EST-gruppens bedömning (läggs till, skrivs aldrig över)", role: "editor", params: EST_PARAMS, open_query: false, body: Some(("application/json", "#AssessmentInput")), replies: &[ok(JSON), Reply { status: 201, description: "Sparad", content: JSON }], errors: &[403, 422] },
+    Operation { method: "get", path: "/api/orsaksanalys/{year}", id: "getCauseAnalysis", summary: "Årets orsaksanalys", role: "analyst", params: YEAR_PARAMS, open_query: false, body: None, replies: &[ok(JSON)], errors: &[403] },
+    Operation { method: "put", path: "/api/orsaksanalys/{year}", id: "putCauseAnalysis", summary: "Ny version av årets orsaksanalys", role: "editor", params: YEAR_PARAMS, open_query: false, body: Some(("application/json", "#CauseAnalysisInput")), replies: &[ok(JSON), Reply { status: 201, description: "Sparad", content: JSON }], errors: &[403, 422] },
+    Operation {
+        method: "get",
+        path: "/api/reports/{kind}",
+        id: "getReport",
+        summary: "Rapporter: est (period) och lagesbild (år), HTML, PDF eller JSON",
+        role: "analyst",
+        params: &[
+            p("kind", r#"{"type":"string","enum":["est","lagesbild"]}"#),
+            q("period", r#"{"type":"string","pattern":"^[0-9]{4}-(W[0-9]{2}|[0-9]{2}|T[1-3])$","examples":["2026-W12","2026-03","2026-T1"]}"#, "est: vecka, månad eller tertial"),
+            q("year", r#"{"type":"integer","minimum":2000,"maximum":2100}"#, "lagesbild: år"),
+            q("format", r#"{"type":"string","enum":["html","pdf","json"]}"#, ""),
+        ],
+        open_query: false,
+        body: None,
+        replies: &[ok(&[("text/html; charset=utf-8", "#Text"), ("application/pdf", "#Binary"), ("application/json", "#Object")])],
+        errors: &[403, 422],
+    },
+    Operation {
+        method: "get",
+        path: "/api/privacy-report",
+        id: "getPrivacyReport",
+        summary: "Förteckning över personuppgifter i lagret (admin)",
+        role: "admin",
+        params: &[q("format", r#"{"type":"string","enum":["json","html"]}"#, "")],
+        open_query: false,
+        body: None,
+        replies: &[ok(&[("application/json", "#Object"), ("text/html; charset=utf-8", "#Text")])],
+        errors: &[403],
     },
     Operation { method: "get", path: "/map", id: "getMapRedirect", summary: "Till webbkartan", role: ANY, params: &[], open_query: true, body: None, replies: &[Reply { status: 308, description: "Till /map/", content: &[] }], errors: &[] },
     Operation { method: "get", path: "/map/", id: "getMap", summary: "Webbkartan", role: ANY, params: &[], open_query: true, body: None, replies: &[ok(HTML)], errors: &[] },
@@ -655,8 +755,46 @@ fn body_schemas() -> Value {
                 "organisations": { "type": "array", "items": text(super::input::SHORT) },
                 "route": { "$ref": "#/components/schemas/LineString" },
                 "status": { "type": "string", "enum": ["planerad", "genomford", "uppfoljd"] },
-                "notes": text(super::input::LONG)
+                "notes": text(super::input::LONG),
+                "participants": { "type": "array", "maxItems": 100, "items": { "type": "object", "additionalProperties": false, "required": ["organisation"], "properties": { "organisation": text(super::input::SHORT), "name": { "type": ["string", "null"], "maxLength": super::input::SHORT } } } },
+                "meeting_point": text(super::input::SHORT),
+                "stops": { "type": "array", "maxItems": 100, "items": { "type": "object", "required": ["lon", "lat"], "properties": { "lon": { "type": "number" }, "lat": { "type": "number" }, "look_at": text(super::input::SHORT) } } },
+                "dark_hours": { "type": "boolean" },
+                "notes_before": text(super::input::LONG),
+                "notes_after": text(super::input::LONG)
             }
+        },
+        "ActionInput": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["title", "area", "responsible", "start"],
+            "properties": {
+                "title": { "type": "string", "minLength": 1, "maxLength": super::input::SHORT },
+                "area": text(super::input::SHORT), "problem": text(super::input::LONG), "responsible": text(super::input::SHORT),
+                "start": { "type": "string", "format": "date" }, "end": { "type": ["string", "null"], "format": "date" },
+                "desired_result": text(super::input::LONG), "outcome": text(super::input::LONG),
+                "status": { "type": ["string", "null"], "enum": ["planned", "ongoing", "done", "cancelled", null] },
+                "level": { "type": ["string", "null"], "enum": ["general", "group", "individual", null] },
+                "finding": { "type": ["string", "null"], "maxLength": 64 }, "hotspot": { "type": ["string", "null"], "maxLength": 64 }
+            }
+        },
+        "AssessmentInput": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["status"],
+            "properties": { "status": { "type": "string", "enum": ["green", "yellow", "red", "grön", "gul", "röd"] }, "comment": text(super::input::LONG) }
+        },
+        "CauseAnalysisInput": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["text"],
+            "properties": { "text": { "type": "string", "maxLength": 100000 } }
+        },
+        "PlanArea": {
+            "type": "object",
+            "description": "GeoJSON Polygon eller MultiPolygon (WGS84), som geometri, Feature eller FeatureCollection",
+            "required": ["type"],
+            "properties": { "type": { "type": "string", "enum": ["Polygon", "MultiPolygon", "Feature", "FeatureCollection"] } }
         },
         "ObservationInput": {
             "type": "object",
@@ -668,8 +806,11 @@ fn body_schemas() -> Value {
                 "category": { "type": "string", "enum": categories },
                 "ratings": { "$ref": "#/components/schemas/Ratings" },
                 "description": text(super::input::LONG), "responsible": text(super::input::SHORT),
-                "status": { "type": "string", "enum": ["ny", "tilldelad", "atgardad", "avslutad", "ej_atgardas"] },
-                "off_route": { "type": "boolean" }
+                "status": { "type": "string", "enum": ["ny", "tilldelad", "planerad", "atgardad", "avslutad", "ej_atgardas"] },
+                "off_route": { "type": "boolean" },
+                "due": { "type": ["string", "null"], "format": "date" },
+                "insats": text(super::input::SHORT),
+                "client_id": text(64)
             }
         },
         "ObservationPatch": {
@@ -680,8 +821,11 @@ fn body_schemas() -> Value {
                 "category": { "type": "string", "enum": categories },
                 "ratings": { "$ref": "#/components/schemas/Ratings" },
                 "description": text(super::input::LONG), "responsible": text(super::input::SHORT),
-                "status": { "type": "string", "enum": ["ny", "tilldelad", "atgardad", "avslutad", "ej_atgardas"] },
-                "off_route": { "type": "boolean" }
+                "status": { "type": "string", "enum": ["ny", "tilldelad", "planerad", "atgardad", "avslutad", "ej_atgardas"] },
+                "off_route": { "type": "boolean" },
+                "due": { "type": ["string", "null"], "format": "date" },
+                "insats": text(super::input::SHORT),
+                "client_id": text(64)
             }
         },
         "Upload": {

@@ -128,6 +128,7 @@ pub async fn put_cause_analysis(State(s): State<AppState>, caller: Caller, Path(
     require_writer(&caller)?;
     let year = year_of(&year)?;
     let input: CauseInput = parse_json(&body)?;
+    super::input::text_max("text", &input.text, 100_000)?;
     if input.text.chars().count() > 100_000 {
         return Err(ApiError::Unprocessable("text: at most 100,000 characters".into()));
     }

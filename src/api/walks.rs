@@ -147,7 +147,15 @@ impl Validate for WalkInput {
         input::text_max("area", &self.area, input::SHORT)?;
         input::text_max("organiser", &self.organiser, input::SHORT)?;
         input::texts("organisations", &self.organisations)?;
-        input::text_max("notes", &self.notes, input::LONG)
+        input::text_max("notes", &self.notes, input::LONG)?;
+        input::text_max("meeting_point", &self.meeting_point, input::SHORT)?;
+        input::text_max("notes_before", &self.notes_before, input::LONG)?;
+        input::text_max("notes_after", &self.notes_after, input::LONG)?;
+        for p in &self.participants {
+            input::text_max("participants", &p.organisation, input::SHORT)?;
+            p.name.as_deref().map_or(Ok(()), |n| input::text_max("participants", n, input::SHORT))?;
+        }
+        self.stops.iter().try_for_each(|s| input::text_max("stops", &s.look_at, input::SHORT))
     }
 }
 
@@ -356,7 +364,10 @@ impl Validate for ObservationInput {
         input::title("category", &self.category)?;
         rating_keys(&self.ratings)?;
         input::text_max("description", &self.description, input::LONG)?;
-        input::text_max("responsible", &self.responsible, input::SHORT)
+        input::text_max("responsible", &self.responsible, input::SHORT)?;
+        self.due.as_deref().map_or(Ok(()), |d| input::text_max("due", d, input::SHORT))?;
+        input::text_max("insats", &self.insats, input::SHORT)?;
+        input::text_max("client_id", &self.client_id, 64)
     }
 }
 
@@ -366,7 +377,9 @@ impl Validate for ObservationPatch {
         self.category.as_deref().map_or(Ok(()), |c| input::title("category", c))?;
         self.ratings.as_ref().map_or(Ok(()), rating_keys)?;
         self.description.as_deref().map_or(Ok(()), |d| input::text_max("description", d, input::LONG))?;
-        self.responsible.as_deref().map_or(Ok(()), |r| input::text_max("responsible", r, input::SHORT))
+        self.responsible.as_deref().map_or(Ok(()), |r| input::text_max("responsible", r, input::SHORT))?;
+        self.due.as_deref().map_or(Ok(()), |d| input::text_max("due", d, input::SHORT))?;
+        self.insats.as_deref().map_or(Ok(()), |i| input::text_max("insats", i, input::SHORT))
     }
 }
 
