@@ -156,7 +156,7 @@ async fn an_unknown_analysis_is_a_404_with_a_json_body_naming_the_known_ones() {
     let (_f, app) = fixture();
     let (status, ctype, body) = get(&app, "/analysis/kriging").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(ctype.starts_with("application/json"), "{ctype}");
+    assert!(ctype.starts_with("application/problem+json"), "{ctype}");
     let d = body["description"].as_str().unwrap();
     assert!(d.contains("kriging") && d.contains("hotspots") && d.contains("moran"), "{d}");
 }
@@ -178,7 +178,7 @@ async fn bad_parameters_are_a_400_with_a_json_body_saying_what_is_wrong() {
     for (uri, says) in cases {
         let (status, ctype, body) = get(&app, uri).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
-        assert!(ctype.starts_with("application/json"), "{uri}: {ctype}");
+        assert!(ctype.starts_with("application/problem+json"), "{uri}: {ctype}");
         let d = body["description"].as_str().unwrap_or_default();
         assert!(d.contains(says), "{uri}: {d}");
     }

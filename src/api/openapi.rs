@@ -70,7 +70,7 @@ pub struct Operation {
     pub open_query: bool,
     pub body: Option<(&'static str, &'static str)>,
     pub replies: &'static [Reply],
-    /// Error statuses besides 400, 401, 404 and 503, which every operation may answer.
+    /// Error statuses besides 400, 401, 404, 429 and 503, which every operation may answer.
     pub errors: &'static [u16],
 }
 
@@ -619,6 +619,7 @@ fn error_reply(status: u16) -> Value {
         413 => "För stor",
         422 => "Ogiltigt innehåll; errors anger fältet",
         428 => "If-Match saknas",
+        429 => "För många anrop utan token från samma adress (Retry-After)",
         503 => "Laddar, kön är full eller identitetsleverantören svarar inte (Retry-After)",
         _ => "Fel",
     };
@@ -655,7 +656,7 @@ fn operation_json(op: &Operation) -> Value {
         }
         responses.insert(r.status.to_string(), v);
     }
-    for s in [400, 401, 404, 503].iter().chain(op.errors) {
+    for s in [400, 401, 404, 429, 503].iter().chain(op.errors) {
         responses.insert(s.to_string(), error_reply(*s));
     }
     let role = if op.role == ANY { "alla (vad som syns beror på rollen)".to_string() } else { format!("{} eller högre", op.role) };
