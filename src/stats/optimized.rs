@@ -89,7 +89,10 @@ pub fn auto_cell_size(points: &[[f64; 2]]) -> Option<f64> {
     uniq.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
     uniq.dedup();
     let nn = nn_distances(&uniq);
-    let (m, sd) = (mean(&nn), (nn.iter().map(|d| (d - mean(&nn)).powi(2)).sum::<f64>() / nn.len() as f64).sqrt());
+    // The mean once, not per element: at a million points the per-element mean made this
+    // quadratic (minutes for one county-wide request).
+    let m = mean(&nn);
+    let sd = (nn.iter().map(|d| (d - m).powi(2)).sum::<f64>() / nn.len() as f64).sqrt();
     let keep: Vec<f64> = nn.iter().copied().filter(|d| sd == 0.0 || (d - m) / sd < 3.0).collect();
     let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
     for p in points {
@@ -128,7 +131,10 @@ pub fn optimized_hot_spots_with(
     uniq.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
     uniq.dedup();
     let nn = nn_distances(&uniq);
-    let (m, sd) = (mean(&nn), (nn.iter().map(|d| (d - mean(&nn)).powi(2)).sum::<f64>() / nn.len() as f64).sqrt());
+    // The mean once, not per element: at a million points the per-element mean made this
+    // quadratic (minutes for one county-wide request).
+    let m = mean(&nn);
+    let sd = (nn.iter().map(|d| (d - m).powi(2)).sum::<f64>() / nn.len() as f64).sqrt();
     let keep: Vec<f64> = nn.iter().copied().filter(|d| sd == 0.0 || (d - m) / sd < 3.0).collect();
     let outliers = nn.len() - keep.len();
     let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
