@@ -401,7 +401,7 @@ fn uncached(e: super::error::ApiError) -> axum::response::Response {
 /// token pass (privacy.rs decides who is limited). Requests without a peer address (the router
 /// called directly, as in tests) are not limited.
 pub async fn rate_limit(
-    axum::extract::State(s): axum::extract::State<super::AppState>,
+    axum::extract::State(s): axum::extract::State<Arc<super::AppState>>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
