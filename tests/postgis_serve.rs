@@ -1,6 +1,7 @@
 //! Two `lagesbild serve` processes on one PostGIS database (a throwaway cluster, tests/common/pg.rs):
 //! an upload, an undo and a walk edit through one show through the other, and two edits of the
-//! same walk version from the two processes give one success and one 412.
+//! same walk version (or insats version) from the two processes give one success and one 412;
+//! both processes write their accepted writes to one audit table.
 
 mod common;
 
@@ -163,6 +164,31 @@ fn two_servers_on_one_postgis_database_see_each_others_changes() {
     let seen = request(b.port, "GET", &format!("/walks/{wid}"), None, &[], b"").unwrap().json();
     assert_eq!(seen["properties"]["title"].as_str().or(seen["title"].as_str()), Some("Vinnare"), "{seen}");
     assert_eq!(pg.psql("shared", "SELECT count(*) || ' ' || max(version) FROM walks"), "1 2");
+
+    // The åtgärdsplan lives in the database too: the same rule for an insats.
+    let insats = json!({"title": "Belysning vid gångtunneln", "area": "Väst", "problem": "Otrygghet kvällstid", "responsible": "Tekniska kontoret",
+                        "start": "2025-03-10", "desired_result": "Färre anmälningar", "status": "ongoing", "level": "general"});
+    let json_type = ("Content-Type", "application/json".to_string());
+    let c = request(a.port, "POST", "/api/actions", Some(EDITOR), &[json_type.clone()], insats.to_string().as_bytes()).unwrap();
+    assert_eq!(c.status, 201, "{}", String::from_utf8_lossy(&c.body));
+    let path = format!("/api/actions/{}", c.json()["id"].as_str().unwrap());
+    let put_action = |port: u16| {
+        request(port, "PUT", &path, Some(EDITOR), &[json_type.clone(), ("If-Match", "\"v1\"".into())], insats.to_string().as_bytes()).unwrap().status
+    };
+    assert_eq!(put_action(b.port), 200);
+    assert_eq!(put_action(a.port), 412);
+    assert_eq!(request(a.port, "GET", "/api/actions", Some(EDITOR), &[], b"").unwrap().json()["actions"][0]["version"], 2);
+
+    // One audit table for both processes: every accepted write, in order, whichever served it
+    // (the refused 412s are not writes).
+    let writes = pg.psql(
+        "shared",
+        "SELECT string_agg(method || ' ' || split_part(request, '/', 2) || ' ' || status, ', ' ORDER BY fid) FROM audit_log WHERE method IS NOT NULL",
+    );
+    assert_eq!(writes, "POST api 201, DELETE api 200, POST walks 201, PUT walks 200, POST api 201, PUT api 200");
+    assert_eq!(pg.psql("shared", "SELECT string_agg(DISTINCT role, ',') FROM audit_log"), "editor");
+    // Beside the writes, the upload and the undo each handed the 12 raw points to the editor.
+    assert_eq!(pg.psql("shared", "SELECT string_agg(features::text, ',' ORDER BY fid) FROM audit_log WHERE collection = 'imports'"), "12,12");
 }
 
 #[test]
