@@ -205,3 +205,38 @@ fn a_database_that_cannot_be_reached_is_an_error_that_never_shows_the_password()
     let help = Command::new(env!("CARGO_BIN_EXE_lagesbild")).arg("--help").env("LAGESBILD_STORE", &url).output().unwrap();
     assert!(!String::from_utf8_lossy(&help.stdout).contains("hemligt"));
 }
+
+/// Runs the command line on a store and returns its stdout; panics with stderr when it fails.
+fn cli(store: &str, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_lagesbild")).args(["--store", store]).args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_yearly_report_on_postgis_saves_its_orsaksanalys_there_and_equals_the_geopackages() {
+    let pg = PgCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let (areas, incidents) = (file("areas.geojson", AREAS_3006), file("inc.csv", &incidents_csv(12)));
+    let text = file("orsaksanalys.txt", "Skadegörelsen samlas kring stationen kvällstid.");
+    let mut reports = Vec::new();
+    for store in [pg.database("report"), dir.path().join("report.gpkg").to_str().unwrap().to_string()] {
+        cli(&store, &["import", "areas", &areas, "--deso-version", "2025"]);
+        cli(&store, &["import", "incidents", &incidents, "--crs", "EPSG:3006"]);
+        let out = dir.path().join("report.json");
+        cli(&store, &["report", "lagesbild", "--year", "2025", "--format", "json", "--output", out.to_str().unwrap(), "--orsaksanalys", &text]);
+        let mut r: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        // When the report was made and the orsaksanalys saved are the only things allowed to differ.
+        r.as_object_mut().unwrap().remove("generated");
+        r["cause_analysis"].as_object_mut().unwrap().remove("at");
+        reports.push(r);
+    }
+    assert!(reports[0].to_string().contains("Skadegörelsen samlas kring stationen"), "{}", reports[0]);
+    assert_eq!(reports[0], reports[1], "PostGIS and GeoPackage give the same report");
+    assert_eq!(pg.psql("report", "SELECT year || ' ' || set_by FROM cause_analyses"), "2025 cli");
+}
