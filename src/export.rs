@@ -116,7 +116,8 @@ pub fn summary_table(store: &dyn Store, version: Option<&str>) -> Result<Table, 
     let areas = store.areas()?;
     let sel = summary::select_edition(&areas, version);
     let pop = summary::population_by_area(&areas, &store.indicators()?);
-    let s = summary::summarise(&sel, &store.incidents()?, &pop);
+    let mut s = summary::summarise(&sel, &store.incidents()?, &pop);
+    summary::add_thinned(&mut s, &sel, &store.weekly_counts()?, &pop);
     Ok(Table {
         name: "summary".into(),
         epsg: None,

@@ -75,12 +75,14 @@ fn a_dry_run_of_gallra_prints_what_would_go_and_changes_nothing() {
 fn gallra_removes_the_2023_points_and_keeps_their_counts_per_deso_week_and_est_status() {
     let f = with_incidents();
     let (areas_before, weeks_before) = statistics(&f.store);
+    let summary_before = summary_csv(&f, "before.csv");
     let out = gallra(f.store.path(), &["--before", "2024-01-01"]);
     assert!(out.contains("removed 3 raw points"), "{out}");
     assert_eq!(ids(&f.store), ["b1", "b2", "b3"]);
     let (areas_after, weeks_after) = statistics(&f.store);
     assert_eq!(areas_after, areas_before);
     assert_eq!(weeks_after, weeks_before);
+    assert_eq!(summary_csv(&f, "after.csv"), summary_before, "lagesbild summary: the same rows per DeSO, category and week");
     // 2023-05-02 is the Tuesday of ISO week 18; 2023-11-20 and -21 are Monday and Tuesday of week 47.
     let mut kept: Vec<(String, String, String, u64)> =
         f.store.weekly_counts().unwrap().into_iter().map(|c| (c.deso, c.iso_week, c.category.as_str().to_string(), c.count)).collect();
@@ -102,6 +104,33 @@ fn gallra_removes_the_2023_points_and_keeps_their_counts_per_deso_week_and_est_s
     assert_eq!((g.accepted, g.file_name.as_str()), (3, "gallra --before 2024-01-01"));
     let state = f.store.gallring_state().unwrap();
     assert_eq!((state.thinned_before, state.thinned_weeks), (NaiveDate::from_ymd_opt(2024, 1, 1), 2));
+}
+
+/// `lagesbild summary --csv`: the area × category × week table.
+fn summary_csv(f: &Fixture, name: &str) -> String {
+    let path = f.dir.path().join(name);
+    let out = bin().arg("--store").arg(f.store.path()).arg("summary").arg("--csv").arg(&path).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::read_to_string(path).unwrap()
+}
+
+#[test]
+fn the_privacy_report_shows_retention_the_last_gallring_and_the_thinned_weeks() {
+    let f = with_incidents();
+    gallra(f.store.path(), &["--before", "2024-01-01"]);
+    let out = bin()
+        .arg("--store")
+        .arg(f.store.path())
+        .args(["privacy-report", "--format", "json", "--retain-raw-days", "730", "--retain-walk-text-days", "90"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((r["retention"]["raw_days"].as_u64(), r["retention"]["walk_text_days"].as_u64()), (Some(730), Some(90)));
+    assert_eq!((r["thinned_before"].as_str(), r["thinned_weeks"].as_u64()), (Some("2024-01-01"), Some(2)));
+    assert!(r["last_gallring"].as_str().is_some_and(|t| t.ends_with('Z')), "{r}");
+    // b1, 2025-03-10 00:30 in Stockholm (winter time), is 2025-03-09 23:30 UTC.
+    assert_eq!((r["raw_points_total"].as_u64(), r["oldest_point"].as_str()), (Some(3), Some("2025-03-09T23:30:00.000Z")));
 }
 
 #[test]
@@ -266,6 +295,13 @@ fn the_postgis_store_thins_out_points_and_walk_text_the_same_way() {
     assert_eq!(store.gallring_state().unwrap().thinned_before, NaiveDate::from_ymd_opt(2024, 1, 1));
     let audit = std::fs::read_to_string(f.dir.path().join("lagesbild.audit.log")).unwrap();
     assert!(audit.contains("\"points_removed\":3"), "{audit}");
+    let report = bin().args(["--store", &url, "privacy-report", "--format", "json"]).current_dir(f.dir.path()).output().unwrap();
+    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    let r: Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!((r["raw_points_total"].as_u64(), r["thinned_before"].as_str(), r["thinned_weeks"].as_u64()), (Some(3), Some("2024-01-01"), Some(2)));
+    assert_eq!(r["raw_points_by_source"][0]["source"], "händelser.csv");
+    assert_eq!(r["oldest_point"], "2025-03-09T23:30:00.000Z");
+    assert!(r["last_gallring"].as_str().is_some(), "{r}");
     walk_text_is_thinned(&*store, &|plan| {
         store.gallra(plan).unwrap();
     });

@@ -23,7 +23,8 @@ pub fn run(store: &dyn Store, a: Args) -> Result<()> {
     }
     let pop = lagesbild::summary::population_by_area(&areas, &store.indicators()?);
     let incidents = store.incidents()?;
-    let s = lagesbild::summary::summarise(&sel, &incidents, &pop);
+    let mut s = lagesbild::summary::summarise(&sel, &incidents, &pop);
+    lagesbild::summary::add_thinned(&mut s, &sel, &store.weekly_counts()?, &pop);
     let mut weeks: Vec<&str> = s.rows.iter().map(|r| r.iso_week.as_str()).collect();
     weeks.sort_unstable();
     weeks.dedup();
