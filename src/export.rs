@@ -116,7 +116,8 @@ pub fn summary_table(store: &dyn Store, version: Option<&str>) -> Result<Table, 
     let areas = store.areas()?;
     let sel = summary::select_edition(&areas, version);
     let pop = summary::population_by_area(&areas, &store.indicators()?);
-    let (s, _) = summary::summarise_store(store, &sel, &pop)?;
+    let (mut s, _) = summary::summarise_store(store, &sel, &pop)?;
+    summary::add_thinned(&mut s, &sel, &store.weekly_counts()?, &pop);
     Ok(Table {
         name: "summary".into(),
         epsg: None,

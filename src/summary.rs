@@ -124,3 +124,29 @@ fn from_counts(
         .collect();
     Summary { rows, unassigned, ambiguous, excluded_imprecise, area_totals: totals, deso_version: areas.first().map(|a| a.version.clone()).unwrap_or_default() }
 }
+
+/// Adds the weekly counts of points removed by gallring (`incident_counts_weekly`) of the
+/// summary's edition, so a thinned week reads as it did before; rows stay in area, category,
+/// week order.
+pub fn add_thinned(s: &mut Summary, areas: &[&Area], kept: &[crate::store::WeeklyCount], population: &HashMap<String, f64>) {
+    let mut rows: BTreeMap<(String, Category, String), SummaryRow> = s.rows.drain(..).map(|r| ((r.deso.clone(), r.category, r.iso_week.clone()), r)).collect();
+    let by_deso: HashMap<&str, &Area> = areas.iter().map(|a| (a.deso.as_str(), *a)).collect();
+    for k in kept.iter().filter(|k| k.version == s.deso_version) {
+        let Some(area) = by_deso.get(k.deso.as_str()) else { continue };
+        let population = population.get(&area.deso).copied();
+        let row = rows.entry((k.deso.clone(), k.category, k.iso_week.clone())).or_insert_with(|| SummaryRow {
+            deso: area.deso.clone(),
+            regso: area.regso.clone(),
+            regso_name: area.regso_name.clone(),
+            category: k.category,
+            iso_week: k.iso_week.clone(),
+            count: 0,
+            population,
+            rate_per_1000: None,
+        });
+        row.count += k.count;
+        row.rate_per_1000 = population.filter(|p| *p > 0.0).map(|p| 1000.0 * row.count as f64 / p);
+        *s.area_totals.entry(area.deso.clone()).or_default() += k.count;
+    }
+    s.rows = rows.into_values().collect();
+}

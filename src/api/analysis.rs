@@ -130,6 +130,7 @@ fn compute(s: &AppState, a: &dyn Analysis, pairs: &[(String, String)]) -> Result
     let params = Params::parse(&about, &rest, &Limits::SERVICE)?;
     if about.needs == Needs::Points {
         let f = filter(&selection)?;
+        s.layers.picture.check_point_period(f.from, f.to)?;
         let input = Input::Points(selected(s, &f).iter().map(|i| Event { xy: [i.location.x(), i.location.y()], at: Some(i.occurred_at) }).collect());
         let out = a.run(&input, &params, &Limits::SERVICE)?;
         return Ok(layers::analysis_collection(about.id, about.title, String::new(), &about, out, None));

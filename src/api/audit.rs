@@ -47,6 +47,16 @@ impl AuditLog {
         self.write(line);
     }
 
+    /// A gallring (not a dry run): who ran it and what it removed.
+    pub fn record_gallring(&self, by: &str, r: &crate::store::GallringReport) {
+        let mut line = serde_json::json!({
+            "time": crate::model::time::with_offset(chrono::Local::now().naive_local()),
+            "role": by,
+        });
+        line["gallring"] = serde_json::to_value(r).unwrap_or_default();
+        self.write(line);
+    }
+
     fn who(caller: &Caller) -> serde_json::Value {
         serde_json::json!({
             "time": chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
@@ -76,4 +86,18 @@ impl AuditLog {
             }
         }
     }
+}
+
+/// Runs a gallring on a store and, unless a dry run, writes it to the audit log: the command
+/// and the service's daily run share it.
+pub fn gallra(
+    store: &dyn crate::store::Store,
+    plan: &crate::store::GallringPlan,
+    audit: &AuditLog,
+) -> Result<crate::store::GallringReport, crate::store::StoreError> {
+    let r = store.gallra(plan)?;
+    if !r.dry_run {
+        audit.record_gallring(&plan.by, &r);
+    }
+    Ok(r)
 }

@@ -79,6 +79,8 @@ pub struct ServiceConfig {
     pub request_timeout: std::time::Duration,
     /// The store file, for the record of personal data (`GET /api/privacy-report`).
     pub store_path: Option<PathBuf>,
+    /// `--retain-raw-days`, `--retain-walk-text-days`, shown in the record of personal data.
+    pub retention: crate::privacy_report::Retention,
 }
 
 impl Default for ServiceConfig {
@@ -104,6 +106,7 @@ impl Default for ServiceConfig {
             trusted_proxies: vec![],
             request_timeout: std::time::Duration::from_secs(60),
             store_path: None,
+            retention: Default::default(),
         }
     }
 }
@@ -607,14 +610,21 @@ async fn privacy_report(State(s): State<AppState>, caller: auth::Caller, RawQuer
             error::ApiError::Unauthorized("sign in as admin to read the record of personal data".into())
         });
     }
-    let path = s.config.store_path.clone().ok_or_else(|| error::ApiError::NotFound("this service has no store file to report on".into()))?;
     let input = crate::privacy_report::ReportInput {
         audit_log: s.audit.path().map(|p| p.to_path_buf()),
         tokens_by_role: s.tokens.count_by_role(),
         oidc_issuer: s.oidc.as_ref().map(|v| v.config().issuer.clone()),
-        retention: Default::default(),
+        retention: s.config.retention.clone(),
     };
-    let r = tokio::task::spawn_blocking(move || crate::privacy_report::build(&path, &input)).await??;
+    // A GeoPackage file is counted by SQL; another store (PostGIS) through its readers.
+    let path = s.config.store_path.clone();
+    let stores = s.imports.as_ref().map(|i| i.store.clone()).zip(s.walk_store.clone());
+    let r = tokio::task::spawn_blocking(move || match (path, stores) {
+        (Some(path), _) => crate::privacy_report::build(&path, &input),
+        (None, Some((store, walks))) => crate::privacy_report::build_from_store(&*store, &*walks, &input),
+        (None, None) => Err(crate::privacy_report::ReportError::Store { path: String::new(), reason: "this service has no store to report on".into() }),
+    })
+    .await??;
     let mut resp = match format.as_str() {
         "html" => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], crate::privacy_report::to_html(&r)).into_response(),
         _ => Json(r).into_response(),

@@ -73,6 +73,14 @@ pub struct Args {
     /// A reverse proxy (address or CIDR) whose X-Forwarded-For/Forwarded name the client; repeatable.
     #[arg(long, value_delimiter = ',')]
     trusted_proxy: Vec<String>,
+    /// Gallring: remove raw incident points older than N days, at start and once a day, keeping
+    /// weekly counts per DeSO and category (as `lagesbild gallra`).
+    #[arg(long)]
+    retain_raw_days: Option<u32>,
+    /// Clear free text, participants' names and photos of walks closed more than N days ago, at
+    /// start and once a day.
+    #[arg(long)]
+    retain_walk_text_days: Option<u32>,
 }
 
 /// OpenID Connect sign-in for `serve`.
@@ -121,6 +129,14 @@ impl OidcArgs {
     }
 }
 
+/// Beside a GeoPackage; for a database, in the working directory.
+pub(super) fn default_audit_log(location: &str) -> PathBuf {
+    match lagesbild::store::postgis::is_postgres_url(location) {
+        true => "lagesbild.audit.log".into(),
+        false => Path::new(location).with_extension("audit.log"),
+    }
+}
+
 pub fn run(store: AnyStore, location: &str, a: Args) -> Result<()> {
     let mut tokens = match &a.tokens {
         Some(p) => Tokens::from_file(p)?,
@@ -129,17 +145,15 @@ pub fn run(store: AnyStore, location: &str, a: Args) -> Result<()> {
     if let Ok(v) = std::env::var("LAGESBILD_TOKENS") {
         tokens = tokens.merge(Tokens::from_env_value(&v)?);
     }
-    // Beside a GeoPackage; for a database, in the working directory.
-    let audit_log = a.audit_log.unwrap_or_else(|| match lagesbild::store::postgis::is_postgres_url(location) {
-        true => "lagesbild.audit.log".into(),
-        false => Path::new(location).with_extension("audit.log"),
-    });
+    let audit_log = a.audit_log.unwrap_or_else(|| default_audit_log(location));
     let workers = a.analysis_workers.unwrap_or_else(lagesbild::api::bounded::default_workers).max(1);
+    let config_audit = audit_log.clone();
+    let retention = lagesbild::privacy_report::Retention { raw_days: a.retain_raw_days, walk_text_days: a.retain_walk_text_days };
     let config = lagesbild::api::ServiceConfig {
         min_public_count: a.min_count,
         police_areas: a.uso,
         boundaries: a.boundaries,
-        audit_log: Some(audit_log),
+        audit_log: Some(audit_log.clone()),
         cors_origins: a.cors,
         basemap: a.basemap,
         basemap_attribution: a.basemap_attribution,
@@ -159,6 +173,7 @@ pub fn run(store: AnyStore, location: &str, a: Args) -> Result<()> {
         request_timeout: std::time::Duration::from_secs(60),
         // The record of personal data counts by SQL on a GeoPackage; on PostGIS it is not offered yet.
         store_path: (!lagesbild::store::postgis::is_postgres_url(location)).then(|| PathBuf::from(location)),
+        retention: retention.clone(),
     };
     let limits = lagesbild::api::limits::ConnectionLimits { max_connections: a.max_connections.max(1), ..Default::default() };
     let oidc = a.oidc.config()?;
@@ -189,6 +204,7 @@ pub fn run(store: AnyStore, location: &str, a: Args) -> Result<()> {
         Ok(state)
     };
     watch_changes(shared.clone(), signal);
+    daily_gallring(shared.clone(), retention, config_audit);
     // Loads in the background; imports and undos (over HTTP or from this command line) show
     // without a restart.
     let (router, _live) = lagesbild::api::live::start(shared.clone(), std::time::Duration::from_secs(1), build);
@@ -223,5 +239,34 @@ fn watch_changes(store: AnyStore, signal: Arc<lagesbild::api::live::ReloadSignal
     });
     if let Err(e) = spawned {
         tracing::warn!("no change listener ({e}); changes are found by polling");
+    }
+}
+
+/// `--retain-raw-days` / `--retain-walk-text-days`: a thread that thins out the store at start
+/// and then once a day; the running service sees the result through the data generation.
+fn daily_gallring(store: AnyStore, retention: lagesbild::privacy_report::Retention, audit_log: PathBuf) {
+    if retention.raw_days.is_none() && retention.walk_text_days.is_none() {
+        return;
+    }
+    // On PostGIS the entry also goes to the shared audit table, as the service's own entries do.
+    let audit = lagesbild::api::audit::AuditLog::new(Some(audit_log)).with_store(store.clone());
+    let spawned = std::thread::Builder::new().name("lagesbild-gallring".into()).spawn(move || loop {
+        let today = chrono::Local::now().date_naive();
+        let days_ago = |d: u32| today - chrono::Duration::days(i64::from(d));
+        let plan = lagesbild::store::GallringPlan {
+            before: retention.raw_days.map(days_ago),
+            walk_text_before: retention.walk_text_days.map(days_ago),
+            dry_run: false,
+            by: "serve".into(),
+        };
+        match lagesbild::api::audit::gallra(&*store, &plan, &audit) {
+            Ok(r) => tracing::info!(points = r.points_removed, observations = r.observations_cleared, photos = r.photos_removed, "gallring done"),
+            // A failed gallring changed nothing (one transaction); tomorrow's run tries again.
+            Err(e) => tracing::error!("gallring failed: {e}"),
+        }
+        std::thread::sleep(std::time::Duration::from_secs(24 * 3600));
+    });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the gallring thread: {e}");
     }
 }

@@ -22,7 +22,8 @@ pub fn run(store: &dyn Store, a: Args) -> Result<()> {
         bail!("no areas of DeSO edition {} in the store", version.unwrap_or_default());
     }
     let pop = lagesbild::summary::population_by_area(&areas, &store.indicators()?);
-    let (s, incidents) = lagesbild::summary::summarise_store(store, &sel, &pop)?;
+    let (mut s, incidents) = lagesbild::summary::summarise_store(store, &sel, &pop)?;
+    lagesbild::summary::add_thinned(&mut s, &sel, &store.weekly_counts()?, &pop);
     let mut weeks: Vec<&str> = s.rows.iter().map(|r| r.iso_week.as_str()).collect();
     weeks.sort_unstable();
     weeks.dedup();

@@ -3,14 +3,18 @@
 //! `postgresql://` location selects the PostGIS store ([`open`]).
 
 mod bulk;
+pub mod gallring;
 mod gpkg;
+mod gpkg_gallring;
 pub mod plan;
 pub mod postgis;
 mod postgis_plan;
+mod postgis_gallring;
 mod postgis_walks;
 mod rtree;
 pub mod walks;
 
+pub use gallring::{GallringPlan, GallringReport, GallringState, WeeklyCount};
 pub use gpkg::GpkgStore;
 pub use plan::PlanStore;
 pub use postgis::PgStore;
@@ -141,6 +145,21 @@ pub trait Store: Send + Sync {
     /// The audit entries of the store's table, oldest first (none without a table).
     fn audit_entries(&self) -> Result<Vec<serde_json::Value>, StoreError> {
         Ok(vec![])
+    }
+    /// Weekly counts per DeSO and category of raw points removed by gallring; none before one.
+    fn weekly_counts(&self) -> Result<Vec<WeeklyCount>, StoreError> {
+        Ok(vec![])
+    }
+    /// The latest gallring and what it left as counts only.
+    fn gallring_state(&self) -> Result<GallringState, StoreError> {
+        Ok(GallringState::default())
+    }
+    /// Stores weekly counts, then removes raw points before `plan.before` and clears text of
+    /// walks closed before `plan.walk_text_before`, with the log and the import history entry,
+    /// in one transaction; a dry run only counts.
+    fn gallra(&self, plan: &GallringPlan) -> Result<GallringReport, StoreError> {
+        let _ = plan;
+        Err(StoreError::Corrupt { path: self.describe(), reason: "this store cannot thin out raw points".into() })
     }
 }
 

@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (2, "places", include_str!("../../migrations/postgis/V2__places.sql")),
     (3, "walks_in_the_field", include_str!("../../migrations/postgis/V3__walks_in_the_field.sql")),
     (4, "audit_log_and_plan", include_str!("../../migrations/postgis/V4__audit_log_and_plan.sql")),
+    (5, "gallring", include_str!("../../migrations/postgis/V5__gallring.sql")),
 ];
 
 /// Any key the migrations take a transaction-scoped advisory lock on, so two processes starting
@@ -484,9 +485,14 @@ impl Store for PgStore {
                 return Ok(None);
             };
             let record = import_row(&row);
+            if record.kind == "gallring" {
+                return Err(self.corrupt(format!("{import_id} is a gallring: removed points cannot be brought back")));
+            }
             let table = super::import_table(&record.kind);
             let removed = t.execute(format!("DELETE FROM {table} WHERE import_id = $1").as_str(), &[&import_id]).await.map_err(|e| self.err(pg(e)))?;
-            if removed != record.accepted {
+            // Thinned points live on as weekly counts: they go with the rest of the import.
+            let thinned = if table == "incidents" { self.pg_forget_thinned(&t, import_id).await? } else { 0 };
+            if removed + thinned != record.accepted {
                 // Rows of this import were changed by hand: removing some of them would not undo it.
                 return Err(self.corrupt(format!("{import_id} added {} {table} rows but {removed} carry its id; nothing was removed", record.accepted)));
             }
@@ -494,6 +500,18 @@ impl Store for PgStore {
             t.commit().await.map_err(|e| self.err(pg(e)))?;
             Ok(Some(DeletedImport { record, removed }))
         })
+    }
+
+    fn weekly_counts(&self) -> Result<Vec<super::WeeklyCount>, StoreError> {
+        self.pg_weekly_counts()
+    }
+
+    fn gallring_state(&self) -> Result<super::GallringState, StoreError> {
+        self.pg_gallring_state()
+    }
+
+    fn gallra(&self, plan: &super::GallringPlan) -> Result<super::GallringReport, StoreError> {
+        self.pg_gallra(plan)
     }
 
     fn data_generation(&self) -> Result<u64, StoreError> {
