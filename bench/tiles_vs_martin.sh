@@ -28,10 +28,19 @@ request = function()
 end
 LUA
 }
-run() { wrk -t2 -c16 -d15s -s "$OUT/walk.lua" "$1" | awk '/Requests\/sec/ {print $2}'; }
+# Requests/sec of one wrk run. Any answer other than 2xx/3xx (a 429 from a rate limit left on by
+# accident, a 404 from a wrong tile list) would make the figure meaningless: the run fails then.
+run() {
+  local out; out=$(wrk -t2 -c16 -d15s -s "$OUT/walk.lua" "$1")
+  if grep -q "Non-2xx" <<<"$out"; then echo "$1: $(grep Non-2xx <<<"$out")" >&2; exit 1; fi
+  awk '/Requests\/sec/ {print $2}' <<<"$out"
+}
+# Peak resident memory (VmHWM) of a process, in MB.
+peak_mb() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 for enc in identity gzip; do
   H=""; [ "$enc" = gzip ] && H='["Accept-Encoding"] = "gzip"'
   lua "/tiles/deso/" ".mvt" "$H"; L=$(run http://127.0.0.1:18311)
   lua "/deso/" "" "$H"; M=$(run http://127.0.0.1:18312)
   python3 -c "print(f'tiles ($enc): lagesbild {float(\"$L\"):.0f} req/s, martin {float(\"$M\"):.0f} req/s -> {float(\"$L\")/float(\"$M\"):.2f}x')"
 done
+echo "peak RSS: lagesbild $(peak_mb $LPID) MB, martin $(peak_mb $MPID) MB"

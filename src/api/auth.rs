@@ -101,10 +101,13 @@ impl Caller {
     }
 }
 
-impl FromRequestParts<AppState> for Caller {
+/// For any router state that holds the service's (`AppState` or the router's `Arc<AppState>`),
+/// so that resolving the caller never clones the state.
+impl<S: std::borrow::Borrow<AppState> + Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state: &AppState = state.borrow();
         // Resolved once per request: the write audit layer resolves it before the handler does.
         if let Some(c) = parts.extensions.get::<Caller>() {
             return Ok(c.clone());

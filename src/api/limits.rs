@@ -240,6 +240,10 @@ async fn serve_connection(stream: tokio::net::TcpStream, peer: SocketAddr, route
         w.request_started();
         let guard = InFlight(w.clone());
         let mut req = req.map(|inner| {
+            // A request without a body (every GET) has nothing to time: no timer is made for it.
+            if hyper::body::Body::is_end_stream(&inner) {
+                return axum::body::Body::new(inner);
+            }
             let deadline = Box::pin(tokio::time::sleep(window));
             axum::body::Body::new(MinRateBody { inner, min, window, got: 0, deadline })
         });

@@ -208,9 +208,9 @@ fn check_tms(tms: &str) -> Result<(), ApiError> {
 /// as `/tiles/{id}/{tileMatrix}/{tileCol}/{tileRow}.mvt`. A number that is not one is a bad
 /// request; a tile outside the tileset's limits does not exist.
 pub async fn tile(
-    State(s): State<AppState>,
+    State(s): State<std::sync::Arc<AppState>>,
     caller: Caller,
-    headers: HeaderMap,
+    super::tiles::AcceptsGzip(gzip): super::tiles::AcceptsGzip,
     Path((id, tms, m, row, col)): Path<(String, String, String, String, String)>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -226,5 +226,5 @@ pub async fn tile(
     if inside.is_none() {
         return Err(ApiError::NotFound(format!("tile {z}/{y}/{x} (matrix/row/column) is outside the limits of tileset {}/{TMS_ID}", c.id)));
     }
-    super::tiles::respond(&s, &caller, &headers, c, z as u8, x as u32, y as u32).await
+    super::tiles::respond(&s, &caller, gzip, c, z as u8, x as u32, y as u32).await
 }

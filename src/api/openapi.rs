@@ -575,13 +575,36 @@ pub const OPERATIONS: &[Operation] = &[
 /// The operation a request is for: its method and a path that fits the template segment by
 /// segment (`{name}` matches one non-empty segment).
 pub fn operation(method: &axum::http::Method, path: &str) -> Option<&'static Operation> {
-    let m = if method == axum::http::Method::HEAD { "get".to_string() } else { method.as_str().to_ascii_lowercase() };
-    OPERATIONS.iter().find(|op| op.method == m && fits(op.path, path))
+    // Runs on every request (the query guard): compared in place, nothing allocated.
+    // Only operations with as many segments as the path can fit it; grouped once, in table order.
+    static BY_SEGMENTS: std::sync::LazyLock<Vec<Vec<&'static Operation>>> = std::sync::LazyLock::new(|| {
+        let mut groups: Vec<Vec<&'static Operation>> = vec![];
+        for op in OPERATIONS {
+            let n = op.path.split('/').count();
+            groups.resize_with(groups.len().max(n + 1), Vec::new);
+            groups[n].push(op);
+        }
+        groups
+    });
+    let m = if method == axum::http::Method::HEAD { "get" } else { method.as_str() };
+    let group = BY_SEGMENTS.get(path.split('/').count())?;
+    group.iter().copied().find(|op| op.method.eq_ignore_ascii_case(m) && fits(op.path, path))
 }
 
 fn fits(template: &str, path: &str) -> bool {
-    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
-    t.len() == p.len() && t.iter().zip(&p).all(|(a, b)| if a.starts_with('{') && a.ends_with('}') { !b.is_empty() } else { a == b })
+    let (mut t, mut p) = (template.split('/'), path.split('/'));
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a.starts_with('{') && a.ends_with('}') => {
+                if b.is_empty() {
+                    return false;
+                }
+            }
+            (Some(a), Some(b)) if a == b => {}
+            _ => return false,
+        }
+    }
 }
 
 fn schema(text: &str) -> Value {
@@ -861,4 +884,20 @@ pub fn document_for(oidc_issuer: Option<&str>) -> Value {
 /// The document without OpenID Connect (what the tests and Swagger UI use).
 pub fn document() -> Value {
     document_for(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Method;
+
+    #[test]
+    fn a_request_finds_its_operation_by_method_and_path_shape() {
+        assert_eq!(operation(&Method::GET, "/tiles/deso/12/2250/1200.mvt").map(|o| o.id), Some("getTile"));
+        assert_eq!(operation(&Method::HEAD, "/tiles/deso/12/2250/1200.mvt").map(|o| o.id), Some("getTile"));
+        assert!(operation(&Method::POST, "/tiles/deso/12/2250/1200.mvt").is_none());
+        assert!(operation(&Method::GET, "/tiles/deso/12/2250").is_none(), "one segment short");
+        assert!(operation(&Method::GET, "/tiles/deso/12/2250/1200.mvt/x").is_none(), "one segment too many");
+        assert!(operation(&Method::GET, "/tiles//12/2250/1200.mvt").is_none(), "a parameter is never empty");
+    }
 }

@@ -11,14 +11,14 @@ use crate::privacy::{cache_control, Resource};
 use crate::tiles::{inv_merc, merc, tile_bounds};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use geo::{BooleanOps, BoundingRect, MapCoords, Simplify};
 use geozero::mvt::{tile, Message, TagsBuilder, Tile, TileValue};
 use geozero::ToMvt;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, RwLock};
 
 pub const EXTENT: u32 = 4096;
 const BUFFER_PX: f64 = 64.0;
@@ -44,25 +44,44 @@ impl CachedTile {
     }
 }
 
-/// Tiles by (collection, role bucket, z, x, y).
+/// (collection, role bucket, z, x, y). A cache lives as long as its data generation (a reload
+/// starts a new one), so the generation is part of every key without being stored.
+type TileKey = (&'static str, Role, u8, u32, u32);
+
+/// Tiles by [`TileKey`]. A hit is a read lock and two `Bytes` reference counts: no allocation.
 #[derive(Default)]
 pub struct TileCache {
-    map: Mutex<HashMap<(String, Role, u8, u32, u32), CachedTile>>,
+    map: RwLock<HashMap<TileKey, CachedTile>>,
 }
 
 impl TileCache {
     const MAX: usize = 20_000;
-    fn get(&self, k: &(String, Role, u8, u32, u32)) -> Option<CachedTile> {
-        self.map.lock().ok()?.get(k).cloned()
+    fn get(&self, k: &TileKey) -> Option<CachedTile> {
+        self.map.read().ok()?.get(k).cloned()
     }
-    fn put(&self, k: (String, Role, u8, u32, u32), v: CachedTile) {
-        if let Ok(mut m) = self.map.lock() {
+    fn put(&self, k: TileKey, v: CachedTile) {
+        if let Ok(mut m) = self.map.write() {
             if m.len() >= Self::MAX {
                 m.clear(); // simple and bounded; tiles are cheap to rebuild
             }
             m.insert(k, v);
         }
     }
+}
+
+/// Whether the client takes gzip (`Accept-Encoding`), read without copying the request's headers.
+pub struct AcceptsGzip(pub bool);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AcceptsGzip {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(AcceptsGzip(accepts_gzip(&parts.headers)))
+    }
+}
+
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).any(|v| v.split(',').any(|e| e.trim().starts_with("gzip")))
 }
 
 /// Clips and simplifies a WGS84 geometry for a tile; None when nothing is left.
@@ -199,9 +218,9 @@ fn parse_zxy(z: &str, x: &str, y: &str) -> Result<(u8, u32, u32), ApiError> {
 }
 
 pub async fn tile(
-    State(s): State<AppState>,
+    State(s): State<Arc<AppState>>,
     caller: Caller,
-    headers: HeaderMap,
+    AcceptsGzip(gzip): AcceptsGzip,
     Path((id, z, x, y)): Path<(String, String, String, String)>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -214,22 +233,18 @@ pub async fn tile(
     } else {
         find(&s, &id, caller.role)?
     };
-    respond(&s, &caller, &headers, c, z, x, y).await
+    respond(&s, &caller, gzip, c, z, x, y).await
 }
+
+const MVT: HeaderValue = HeaderValue::from_static("application/vnd.mapbox-vector-tile");
+const GZIP: HeaderValue = HeaderValue::from_static("gzip");
+const VARY: HeaderValue = HeaderValue::from_static("Authorization, Accept-Encoding");
 
 /// One tile as the caller may see it, from the cache or built: shared by `/tiles/…` and OGC API
 /// – Tiles, so both answer the same bytes with the same privacy and caching.
-pub(crate) async fn respond(
-    s: &AppState,
-    caller: &Caller,
-    headers: &HeaderMap,
-    c: std::sync::Arc<Collection>,
-    z: u8,
-    x: u32,
-    y: u32,
-) -> Result<Response, ApiError> {
+pub(crate) async fn respond(s: &Arc<AppState>, caller: &Caller, gzip: bool, c: Arc<Collection>, z: u8, x: u32, y: u32) -> Result<Response, ApiError> {
     let bucket = role_bucket(caller.role);
-    let key = (c.id.to_string(), bucket, z, x, y);
+    let key = (c.id, bucket, z, x, y);
     let raw_points = c.access == Access::Incidents && z >= POINT_ZOOM && bucket == Role::Analyst;
     let bytes = match s.tiles.get(&key) {
         Some(b) => b,
@@ -247,17 +262,15 @@ pub(crate) async fn respond(
         // Raw points left the server: audited even when the tile came from the cache.
         s.audit.record(caller, c.id, &format!("tile {z}/{x}/{y}"), 1);
     }
-    let gzip = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
-    let mut resp = if gzip {
-        let mut r = ([(header::CONTENT_TYPE, "application/vnd.mapbox-vector-tile")], bytes.gzip).into_response();
-        r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        r
-    } else {
-        ([(header::CONTENT_TYPE, "application/vnd.mapbox-vector-tile")], bytes.raw).into_response()
-    };
+    let mut resp = Response::new(axum::body::Body::from(if gzip { bytes.gzip } else { bytes.raw }));
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, MVT);
+    if gzip {
+        h.insert(header::CONTENT_ENCODING, GZIP);
+    }
     let what = if c.access == Access::Incidents { Resource::Restricted } else { Resource::Tile };
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control(bucket, what)));
-    resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Authorization, Accept-Encoding"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control(bucket, what)));
+    h.insert(header::VARY, VARY);
     Ok(resp)
 }
 
