@@ -51,7 +51,8 @@ pub fn run(store: &dyn Store, a: Args) -> Result<()> {
         );
     }
     if let Some(path) = csv {
-        let t = lagesbild::export::summary_table(store, version.as_deref())?;
+        // The summary just counted, not a second count.
+        let t = lagesbild::export::table_of_summary(s);
         lagesbild::io::write_table_as(&path, &t, "csv")?;
         println!("wrote {} rows (area × category × week) to {}", t.rows.len(), path.display());
     }
