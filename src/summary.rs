@@ -74,6 +74,14 @@ pub fn summarise(areas: &[&Area], incidents: &[Incident], population: &HashMap<S
 /// The summary of a store's incidents and their number: counted by the store itself where it
 /// can (PostGIS, in SQL, by the same join rule), else read and joined here.
 pub fn summarise_store(store: &dyn Store, areas: &[&Area], population: &HashMap<String, f64>) -> Result<(Summary, usize), StoreError> {
+    let (mut s, incidents) = count_store(store, areas, population)?;
+    // Weeks whose raw points a gallring removed are counted from the weekly counts it kept.
+    add_thinned(&mut s, areas, &store.weekly_counts()?, population);
+    Ok((s, incidents))
+}
+
+/// The stored raw points counted, by the store itself where it can (PostGIS) or joined here.
+fn count_store(store: &dyn Store, areas: &[&Area], population: &HashMap<String, f64>) -> Result<(Summary, usize), StoreError> {
     let version = areas.first().map(|a| a.version.as_str()).unwrap_or_default();
     let Some(c) = store.incident_counts(version)? else {
         let incidents = store.incidents()?;

@@ -264,17 +264,22 @@ const INCIDENT_COLUMNS: &str = "id, category, source_label, occurred_at, reporte
 /// decoder, and PostGIS gives them exactly as stored).
 const INCIDENT_READ: &str = "id, category, source_label, occurred_at, reported_by, precision, description, import_id, ST_X(geom), ST_Y(geom)";
 
-/// Counts per area × category × ISO week in the database: each point-precision incident meets the
-/// areas of one edition through the GiST indexes (`ST_Intersects`, boundary included, as the
-/// Rust join), keeps the smallest code (compared bytewise, as Rust compares strings, whatever
-/// the database's collation), and is counted once. `IYYY-"W"IW` is the ISO week as
-/// `model::iso_week` writes it.
+/// Counts per area × category × ISO week in the database: each area of one edition finds its
+/// point-precision incidents through the incidents' GiST index (`ST_Intersects`, boundary
+/// included, as the Rust join); a point in several areas keeps the smallest code (compared
+/// bytewise, as Rust compares strings, whatever the database's collation) and is counted once.
+/// The areas drive the loop (`OFFSET 0` keeps the planner from turning it around) so PostGIS
+/// tests one polygon against many points in a row and reuses its prepared form: at 1,000,000
+/// incidents and 1,287 DeSO that took 8.8 s where the point-driven plan took 26 s (EXPLAIN
+/// ANALYZE on the bench's database). `IYYY-"W"IW` is the ISO week as `model::iso_week` writes it.
 const COUNTS_SQL: &str = r#"
 WITH hits AS (
-    SELECT i.fid, i.category, i.occurred_at, min(a.deso COLLATE "C") AS deso, count(*) AS areas
-    FROM incidents i JOIN areas a ON a.version = $1 AND ST_Intersects(a.geom, i.geom)
-    WHERE i.precision = ANY($2)
-    GROUP BY i.fid, i.category, i.occurred_at
+    SELECT i.fid, min(i.category) AS category, min(i.occurred_at) AS occurred_at, min(a.deso COLLATE "C") AS deso, count(*) AS areas
+    FROM areas a CROSS JOIN LATERAL (
+        SELECT fid, category, occurred_at FROM incidents i WHERE ST_Intersects(a.geom, i.geom) AND i.precision = ANY($2) OFFSET 0
+    ) i
+    WHERE a.version = $1
+    GROUP BY i.fid
 )
 SELECT deso, category, to_char(occurred_at, 'IYYY-"W"IW') AS week, count(*), count(*) FILTER (WHERE areas > 1)
 FROM hits GROUP BY 1, 2, 3"#;
