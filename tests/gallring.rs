@@ -11,7 +11,7 @@ use common::{crs3006, Fixture};
 use http_body_util::BodyExt;
 use lagesbild::import::ImportKind;
 use lagesbild::picture::{AreaPicture, EstAreas, Level, Rules};
-use lagesbild::store::{Backend, GallringPlan, Store};
+use lagesbild::store::{Backend, GallringPlan, Store, WalkStore};
 use lagesbild::walks::{HistoryEntry, Observation, ObservationStatus, Participant, Walk, WalkStatus};
 use serde_json::Value;
 use std::process::Command;
@@ -305,4 +305,49 @@ fn the_postgis_store_thins_out_points_and_walk_text_the_same_way() {
     walk_text_is_thinned(&*store, &|plan| {
         store.gallra(plan).unwrap();
     });
+}
+
+/// GDAL's GeoPackage validator, from Debian's python3-gdal.
+fn validate(path: &std::path::Path) {
+    let script = ["/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py", "/usr/share/doc/python3-gdal/examples/validate_gpkg.py"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("GDAL's validate_gpkg.py (apt-get install python3-gdal)");
+    let out = Command::new("python3").arg(script).arg("--extra").arg(path).output().unwrap();
+    assert!(
+        out.status.success(),
+        "validate_gpkg.py --extra {}:\n{}{}",
+        path.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn after_gallring_the_store_is_still_a_valid_geopackage_and_its_own_times_are_utc() {
+    let f = with_incidents();
+    walk_text_is_thinned(&f.store, &|plan| {
+        let audit = lagesbild::api::audit::AuditLog::new(Some(f.dir.path().join("store.audit.log")));
+        lagesbild::api::audit::gallra(&f.store, &GallringPlan { before: NaiveDate::from_ymd_opt(2024, 1, 1), ..plan.clone() }, &audit).unwrap();
+    });
+    validate(f.store.path());
+    let c = rusqlite::Connection::open(f.store.path()).unwrap();
+    let one = |sql: &str| c.query_row(sql, [], |r| r.get::<_, String>(0)).unwrap();
+    let utc = |t: &str| t.len() == 24 && t.ends_with('Z') && chrono::DateTime::parse_from_rfc3339(t).is_ok();
+    for sql in [
+        "SELECT min(imported_at) FROM imports",
+        "SELECT max(imported_at) FROM imports",
+        "SELECT max(ran_at) FROM gallring",
+        "SELECT min(created_at) FROM observations",
+        "SELECT min(changed_at) FROM observation_history",
+    ] {
+        let t = one(sql);
+        assert!(utc(&t), "{sql}: {t}");
+    }
+    // 2024-05-02 18:00 in Stockholm (summer time) is 16:00 UTC; read back as local time.
+    assert_eq!(one("SELECT planned_at FROM walks WHERE id = 'old'"), "2024-05-02T16:00:00.000Z");
+    assert_eq!(f.store.walks().unwrap().iter().find(|w| w.id == "old").unwrap().planned_at, t("2024-05-02 18:00"));
+    let audit = std::fs::read_to_string(f.dir.path().join("store.audit.log")).unwrap();
+    assert_eq!(audit.lines().count(), 1);
+    assert!(audit.lines().all(|l| serde_json::from_str::<Value>(l).unwrap()["time"].as_str().is_some_and(utc)), "{audit}");
 }

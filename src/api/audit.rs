@@ -50,7 +50,7 @@ impl AuditLog {
     /// A gallring (not a dry run): who ran it and what it removed.
     pub fn record_gallring(&self, by: &str, r: &crate::store::GallringReport) {
         let mut line = serde_json::json!({
-            "time": crate::model::time::with_offset(chrono::Local::now().naive_local()),
+            "time": crate::model::time::now_utc_text(),
             "role": by,
         });
         line["gallring"] = serde_json::to_value(r).unwrap_or_default();
@@ -59,7 +59,7 @@ impl AuditLog {
 
     fn who(caller: &Caller) -> serde_json::Value {
         serde_json::json!({
-            "time": chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+            "time": crate::model::time::now_utc_text(),
             "role": caller.role.as_str(),
             "token": caller.fingerprint,
             "sub": caller.user.as_ref().map(|u| u.sub.clone()),

@@ -73,6 +73,9 @@ pub struct Args {
     /// A reverse proxy (address or CIDR) whose X-Forwarded-For/Forwarded name the client; repeatable.
     #[arg(long, value_delimiter = ',')]
     trusted_proxy: Vec<String>,
+    /// Ordinary requests (not analyses and uploads) end after this many seconds with 503.
+    #[arg(long, default_value_t = 60)]
+    request_timeout_secs: u64,
     /// Gallring: remove raw incident points older than N days, at start and once a day, keeping
     /// weekly counts per DeSO and category (as `lagesbild gallra`).
     #[arg(long)]
@@ -170,7 +173,7 @@ pub fn run(store: AnyStore, location: &str, a: Args) -> Result<()> {
         public_url: a.public_url,
         rate_limit_anonymous: a.rate_limit_anonymous,
         trusted_proxies: lagesbild::api::limits::parse_trusted(&a.trusted_proxy)?,
-        request_timeout: std::time::Duration::from_secs(60),
+        request_timeout: std::time::Duration::from_secs(a.request_timeout_secs.max(1)),
         // The record of personal data counts by SQL on a GeoPackage; on PostGIS it is not offered yet.
         store_path: (!lagesbild::store::postgis::is_postgres_url(location)).then(|| PathBuf::from(location)),
         retention: retention.clone(),

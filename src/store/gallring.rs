@@ -99,7 +99,7 @@ pub fn new_report(plan: &GallringPlan) -> GallringReport {
     let now = chrono::Utc::now();
     GallringReport {
         gallring_id: format!("gallring-{}", now.format("%Y%m%dT%H%M%S%3fZ")),
-        ran_at: now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        ran_at: crate::model::time::now_utc_text(),
         before: plan.before,
         walk_text_before: plan.walk_text_before,
         dry_run: plan.dry_run,

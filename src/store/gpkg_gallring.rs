@@ -21,8 +21,9 @@ INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, descript
   VALUES ('gallring', 'attributes', 'gallring', 'Every gallring of raw points and walk text', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
 ";
 
-/// Walks held (no longer planned) before the cut, by their planned day.
-const CLOSED_WALKS: &str = "SELECT id FROM walks WHERE status <> 'planerad' AND substr(planned_at, 1, 10) < ?1";
+/// Walks held (no longer planned) before the cut, by their planned time (stored in UTC; rows
+/// of older stores in local time compare within the hour or two of the zone).
+const CLOSED_WALKS: &str = "SELECT id FROM walks WHERE status <> 'planerad' AND planned_at < ?1";
 
 fn has_table(c: &Connection, name: &str) -> rusqlite::Result<bool> {
     c.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |r| r.get::<_, i64>(0)).map(|n| n > 0)
@@ -183,7 +184,7 @@ fn walk_text(tx: &rusqlite::Transaction, plan: &GallringPlan, report: &mut Gallr
     if !has_table(tx, "walks")? || !has_table(tx, "observations")? {
         return Ok(());
     }
-    let cut = cut.format("%Y-%m-%d").to_string();
+    let cut = crate::model::time::to_utc_text(gallring::midnight(cut));
     let obs = format!("SELECT id FROM observations WHERE walk_id IN ({CLOSED_WALKS})");
     let photos = has_table(tx, "photos")?;
     let named = "(coalesce(organiser, '') <> '' OR coalesce(notes, '') <> '' OR coalesce(notes_before, '') <> '' OR coalesce(notes_after, '') <> '' OR coalesce(participants, '') LIKE '%\"name\"%')";

@@ -130,8 +130,10 @@ const LAYERS: &[(&str, OGRwkbGeometryType::Type, &[Spec])] = &[
     ("photos", OGRwkbGeometryType::wkbNone, PHOTO_FIELDS),
 ];
 
+/// Stored as a GeoPackage DATETIME in UTC; rows written before (local time without a zone) are
+/// read as local time by `parse_ts`.
 fn ts(t: &NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S").to_string()
+    crate::model::time::to_utc_text(*t)
 }
 fn parse_ts(s: &str) -> NaiveDateTime {
     crate::model::parse_datetime(s).unwrap_or_default()
