@@ -347,6 +347,40 @@ fn est_weeks(picture: &AreaPicture, aref: &AreaRef, mine: &[&Incident], rule: &E
     (est::period_counts(&statuses, Period::Tertial), statuses.last().cloned(), prev)
 }
 
+/// The goals set for the area (by code or name) or its municipality, judged on the same
+/// aggregation as the indicator lines.
+fn goal_lines(goals: &[Goal], aref: &AreaRef, scope: &Scope, v: &Values, pop: &HashMap<String, f64>) -> Vec<GoalStatus> {
+    goals
+        .iter()
+        .filter(|g| fold(&g.area) == fold(&aref.code) || fold(&g.area) == fold(&aref.name) || g.area == aref.kommun)
+        .map(|g| {
+            let codes: &[&str] = if g.area == aref.kommun { &scope.kommun } else { &scope.members };
+            let years: std::collections::BTreeSet<i32> = v.values.keys().filter(|(_, n, _)| *n == g.indicator).map(|k| k.2).collect();
+            let series: BTreeMap<i32, f64> = years.into_iter().filter_map(|y| aggregate(&g.indicator, y, codes, &v.values, pop).map(|x| (y, x))).collect();
+            let mut st = goal_status(g, &series);
+            // A made-up baseline must say so wherever the goal is shown.
+            let illustrative = codes
+                .iter()
+                .any(|d| v.source_of.get(&(d.to_string(), g.indicator.clone(), g.baseline_year)).is_some_and(|s| s.to_uppercase().contains("ILLUSTRATIV")));
+            if illustrative {
+                st.note = format!("{} Basåret {} är illustrativt, inte SCB-data.", st.note, g.baseline_year);
+            }
+            st
+        })
+        .collect()
+}
+
+/// How a place's figures were made: its own incidents, DeSO residents by area share.
+fn place_note(u: &crate::units::Unit) -> String {
+    let shares: Vec<String> = u.desos.iter().map(|(d, sh)| format!("{d} {:.0} %", 100.0 * sh)).collect();
+    format!(
+        "{} är ett eget område ({}): händelserna är de inom dess polygon; befolkningen är DeSO-befolkning × andel av DeSO:s yta inom området; indikatorerna är befolkningsvägda över de DeSO området täcker ({}).",
+        u.name,
+        u.kind,
+        shares.join(", ")
+    )
+}
+
 /// The profile of a DeSO or RegSO in a picture. Hotspot status is the picture's own Gi*, so the
 /// profile and the map agree about every DeSO.
 pub fn build(picture: &AreaPicture, query: &str, opts: &ProfileOptions) -> Result<Profile, ProfileError> {
@@ -400,13 +434,7 @@ pub fn build(picture: &AreaPicture, query: &str, opts: &ProfileOptions) -> Resul
         }
     };
     if let Some(u) = place {
-        let shares: Vec<String> = u.desos.iter().map(|(d, sh)| format!("{d} {:.0} %", 100.0 * sh)).collect();
-        notes.push(format!(
-            "{} är ett eget område ({}): händelserna är de inom dess polygon; befolkningen är DeSO-befolkning × andel av DeSO:s yta inom området; indikatorerna är befolkningsvägda över de DeSO området täcker ({}).",
-            u.name,
-            u.kind,
-            shares.join(", ")
-        ));
+        notes.push(place_note(u));
     }
     let (incidents_by_category, incidents_by_quarter) = incident_counts(&mine, area_pop);
     if picture.incidents.iter().any(|i| i.description.starts_with("Syntetisk")) {
@@ -423,25 +451,7 @@ pub fn build(picture: &AreaPicture, query: &str, opts: &ProfileOptions) -> Resul
         picture.rules.tolerance_m
     );
     let (est_periods, last, prev) = est_weeks(picture, &aref, &mine, &opts.est_rule);
-    let goals = opts
-        .goals
-        .iter()
-        .filter(|g| fold(&g.area) == fold(&aref.code) || fold(&g.area) == fold(&aref.name) || g.area == aref.kommun)
-        .map(|g| {
-            let codes: &[&str] = if g.area == aref.kommun { &scope.kommun } else { &scope.members };
-            let years: std::collections::BTreeSet<i32> = v.values.keys().filter(|(_, n, _)| *n == g.indicator).map(|k| k.2).collect();
-            let series: BTreeMap<i32, f64> = years.into_iter().filter_map(|y| aggregate(&g.indicator, y, codes, &v.values, pop).map(|x| (y, x))).collect();
-            let mut st = goal_status(g, &series);
-            // A made-up baseline must say so wherever the goal is shown.
-            let illustrative = codes
-                .iter()
-                .any(|d| v.source_of.get(&(d.to_string(), g.indicator.clone(), g.baseline_year)).is_some_and(|s| s.to_uppercase().contains("ILLUSTRATIV")));
-            if illustrative {
-                st.note = format!("{} Basåret {} är illustrativt, inte SCB-data.", st.note, g.baseline_year);
-            }
-            st
-        })
-        .collect();
+    let goals = goal_lines(&opts.goals, &aref, &scope, &v, pop);
     let geom = geo::MultiPolygon(members.iter().flat_map(|a| a.geometry.0.iter().cloned()).collect());
     Ok(Profile {
         population: area_pop,
