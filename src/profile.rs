@@ -323,17 +323,23 @@ fn incident_counts(mine: &[&Incident], area_pop: Option<f64>) -> (Vec<CategoryCo
         use chrono::Datelike;
         *by_quarter.entry(format!("{} K{}", i.occurred_at.year(), (i.occurred_at.month() - 1) / 3 + 1)).or_default() += 1;
     }
+    (category_counts(by_cat, area_pop), by_quarter.into_iter().collect())
+}
+
+/// Counts by category, largest first, with rates per 1,000 residents when there are residents;
+/// shared by the area profile and a plan area's picture.
+pub(crate) fn category_counts(by_cat: BTreeMap<Category, u64>, residents: Option<f64>) -> Vec<CategoryCount> {
     let mut cats: Vec<CategoryCount> = by_cat
         .into_iter()
         .map(|(c, n)| CategoryCount {
             category: c,
             label_sv: c.label_sv(),
             count: Some(n),
-            per_1000: area_pop.filter(|p| *p > 0.0).map(|p| 1000.0 * n as f64 / p),
+            per_1000: residents.filter(|p| *p > 0.0).map(|p| 1000.0 * n as f64 / p),
         })
         .collect();
     cats.sort_by(|a, b| b.count.cmp(&a.count));
-    (cats, by_quarter.into_iter().collect())
+    cats
 }
 
 /// EST weeks of the area as a whole: tertial counts, the last and the previous week.

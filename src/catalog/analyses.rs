@@ -45,41 +45,46 @@ impl Layer for HotspotsGrid {
     }
 }
 
-pub struct Density;
+/// A registered analysis run with the service's defaults over the picture's point incidents
+/// (`density`, `emerging`): a new layer of this kind is one line in `Catalog::build`.
+pub struct PointAnalysis {
+    pub id: &'static str,
+    pub title: &'static str,
+    /// The id in `crate::analysis::REGISTRY`.
+    pub analysis: &'static str,
+    pub min_zoom: u8,
+    pub description: &'static str,
+}
 
-const DENSITY: &str = "Kerneltäthet (kvartisk kärna, ArcGIS formel) i fem klasser.";
-
-impl Layer for Density {
+impl Layer for PointAnalysis {
     fn info(&self) -> LayerInfo {
-        lazy("density", "Händelsetäthet (kerneltäthet)", "density", 9)
+        lazy(self.id, self.title, self.analysis, self.min_zoom)
     }
 
     fn features(&self, cx: &Context, _role: Role) -> Option<Collection> {
-        Some(lazy_collection(self.info(), DENSITY, run_default("density", events(cx))))
+        Some(lazy_collection(self.info(), self.description, run_default(self.analysis, events(cx))))
     }
 
     fn outline(&self, _cx: &Context) -> Option<Collection> {
-        outline(self.info(), DENSITY)
+        outline(self.info(), self.description)
     }
 }
 
-pub struct Emerging;
+pub const DENSITY: PointAnalysis = PointAnalysis {
+    id: "density",
+    title: "Händelsetäthet (kerneltäthet)",
+    analysis: "density",
+    min_zoom: 9,
+    description: "Kerneltäthet (kvartisk kärna, ArcGIS formel) i fem klasser.",
+};
 
-const EMERGING: &str = "Framväxande hotspots per 250 m-ruta och vecka (rum-tid Gi*, Mann–Kendall, Esris kategorier).";
-
-impl Layer for Emerging {
-    fn info(&self) -> LayerInfo {
-        lazy("emerging", "Framväxande hotspots", "emerging", 10)
-    }
-
-    fn features(&self, cx: &Context, _role: Role) -> Option<Collection> {
-        Some(lazy_collection(self.info(), EMERGING, run_default("emerging", events(cx))))
-    }
-
-    fn outline(&self, _cx: &Context) -> Option<Collection> {
-        outline(self.info(), EMERGING)
-    }
-}
+pub const EMERGING: PointAnalysis = PointAnalysis {
+    id: "emerging",
+    title: "Framväxande hotspots",
+    analysis: "emerging",
+    min_zoom: 10,
+    description: "Framväxande hotspots per 250 m-ruta och vecka (rum-tid Gi*, Mann–Kendall, Esris kategorier).",
+};
 
 /// A lazy analysis layer from its result; without one (the statistic is undefined for the
 /// data), without features.

@@ -130,8 +130,8 @@ impl Catalog {
             Box::new(reference::Municipalities(sources.boundaries)),
             Box::new(places::Places),
             Box::new(analyses::HotspotsGrid),
-            Box::new(analyses::Density),
-            Box::new(analyses::Emerging),
+            Box::new(analyses::DENSITY),
+            Box::new(analyses::EMERGING),
             Box::new(walks::Walks),
             Box::new(walks::Observations),
         ];

@@ -219,18 +219,7 @@ fn incidents_inside(picture: &AreaPicture, plan: &geo::MultiPolygon<f64>, reside
             *by_cat.entry(i.category).or_default() += 1;
         }
     }
-    let total = by_cat.values().sum();
-    let mut cats: Vec<CategoryCount> = by_cat
-        .into_iter()
-        .map(|(c, n)| CategoryCount {
-            category: c,
-            label_sv: c.label_sv(),
-            count: Some(n),
-            per_1000: residents.filter(|p| *p > 0.0).map(|p| 1000.0 * n as f64 / p),
-        })
-        .collect();
-    cats.sort_by(|a, b| b.count.cmp(&a.count));
-    (total, cats)
+    (by_cat.values().sum(), crate::profile::category_counts(by_cat, residents))
 }
 
 fn deso_shares(mine: &[(&AreaFacts, f64, f64)]) -> Vec<DesoShare> {
