@@ -116,7 +116,7 @@ pub fn summary_table(store: &dyn Store, version: Option<&str>) -> Result<Table, 
     let areas = store.areas()?;
     let sel = summary::select_edition(&areas, version);
     let pop = summary::population_by_area(&areas, &store.indicators()?);
-    let s = summary::summarise(&sel, &store.incidents()?, &pop);
+    let (s, _) = summary::summarise_store(store, &sel, &pop)?;
     Ok(Table {
         name: "summary".into(),
         epsg: None,

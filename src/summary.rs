@@ -2,6 +2,7 @@
 
 use crate::model::{iso_week, Area, Category, Incident, IndicatorValue};
 use crate::spatial::AreaIndex;
+use crate::store::{Store, StoreError};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -61,12 +62,48 @@ pub fn summarise(areas: &[&Area], incidents: &[Incident], population: &HashMap<S
     let xy: Vec<(f64, f64)> = precise.iter().map(|i| (i.location.x(), i.location.y())).collect();
     let joined = index.join(&xy);
     let mut counts: BTreeMap<(usize, Category, String), u64> = BTreeMap::new();
-    let mut totals: BTreeMap<String, u64> = areas.iter().map(|a| (a.deso.clone(), 0)).collect();
     for (inc, area) in precise.iter().zip(&joined.area) {
         if let Some(a) = area {
             *counts.entry((*a as usize, inc.category, iso_week(&inc.occurred_at))).or_default() += 1;
-            *totals.entry(areas[*a as usize].deso.clone()).or_default() += 1;
         }
+    }
+    let (unassigned, ambiguous, excluded) = (joined.unassigned, joined.ambiguous, incidents.len() - precise.len());
+    from_counts(areas, counts, population, unassigned, ambiguous, excluded)
+}
+
+/// The summary of a store's incidents and their number: counted by the store itself where it
+/// can (PostGIS, in SQL, by the same join rule), else read and joined here.
+pub fn summarise_store(store: &dyn Store, areas: &[&Area], population: &HashMap<String, f64>) -> Result<(Summary, usize), StoreError> {
+    let version = areas.first().map(|a| a.version.as_str()).unwrap_or_default();
+    let Some(c) = store.incident_counts(version)? else {
+        let incidents = store.incidents()?;
+        return Ok((summarise(areas, &incidents, population), incidents.len()));
+    };
+    let index: HashMap<&str, usize> = areas.iter().enumerate().map(|(k, a)| (a.deso.as_str(), k)).collect();
+    let mut counts: BTreeMap<(usize, Category, String), u64> = BTreeMap::new();
+    for (deso, category, week, n) in c.counts {
+        // The store counted over the same edition's areas, so every code is one of `areas`.
+        if let Some(&k) = index.get(deso.as_str()) {
+            *counts.entry((k, category, week)).or_default() += n;
+        }
+    }
+    let assigned: u64 = counts.values().sum();
+    let unassigned = c.precise.saturating_sub(assigned as usize);
+    Ok((from_counts(areas, counts, population, unassigned, c.ambiguous, c.total - c.precise), c.total))
+}
+
+/// Rows, totals and rates from counts per (area index, category, week).
+fn from_counts(
+    areas: &[&Area],
+    counts: BTreeMap<(usize, Category, String), u64>,
+    population: &HashMap<String, f64>,
+    unassigned: usize,
+    ambiguous: usize,
+    excluded_imprecise: usize,
+) -> Summary {
+    let mut totals: BTreeMap<String, u64> = areas.iter().map(|a| (a.deso.clone(), 0)).collect();
+    for ((a, _, _), n) in &counts {
+        *totals.entry(areas[*a].deso.clone()).or_default() += n;
     }
     let rows = counts
         .into_iter()
@@ -85,12 +122,5 @@ pub fn summarise(areas: &[&Area], incidents: &[Incident], population: &HashMap<S
             }
         })
         .collect();
-    Summary {
-        rows,
-        unassigned: joined.unassigned,
-        ambiguous: joined.ambiguous,
-        excluded_imprecise: incidents.len() - precise.len(),
-        area_totals: totals,
-        deso_version: areas.first().map(|a| a.version.clone()).unwrap_or_default(),
-    }
+    Summary { rows, unassigned, ambiguous, excluded_imprecise, area_totals: totals, deso_version: areas.first().map(|a| a.version.clone()).unwrap_or_default() }
 }

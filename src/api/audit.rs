@@ -1,19 +1,29 @@
 //! Audit log: one JSON line per response that carried raw points, and one per accepted write.
-//! Callers signed in with OpenID Connect are named by `sub` and `preferred_username`.
+//! Callers signed in with OpenID Connect are named by `sub` and `preferred_username`. On a store
+//! with an audit table (PostGIS) every entry also goes there, so the processes sharing one
+//! database write one log.
 
 use super::auth::Caller;
+use crate::store::Store;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 pub struct AuditLog {
     path: Option<PathBuf>,
     lock: Mutex<()>,
+    table: Option<Arc<dyn Store>>,
 }
 
 impl AuditLog {
     pub fn new(path: Option<PathBuf>) -> AuditLog {
-        AuditLog { path, lock: Mutex::new(()) }
+        AuditLog { path, lock: Mutex::new(()), table: None }
+    }
+
+    /// The same log, written to the store's audit table as well when it keeps one.
+    pub fn with_store(mut self, store: Arc<dyn Store>) -> AuditLog {
+        self.table = store.keeps_audit_log().then_some(store);
+        self
     }
 
     pub fn path(&self) -> Option<&std::path::Path> {
@@ -49,6 +59,13 @@ impl AuditLog {
 
     fn write(&self, line: serde_json::Value) {
         tracing::info!(target: "audit", "{line}");
+        if let Some(t) = &self.table {
+            // Written before the response leaves: an entry is never missing for a served response
+            // because the process stopped right after.
+            if let Err(e) = t.append_audit(&line) {
+                tracing::error!("cannot write the audit table of {}: {e}", t.describe());
+            }
+        }
         if let Some(p) = &self.path {
             let _g = self.lock.lock();
             match std::fs::OpenOptions::new().create(true).append(true).open(p) {

@@ -283,6 +283,12 @@ impl AppState {
         self
     }
 
+    /// Writes the audit log to the store's audit table too, when it keeps one (PostGIS).
+    pub fn with_audit_store(mut self, store: Arc<dyn Store>) -> AppState {
+        self.audit = Arc::new(audit::AuditLog::new(self.config.audit_log.clone()).with_store(store));
+        self
+    }
+
     /// Enables the åtgärdsplan (`/api/actions`), bedömningar (`/api/est`) and reports on a store.
     pub fn with_plan(mut self, store: Arc<dyn crate::store::PlanStore>) -> AppState {
         self.plan = Some(store);

@@ -180,14 +180,10 @@ pub fn run(store: AnyStore, location: &str, a: Args) -> Result<()> {
     let s2 = shared.clone();
     let signal = Arc::new(lagesbild::api::live::ReloadSignal::default());
     let sig2 = signal.clone();
-    // The åtgärdsplan (actions, bedömningar, orsaksanalys) is kept in a GeoPackage store only.
-    let plan: Option<Arc<dyn lagesbild::store::PlanStore>> =
-        if lagesbild::store::postgis::is_postgres_url(location) { None } else { Some(Arc::new(lagesbild::store::GpkgStore::new(location))) };
     let build = move || -> std::result::Result<lagesbild::AppState, lagesbild::api::StartError> {
-        let mut state = lagesbild::AppState::new(&*s2, config, tokens)?.with_walks(s2.clone()).with_imports(s2.clone());
-        if let Some(p) = &plan {
-            state = state.with_plan(p.clone());
-        }
+        // The åtgärdsplan (actions, bedömningar, orsaksanalys) lives in the store beside the data.
+        let mut state = lagesbild::AppState::new(&*s2, config, tokens)?.with_walks(s2.clone()).with_imports(s2.clone()).with_plan(s2.clone());
+        state = state.with_audit_store(s2.clone());
         state.oidc = verifier;
         state.reload_signal = Some(sig2);
         Ok(state)

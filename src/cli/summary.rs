@@ -22,8 +22,7 @@ pub fn run(store: &dyn Store, a: Args) -> Result<()> {
         bail!("no areas of DeSO edition {} in the store", version.unwrap_or_default());
     }
     let pop = lagesbild::summary::population_by_area(&areas, &store.indicators()?);
-    let incidents = store.incidents()?;
-    let s = lagesbild::summary::summarise(&sel, &incidents, &pop);
+    let (s, incidents) = lagesbild::summary::summarise_store(store, &sel, &pop)?;
     let mut weeks: Vec<&str> = s.rows.iter().map(|r| r.iso_week.as_str()).collect();
     weeks.sort_unstable();
     weeks.dedup();
@@ -31,7 +30,7 @@ pub fn run(store: &dyn Store, a: Args) -> Result<()> {
         "DeSO {}: {} areas, {} incidents ({} in no area, {} on borders/overlaps, {} with area/municipality precision left out), weeks {}..{}",
         s.deso_version,
         sel.len(),
-        incidents.len(),
+        incidents,
         s.unassigned,
         s.ambiguous,
         s.excluded_imprecise,
