@@ -28,6 +28,7 @@ pub mod tiles;
 pub mod walks;
 mod web;
 
+use crate::catalog::Catalog;
 use crate::picture::{AreaPicture, Rules};
 use crate::store::{Store, StoreError};
 use axum::extract::{Path, RawQuery, State};
@@ -121,7 +122,7 @@ pub fn load_data(
     police: &[crate::classify::goals::PoliceArea],
     boundaries: &Boundaries,
     catalogue: &crate::social::Catalogue,
-) -> Result<layers::LayerSet, StoreError> {
+) -> Result<Catalog, StoreError> {
     let t = std::time::Instant::now();
     let picture = Arc::new(AreaPicture::from_store(store, Rules::default())?);
     let picture_ms = t.elapsed().as_millis() as u64;
@@ -129,14 +130,16 @@ pub fn load_data(
     social.sort();
     social.dedup();
     let units = crate::units::Units::build(&picture, &store.places()?);
-    let layers = layers::build(picture, police, boundaries, &social).with_units(units);
-    tracing::info!(picture_ms, layers_ms = t.elapsed().as_millis() as u64 - picture_ms, incidents = layers.picture.incidents.len(), "picture loaded");
-    Ok(layers)
+    let sources = crate::catalog::Sources { police: police.to_vec(), boundaries: boundaries.clone(), social_services: social };
+    let catalog = Catalog::build(picture, units, sources);
+    tracing::info!(picture_ms, layers_ms = t.elapsed().as_millis() as u64 - picture_ms, incidents = catalog.picture.incidents.len(), "picture loaded");
+    Ok(catalog)
 }
 
 #[derive(Clone)]
 pub struct AppState {
-    pub layers: Arc<layers::LayerSet>,
+    /// The published collections of this data generation, with the picture they show.
+    pub layers: Arc<Catalog>,
     pub config: Arc<ServiceConfig>,
     pub tokens: Arc<auth::Tokens>,
     /// OpenID Connect bearer tokens beside the static ones (`serve --oidc-issuer`).
@@ -325,7 +328,7 @@ impl AppState {
 
 /// Routes and observations must lie in the municipality's extent (the areas' bounding box
 /// padded by 1 km).
-fn walk_rules(layers: &layers::LayerSet) -> crate::walks::WalkRules {
+fn walk_rules(layers: &Catalog) -> crate::walks::WalkRules {
     use geo::BoundingRect;
     let mut rules = crate::walks::WalkRules::default();
     let boxes: Vec<geo::Rect<f64>> = layers.picture.areas.iter().filter_map(|f| f.area.geometry.bounding_rect()).collect();

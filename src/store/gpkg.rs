@@ -290,7 +290,7 @@ impl Store for GpkgStore {
             let fid = f.fid().unwrap_or(0);
             let bad = |reason: String| StoreError::Corrupt { path: self.path.display().to_string(), reason: format!("layer incidents, fid {fid}: {reason}") };
             let p = f.geometry().ok_or_else(|| bad("no geometry".into()))?.get_point(0);
-            let occurred_at = stored_time(&f, at).map_err(bad)?;
+            let occurred_at = stored_time(&f, at).map_err(|e| bad(e.to_string()))?.ok_or_else(|| bad("occurred_at is null".into()))?;
             let c = text(&f, cat);
             out.push(Incident {
                 id: text(&f, id),
@@ -558,10 +558,11 @@ impl Drop for GpkgSink {
 /// A stored DATETIME as Swedish local time: values with a zone (UTC `Z`, written since times
 /// follow the GeoPackage standard) are converted; values without one (older stores) were
 /// written as local time and are taken as they are.
-fn stored_time(f: &gdal::vector::Feature, idx: usize) -> Result<chrono::NaiveDateTime, String> {
-    let t = f.field_as_datetime(idx).map_err(|e| e.to_string())?.ok_or_else(|| "occurred_at is null".to_string())?;
+/// None for a null value.
+fn stored_time(f: &gdal::vector::Feature, idx: usize) -> Result<Option<chrono::NaiveDateTime>, gdal::errors::GdalError> {
+    let Some(t) = f.field_as_datetime(idx)? else { return Ok(None) };
     // GDAL renders a zoned value with its offset (`2025/03/09 23:30:00+00`), an unzoned one without.
-    let text = f.field_as_string(idx).map_err(|e| e.to_string())?.unwrap_or_default();
+    let text = f.field_as_string(idx)?.unwrap_or_default();
     let zoned = text.split_once(':').is_some_and(|(_, clock)| clock.contains(['+', '-', 'Z']));
-    Ok(if zoned { crate::model::time::local_of(&t) } else { t.naive_local() })
+    Ok(Some(if zoned { crate::model::time::local_of(&t) } else { t.naive_local() }))
 }
