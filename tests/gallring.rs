@@ -351,3 +351,42 @@ fn after_gallring_the_store_is_still_a_valid_geopackage_and_its_own_times_are_ut
     assert_eq!(audit.lines().count(), 1);
     assert!(audit.lines().all(|l| serde_json::from_str::<Value>(l).unwrap()["time"].as_str().is_some_and(utc)), "{audit}");
 }
+
+#[test]
+fn serve_with_retain_raw_days_thins_out_at_start_and_reports_it() {
+    let f = with_incidents();
+    // The cut falls on 2024-06-01 whatever day the test runs.
+    let days = (chrono::Local::now().date_naive() - NaiveDate::from_ymd_opt(2024, 6, 1).unwrap()).num_days();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = bin()
+        .arg("--store")
+        .arg(f.store.path())
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--retain-raw-days", &days.to_string(), "--retain-walk-text-days", "90"])
+        .env("LAGESBILD_TOKENS", "admin:dpo-token")
+        .spawn()
+        .unwrap();
+    // The start's gallring is one transaction: poll until its record is there (or give up).
+    let done = (0..600).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        f.store.imports().is_ok_and(|v| v.iter().any(|r| r.kind == "gallring"))
+    });
+    let report = (0..600).find_map(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        use std::io::{Read, Write};
+        s.write_all(b"GET /api/privacy-report?format=json HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer dpo-token\r\nConnection: close\r\n\r\n").ok()?;
+        let mut text = String::new();
+        s.read_to_string(&mut text).ok()?;
+        let body = text.split_once("\r\n\r\n")?.1.to_string();
+        text.starts_with("HTTP/1.1 200").then_some(body)
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(done, "no gallring in the import history");
+    assert_eq!(ids(&f.store), ["b1", "b2", "b3"]);
+    let r: Value = serde_json::from_str(report.expect("the privacy report answers").trim()).unwrap();
+    assert_eq!((r["retention"]["raw_days"].as_i64(), r["retention"]["walk_text_days"].as_u64()), (Some(days), Some(90)));
+    assert_eq!(r["thinned_before"], "2024-06-01");
+    let audit = std::fs::read_to_string(f.dir.path().join("store.audit.log")).unwrap();
+    assert!(audit.contains("\"role\":\"serve\"") && audit.contains("\"points_removed\":3"), "{audit}");
+}

@@ -125,10 +125,12 @@ fn persistence(pic: &AreaPicture, years: &[i32]) -> Vec<Persistence> {
     for y in years {
         let (Some(from), Some(to)) = (NaiveDate::from_ymd_opt(*y, 1, 1), NaiveDate::from_ymd_opt(*y, 12, 31)) else { continue };
         let inc: Vec<Incident> = pic.incidents.iter().filter(|i| (from..=to).contains(&i.occurred_at.date())).cloned().collect();
-        if inc.is_empty() {
+        // A thinned year is held as weekly counts only: Gi* on DeSO still runs on them.
+        if inc.is_empty() && !pic.thinned.iter().any(|c| (from..=to).contains(&c.week_start)) {
             continue;
         }
-        let yp = AreaPicture::build(&areas, vec![], inc, Rules { period: Some((from, to)), ..pic.rules.clone() });
+        let yp =
+            AreaPicture::build_with(&areas, vec![], inc, (pic.thinned.clone(), pic.thinned_before), Rules { period: Some((from, to)), ..pic.rules.clone() });
         for f in yp.areas.iter().filter(|f| f.gi_bin.is_some_and(|b| b >= 2)) {
             hot.entry(f.area.deso.clone()).or_default().push(*y);
         }
