@@ -302,9 +302,33 @@ fn the_postgis_store_thins_out_points_and_walk_text_the_same_way() {
     assert_eq!(r["raw_points_by_source"][0]["source"], "händelser.csv");
     assert_eq!(r["oldest_point"], "2025-03-09T23:30:00.000Z");
     assert!(r["last_gallring"].as_str().is_some(), "{r}");
+    copies_keep_the_thinned_weeks(&pg, &*store, f.dir.path());
     walk_text_is_thinned(&*store, &|plan| {
         store.gallra(plan).unwrap();
     });
+}
+
+/// What a copy must carry over after a gallring: the statistics of thinned weeks, the counts
+/// themselves, the gallring log and the import history.
+fn thinned_state(store: &dyn Store) -> impl PartialEq + std::fmt::Debug {
+    let mut history: Vec<_> =
+        store.imports().unwrap().into_iter().map(|r| (r.import_id, r.kind, r.file_name, r.imported_at, r.accepted, r.imported_by)).collect();
+    history.sort();
+    let g = store.gallring_state().unwrap();
+    (statistics(store), store.weekly_counts().unwrap(), g.thinned_before, g.last_run, g.thinned_weeks, history)
+}
+
+/// Copies a thinned PostGIS store to a GeoPackage and that one back to a fresh PostGIS database.
+fn copies_keep_the_thinned_weeks(pg: &common::pg::PgCluster, thinned: &dyn Backend, dir: &std::path::Path) {
+    let original = thinned_state(thinned);
+    let gpkg = lagesbild::store::open(dir.join("kopia.gpkg").to_str().unwrap()).unwrap();
+    let to_gpkg = lagesbild::store::copy_store(thinned, &*gpkg, &mut |_| {}).unwrap();
+    assert_eq!(to_gpkg.weekly_counts, thinned.weekly_counts().unwrap().len() as u64);
+    assert!(to_gpkg.weekly_counts > 0, "the gallring above kept counts of 2023 weeks");
+    assert_eq!(thinned_state(&*gpkg), original, "PostGIS → GeoPackage");
+    let back = lagesbild::store::open(&pg.database("gallring_copy")).unwrap();
+    lagesbild::store::copy_store(&*gpkg, &*back, &mut |_| {}).unwrap();
+    assert_eq!(thinned_state(&*back), original, "GeoPackage → PostGIS");
 }
 
 /// GDAL's GeoPackage validator, from Debian's python3-gdal.

@@ -56,6 +56,17 @@ pub struct GallringReport {
     pub photos_removed: u64,
 }
 
+/// One gallring as a store keeps it: its log row and the weekly counts it wrote. A copy of the
+/// store carries it over whole, so the thinned weeks keep their counts in the copy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GallringEntry {
+    /// The log row; `weeks` and `dry_run` are not stored and stay at their defaults.
+    pub report: GallringReport,
+    /// Who ran it (`cli`, `serve`).
+    pub ran_by: String,
+    pub counts: Vec<WeeklyCount>,
+}
+
 /// The latest gallring a store has run, for the privacy report and the service.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct GallringState {

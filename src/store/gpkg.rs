@@ -493,6 +493,12 @@ impl Store for GpkgStore {
     fn gallring_state(&self) -> Result<super::GallringState, StoreError> {
         self.gpkg_gallring_state()
     }
+    fn gallring_entry(&self, gallring_id: &str) -> Result<Option<super::GallringEntry>, StoreError> {
+        self.gpkg_gallring_entry(gallring_id)
+    }
+    fn restore_gallring(&self, entry: &super::GallringEntry, record: &ImportRecord) -> Result<(), StoreError> {
+        self.gpkg_restore_gallring(entry, record)
+    }
 
     fn gallra(&self, plan: &super::GallringPlan) -> Result<super::GallringReport, StoreError> {
         self.gpkg_gallra(plan)

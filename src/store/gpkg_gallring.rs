@@ -3,9 +3,9 @@
 //! and the gallring log are attribute tables registered in `gpkg_contents`, so the file stays a
 //! valid GeoPackage that QGIS opens as it is.
 
-use super::gallring::{self, GallringPlan, GallringReport, GallringState, WeeklyCount};
+use super::gallring::{self, GallringEntry, GallringPlan, GallringReport, GallringState, WeeklyCount};
 use super::{GpkgStore, Store, StoreError};
-use crate::model::Category;
+use crate::model::{Category, ImportRecord};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 const SCHEMA: &str = "
@@ -53,10 +53,19 @@ impl GpkgStore {
         if !has_table(&c, "incident_counts_weekly").map_err(self.gsql_err())? {
             return Ok(vec![]);
         }
-        let mut st =
-            c.prepare("SELECT version, deso, category, iso_week, week_start, count, import_id FROM incident_counts_weekly").map_err(self.gsql_err())?;
+        self.read_counts(&c, None)
+    }
+
+    /// The weekly counts, all or those one gallring wrote.
+    fn read_counts(&self, c: &Connection, gallring_id: Option<&str>) -> Result<Vec<WeeklyCount>, StoreError> {
+        let mut st = c
+            .prepare(
+                "SELECT version, deso, category, iso_week, week_start, count, import_id FROM incident_counts_weekly
+                 WHERE ?1 IS NULL OR gallring_id = ?1 ORDER BY fid",
+            )
+            .map_err(self.gsql_err())?;
         let rows = st
-            .query_map([], |r| {
+            .query_map([gallring_id], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
@@ -140,6 +149,53 @@ impl GpkgStore {
         log(&tx, plan, &report).map_err(&e)?;
         tx.commit().map_err(&e)?;
         Ok(report)
+    }
+
+    pub(super) fn gpkg_gallring_entry(&self, gallring_id: &str) -> Result<Option<GallringEntry>, StoreError> {
+        let c = self.connect(false)?;
+        let e = self.gsql_err();
+        if !has_table(&c, "gallring").map_err(&e)? {
+            return Ok(None);
+        }
+        let day = |t: Option<String>| t.and_then(|t| chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d").ok());
+        let row = c
+            .query_row(
+                "SELECT before, walk_text_before, ran_at, coalesce(ran_by, ''), coalesce(points, 0), coalesce(weekly_rows, 0), coalesce(walks, 0),
+                        coalesce(observations, 0), coalesce(photos, 0) FROM gallring WHERE gallring_id = ?1",
+                [gallring_id],
+                |r| {
+                    let n = |i: usize| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
+                    let report = GallringReport {
+                        gallring_id: gallring_id.to_string(),
+                        before: day(r.get(0)?),
+                        walk_text_before: day(r.get(1)?),
+                        ran_at: r.get(2)?,
+                        points_removed: n(4)?,
+                        weekly_rows: n(5)?,
+                        walks_cleared: n(6)?,
+                        observations_cleared: n(7)?,
+                        photos_removed: n(8)?,
+                        ..Default::default()
+                    };
+                    Ok((report, r.get::<_, String>(3)?))
+                },
+            )
+            .optional()
+            .map_err(&e)?;
+        let Some((report, ran_by)) = row else { return Ok(None) };
+        let counts = if has_table(&c, "incident_counts_weekly").map_err(&e)? { self.read_counts(&c, Some(gallring_id))? } else { vec![] };
+        Ok(Some(GallringEntry { report, ran_by, counts }))
+    }
+
+    pub(super) fn gpkg_restore_gallring(&self, entry: &GallringEntry, record: &ImportRecord) -> Result<(), StoreError> {
+        let mut c = self.connect(true)?;
+        let e = self.gsql_err();
+        let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(&e)?;
+        tx.execute_batch(SCHEMA).map_err(&e)?;
+        write_counts(&tx, &entry.counts, &entry.report.gallring_id).map_err(&e)?;
+        log_row(&tx, &entry.ran_by, &entry.report).map_err(&e)?;
+        history(&tx, record).map_err(&e)?;
+        tx.commit().map_err(&e)
     }
 
     /// Weekly counts of an import's thinned points, removed with it on undo.
@@ -242,6 +298,11 @@ fn lift_update_triggers(tx: &rusqlite::Transaction) -> rusqlite::Result<Vec<Stri
 
 /// The gallring log and the import history entry, in the same transaction as the removal.
 fn log(tx: &rusqlite::Transaction, plan: &GallringPlan, r: &GallringReport) -> rusqlite::Result<()> {
+    log_row(tx, &plan.by, r)?;
+    history(tx, &ImportRecord { imported_by: plan.by.clone(), ..r.record() })
+}
+
+fn log_row(tx: &rusqlite::Transaction, by: &str, r: &GallringReport) -> rusqlite::Result<()> {
     let day = |d: Option<chrono::NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string());
     tx.execute(
         "INSERT INTO gallring (gallring_id, before, walk_text_before, ran_at, ran_by, points, weekly_rows, walks, observations, photos)
@@ -251,7 +312,7 @@ fn log(tx: &rusqlite::Transaction, plan: &GallringPlan, r: &GallringReport) -> r
             day(r.before),
             day(r.walk_text_before),
             r.ran_at,
-            plan.by,
+            by,
             r.points_removed as i64,
             r.weekly_rows as i64,
             r.walks_cleared as i64,
@@ -259,10 +320,13 @@ fn log(tx: &rusqlite::Transaction, plan: &GallringPlan, r: &GallringReport) -> r
             r.photos_removed as i64
         ],
     )?;
-    let rec = r.record();
+    Ok(())
+}
+
+fn history(tx: &rusqlite::Transaction, rec: &ImportRecord) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO imports (import_id, kind, file_name, sha256, imported_at, accepted, rejected, imported_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![rec.import_id, rec.kind, rec.file_name, rec.sha256, rec.imported_at, rec.accepted as i64, rec.rejected as i64, plan.by],
+        params![rec.import_id, rec.kind, rec.file_name, rec.sha256, rec.imported_at, rec.accepted as i64, rec.rejected as i64, rec.imported_by],
     )?;
     Ok(())
 }

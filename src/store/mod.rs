@@ -8,13 +8,13 @@ mod gpkg;
 mod gpkg_gallring;
 pub mod plan;
 pub mod postgis;
-mod postgis_plan;
 mod postgis_gallring;
+mod postgis_plan;
 mod postgis_walks;
 mod rtree;
 pub mod walks;
 
-pub use gallring::{GallringPlan, GallringReport, GallringState, WeeklyCount};
+pub use gallring::{GallringEntry, GallringPlan, GallringReport, GallringState, WeeklyCount};
 pub use gpkg::GpkgStore;
 pub use plan::PlanStore;
 pub use postgis::PgStore;
@@ -161,6 +161,17 @@ pub trait Store: Send + Sync {
         let _ = plan;
         Err(StoreError::Corrupt { path: self.describe(), reason: "this store cannot thin out raw points".into() })
     }
+    /// The gallring `gallring_id` as logged, with the weekly counts it wrote (to copy a store).
+    fn gallring_entry(&self, gallring_id: &str) -> Result<Option<GallringEntry>, StoreError> {
+        let _ = gallring_id;
+        Ok(None)
+    }
+    /// Writes a gallring copied from another store (its weekly counts, its log row and its import
+    /// history `record`) in one transaction; no point is touched.
+    fn restore_gallring(&self, entry: &GallringEntry, record: &ImportRecord) -> Result<(), StoreError> {
+        let _ = (entry, record);
+        Err(StoreError::Corrupt { path: self.describe(), reason: "this store cannot hold weekly counts of thinned points".into() })
+    }
 }
 
 /// What [`Store::incident_counts`] counted.
@@ -218,13 +229,16 @@ pub fn open(location: &str) -> Result<AnyStore, StoreError> {
 pub struct CopyReport {
     pub imports: usize,
     pub rows: u64,
+    /// Rows of `incident_counts_weekly` (counts of thinned weeks) copied with their gallring.
+    pub weekly_counts: u64,
     pub walks: usize,
     pub observations: usize,
     pub photos: usize,
 }
 
 /// Copies every import of `from` to `to`, oldest first, each with its rows and its provenance
-/// record (same import id, file name, sha256, time and user), each in one transaction of `to`;
+/// record (same import id, file name, sha256, time and user), each in one transaction of `to`
+/// (a gallring with its log row and the weekly counts it kept of the points it removed);
 /// then every walk with its observations, their history and photos (ids and versions kept), one
 /// transaction a walk. A target that already holds imports or walks is refused, so a copy never
 /// mixes two stores.
@@ -243,6 +257,16 @@ pub fn copy_store(from: &dyn Backend, to: &dyn Backend, progress: &mut dyn FnMut
     }
     let mut report = CopyReport::default();
     for record in from.imports()? {
+        // A gallring's import record comes with what only it holds: the counts of thinned weeks.
+        if record.kind == "gallring" {
+            if let Some(entry) = from.gallring_entry(&record.import_id)? {
+                to.restore_gallring(&entry, &record)?;
+                report.imports += 1;
+                report.weekly_counts += entry.counts.len() as u64;
+                progress(&record);
+                continue;
+            }
+        }
         let batch = from.import_batch(&record)?;
         to.write_import(&batch, &record)?;
         report.imports += 1;

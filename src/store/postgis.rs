@@ -514,6 +514,12 @@ impl Store for PgStore {
     fn gallring_state(&self) -> Result<super::GallringState, StoreError> {
         self.pg_gallring_state()
     }
+    fn gallring_entry(&self, gallring_id: &str) -> Result<Option<super::GallringEntry>, StoreError> {
+        self.pg_gallring_entry(gallring_id)
+    }
+    fn restore_gallring(&self, entry: &super::GallringEntry, record: &ImportRecord) -> Result<(), StoreError> {
+        self.pg_restore_gallring(entry, record)
+    }
 
     fn gallra(&self, plan: &super::GallringPlan) -> Result<super::GallringReport, StoreError> {
         self.pg_gallra(plan)

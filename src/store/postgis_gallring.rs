@@ -1,9 +1,9 @@
 //! Gallring in the PostGIS store (schema `V5__gallring.sql`): the same rule as the GeoPackage,
 //! in one PostgreSQL transaction that locks out writers of incidents from counting to commit.
 
-use super::gallring::{self, GallringPlan, GallringReport, GallringState, WeeklyCount};
+use super::gallring::{self, GallringEntry, GallringPlan, GallringReport, GallringState, WeeklyCount};
 use super::{PgStore, Store, StoreError};
-use crate::model::Category;
+use crate::model::{Category, ImportRecord};
 use chrono::NaiveDate;
 
 /// Walks held (no longer planned) before the cut, by their planned day.
@@ -17,10 +17,19 @@ impl PgStore {
     }
 
     pub(super) fn pg_weekly_counts(&self) -> Result<Vec<WeeklyCount>, StoreError> {
+        self.pg_counts(None)
+    }
+
+    /// The weekly counts, all or those one gallring wrote.
+    fn pg_counts(&self, gallring_id: Option<&str>) -> Result<Vec<WeeklyCount>, StoreError> {
         self.block(async {
             let c = self.client().await?;
             let rows = c
-                .query("SELECT version, deso, category, iso_week, week_start, count, import_id FROM incident_counts_weekly ORDER BY fid", &[])
+                .query(
+                    "SELECT version, deso, category, iso_week, week_start, count, import_id FROM incident_counts_weekly
+                     WHERE $1::text IS NULL OR gallring_id = $1 ORDER BY fid",
+                    &[&gallring_id],
+                )
                 .await
                 .map_err(|e| self.pg_err(e))?;
             rows.iter()
@@ -54,6 +63,57 @@ impl PgStore {
                 .map_err(|e| self.pg_err(e))?;
             Ok(GallringState { thinned_before: r.get::<_, Option<NaiveDate>>(0), last_run: r.get(1), thinned_weeks: r.get::<_, i64>(2).max(0) as u64 })
         })
+    }
+
+    pub(super) fn pg_gallring_entry(&self, gallring_id: &str) -> Result<Option<GallringEntry>, StoreError> {
+        let row = self.block(async {
+            let c = self.client().await?;
+            c.query_opt(
+                "SELECT before, walk_text_before, to_char(ran_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), ran_by,
+                        points, weekly_rows, walks, observations, photos FROM gallring WHERE gallring_id = $1",
+                &[&gallring_id],
+            )
+            .await
+            .map_err(|e| self.pg_err(e))
+        })?;
+        let Some(r) = row else { return Ok(None) };
+        let n = |i: usize| r.get::<_, i64>(i).max(0) as u64;
+        let report = GallringReport {
+            gallring_id: gallring_id.to_string(),
+            before: r.get(0),
+            walk_text_before: r.get(1),
+            ran_at: r.get(2),
+            points_removed: n(4),
+            weekly_rows: n(5),
+            walks_cleared: n(6),
+            observations_cleared: n(7),
+            photos_removed: n(8),
+            ..Default::default()
+        };
+        Ok(Some(GallringEntry { report, ran_by: r.get(3), counts: self.pg_counts(Some(gallring_id))? }))
+    }
+
+    pub(super) fn pg_restore_gallring(&self, entry: &GallringEntry, record: &ImportRecord) -> Result<(), StoreError> {
+        self.block(async {
+            let mut c = self.client().await?;
+            let t = c.transaction().await.map_err(|e| self.pg_err(e))?;
+            self.pg_write_counts(&t, &entry.counts, &entry.report.gallring_id).await?;
+            self.pg_log_row(&t, &entry.ran_by, &entry.report).await?;
+            self.pg_history(&t, record).await?;
+            t.commit().await.map_err(|e| self.pg_err(e))
+        })
+    }
+
+    async fn pg_write_counts(&self, t: &tokio_postgres::Transaction<'_>, counts: &[WeeklyCount], gallring_id: &str) -> Result<(), StoreError> {
+        for r in counts {
+            t.execute(
+                "INSERT INTO incident_counts_weekly (version, deso, category, iso_week, week_start, count, import_id, gallring_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[&r.version, &r.deso, &r.category.as_str(), &r.iso_week, &r.week_start, &(r.count as i64), &r.import_id, &gallring_id],
+            )
+            .await
+            .map_err(|e| self.pg_err(e))?;
+        }
+        Ok(())
     }
 
     /// Removes the weekly counts of an undone import's thinned points; returns how many points
@@ -95,14 +155,7 @@ impl PgStore {
                 // Dropped without commit: rolled back, nothing changed.
                 return Ok(report);
             }
-            for r in &counts {
-                t.execute(
-                    "INSERT INTO incident_counts_weekly (version, deso, category, iso_week, week_start, count, import_id, gallring_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    &[&r.version, &r.deso, &r.category.as_str(), &r.iso_week, &r.week_start, &(r.count as i64), &r.import_id, &report.gallring_id],
-                )
-                .await
-                .map_err(|e| self.pg_err(e))?;
-            }
+            self.pg_write_counts(&t, &counts, &report.gallring_id).await?;
             report.points_removed = t.execute("DELETE FROM incidents WHERE id = ANY($1)", &[&ids]).await.map_err(|e| self.pg_err(e))?;
             self.pg_log(&t, plan, &report).await?;
             t.commit().await.map_err(|e| self.pg_err(e))?;
@@ -143,6 +196,11 @@ impl PgStore {
 
     /// The gallring log and the import history entry, in the same transaction as the removal.
     async fn pg_log(&self, t: &tokio_postgres::Transaction<'_>, plan: &GallringPlan, r: &GallringReport) -> Result<(), StoreError> {
+        self.pg_log_row(t, &plan.by, r).await?;
+        self.pg_history(t, &ImportRecord { imported_by: plan.by.clone(), ..r.record() }).await
+    }
+
+    async fn pg_log_row(&self, t: &tokio_postgres::Transaction<'_>, by: &str, r: &GallringReport) -> Result<(), StoreError> {
         t.execute(
             "INSERT INTO gallring (gallring_id, before, walk_text_before, ran_at, ran_by, points, weekly_rows, walks, observations, photos)
              VALUES ($1, $2, $3, $4::text::timestamptz, $5, $6, $7, $8, $9, $10)",
@@ -151,7 +209,7 @@ impl PgStore {
                 &r.before,
                 &r.walk_text_before,
                 &r.ran_at,
-                &plan.by,
+                &by,
                 &(r.points_removed as i64),
                 &(r.weekly_rows as i64),
                 &(r.walks_cleared as i64),
@@ -161,10 +219,13 @@ impl PgStore {
         )
         .await
         .map_err(|e| self.pg_err(e))?;
-        let rec = r.record();
+        Ok(())
+    }
+
+    async fn pg_history(&self, t: &tokio_postgres::Transaction<'_>, rec: &ImportRecord) -> Result<(), StoreError> {
         t.execute(
             "INSERT INTO imports (import_id, kind, file_name, sha256, imported_at, accepted, rejected, imported_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            &[&rec.import_id, &rec.kind, &rec.file_name, &rec.sha256, &rec.imported_at, &(rec.accepted as i64), &(rec.rejected as i64), &plan.by],
+            &[&rec.import_id, &rec.kind, &rec.file_name, &rec.sha256, &rec.imported_at, &(rec.accepted as i64), &(rec.rejected as i64), &rec.imported_by],
         )
         .await
         .map_err(|e| self.pg_err(e))?;
