@@ -1,7 +1,8 @@
 //! Analysis units by name: every DeSO, every RegSO and every imported place (kommundel, focus
 //! place, insats area), each with its incidents, its residents and the DeSO it overlaps. Reports,
 //! the EST theme, the åtgärdsplan and the profile look areas up here, so a place is an area like
-//! any other.
+//! any other. Weeks thinned out by gallring count for DeSO and RegSO (whole DeSO); a place
+//! carries a caveat instead ([`Unit::caveat`]).
 
 use crate::model::{fold, Incident, Place};
 use crate::picture::AreaPicture;
@@ -27,6 +28,13 @@ pub struct Unit {
     /// Indexes into the picture's incidents (point precision only).
     #[serde(skip)]
     pub incidents: Vec<u32>,
+    /// Weekly counts of points thinned out by gallring: (ISO week, category, count), of the
+    /// whole DeSO the unit consists of. A place gets none (see [`Unit::caveat`]).
+    #[serde(skip)]
+    pub thinned: Vec<(String, crate::model::Category, u64)>,
+    /// What the unit's figures leave out (Swedish); None when they are complete.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caveat: Option<String>,
     #[serde(skip)]
     pub geometry: geo::MultiPolygon<f64>,
 }
@@ -48,6 +56,11 @@ impl Units {
                 by_deso.entry(picture.areas[*a as usize].area.deso.as_str()).or_default().push(k as u32);
             }
         }
+        let mut thinned: HashMap<&str, Vec<(String, crate::model::Category, u64)>> = HashMap::new();
+        for c in &picture.thinned {
+            thinned.entry(c.deso.as_str()).or_default().push((c.iso_week.clone(), c.category, c.count));
+        }
+        let kept = |d: &str| thinned.get(d).cloned().unwrap_or_default();
         let pop = |d: &str| picture.population.get(d).copied();
         let mut regso: std::collections::BTreeMap<(String, String), Vec<&crate::picture::AreaFacts>> = Default::default();
         for f in &picture.areas {
@@ -61,6 +74,8 @@ impl Units {
                 population: pop(d),
                 method: "SCB:s värden för DeSO".into(),
                 incidents: by_deso.get(d).cloned().unwrap_or_default(),
+                thinned: kept(d),
+                caveat: None,
                 geometry: f.area.geometry.clone(),
             });
             if !f.area.regso.is_empty() {
@@ -80,6 +95,8 @@ impl Units {
                 population: (!p.is_empty()).then(|| p.iter().sum()),
                 method: "summa/befolkningsvägt medel av RegSO:s DeSO".into(),
                 incidents: inc,
+                thinned: fs.iter().flat_map(|f| kept(&f.area.deso)).collect(),
+                caveat: None,
                 geometry: geo::MultiPolygon(fs.iter().flat_map(|f| f.area.geometry.0.iter().cloned()).collect()),
             });
         }
@@ -112,6 +129,11 @@ impl Unit {
     pub fn incidents<'a>(&'a self, picture: &'a AreaPicture) -> impl Iterator<Item = &'a Incident> + 'a {
         self.incidents.iter().map(move |k| &picture.incidents[*k as usize])
     }
+
+    /// Thinned points of one ISO week, by category (counts kept by gallring).
+    pub fn thinned_in_week<'a>(&'a self, week: &'a str) -> impl Iterator<Item = (crate::model::Category, u64)> + 'a {
+        self.thinned.iter().filter(move |(w, _, _)| w == week).map(|(_, c, n)| (*c, *n))
+    }
 }
 
 fn place_unit(picture: &AreaPicture, p: &Place) -> Unit {
@@ -141,6 +163,7 @@ fn place_unit(picture: &AreaPicture, p: &Place) -> Unit {
         .filter(|(_, i)| i.precision.is_point_statistic() && bbox.is_some_and(|b| b.intersects(&i.location)) && p.geometry.intersects(&i.location))
         .map(|(k, _)| k as u32)
         .collect();
+    let caveat = thinned_caveat(picture, &desos);
     Unit {
         level: "place",
         code: p.name.clone(),
@@ -151,6 +174,24 @@ fn place_unit(picture: &AreaPicture, p: &Place) -> Unit {
         method: "händelser i platsens polygon; befolkning och indikatorer från de DeSO platsen täcker, vägda med andelen av varje DeSO:s yta inom platsen"
             .into(),
         incidents,
+        thinned: vec![],
+        caveat,
         geometry: p.geometry.clone(),
     }
+}
+
+/// A place's incidents are the points inside its polygon. Thinned weeks are kept only as counts
+/// per whole DeSO, and spreading them by area share (the residents' rule) would place a DeSO's
+/// incidents evenly over it, when they gather at a few spots: a place could gain a hot spot
+/// that lies outside it or lose one that lies inside. So a place counts no thinned weeks and
+/// says so, naming the gallring date, when a DeSO it covers has any.
+fn thinned_caveat(picture: &AreaPicture, desos: &[(String, f64)]) -> Option<String> {
+    let hit = picture.thinned.iter().any(|c| desos.iter().any(|(d, _)| *d == c.deso));
+    let before = picture.thinned_before.map(|d| d.to_string()).unwrap_or_else(|| "gallringsdatumet".into());
+    hit.then(|| {
+        format!(
+            "Händelser före {before} är gallrade och finns bara som antal per hel DeSO; de räknas inte in för platsen, \
+             eftersom händelserna inte kan fördelas på platsen efter ytandel. Se DeSO- eller RegSO-nivån för de veckorna."
+        )
+    })
 }

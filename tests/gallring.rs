@@ -106,6 +106,49 @@ fn gallra_removes_the_2023_points_and_keeps_their_counts_per_deso_week_and_est_s
     assert_eq!((state.thinned_before, state.thinned_weeks), (NaiveDate::from_ymd_opt(2024, 1, 1), 2));
 }
 
+/// A place over the west half of 0163C9001 (x 660000–660500): a1 and a2 of 2023 lie in it.
+fn west_half() -> lagesbild::model::Place {
+    let ring = geo::LineString::from(vec![(660000.0, 6590000.0), (660500.0, 6590000.0), (660500.0, 6591000.0), (660000.0, 6591000.0), (660000.0, 6590000.0)]);
+    lagesbild::model::Place { name: "Torget".into(), kind: "plats".into(), geometry: geo::MultiPolygon(vec![geo::Polygon::new(ring, vec![])]) }
+}
+
+/// Every week of the data, and per DeSO and RegSO unit its EST incidents and score in each week.
+fn unit_weeks(store: &dyn Store) -> (Vec<String>, Vec<(String, String, u64, String)>) {
+    let pic = AreaPicture::from_store(store, Rules::default()).unwrap();
+    let units = lagesbild::units::Units::build(&pic, &[west_half()]);
+    let weeks = lagesbild::report::data_weeks(&pic);
+    let mut rows = Vec::new();
+    for u in units.units.iter().filter(|u| u.level != "place") {
+        for w in &weeks {
+            let (n, score) = lagesbild::report::est_week(&pic, u, w, &pic.rules.est_rule);
+            rows.push((u.code.clone(), w.clone(), n, format!("{score:.3}")));
+        }
+    }
+    (weeks, rows)
+}
+
+fn place(store: &dyn Store) -> (Option<String>, u64) {
+    let pic = AreaPicture::from_store(store, Rules::default()).unwrap();
+    let units = lagesbild::units::Units::build(&pic, &[west_half()]);
+    let u = units.resolve("Torget").unwrap();
+    // a2, 2023-11-20 22:15 local, falls in ISO week 2023-W47 (Monday 20 November).
+    (u.caveat.clone(), lagesbild::report::est_week(&pic, u, "2023-W47", &pic.rules.est_rule).0)
+}
+
+#[test]
+fn after_gallring_deso_and_regso_units_keep_their_est_weeks_and_a_place_says_it_leaves_them_out() {
+    let f = with_incidents();
+    let before = unit_weeks(&f.store);
+    assert!(before.0.contains(&"2023-W18".to_string()) && before.0.contains(&"2023-W47".to_string()), "{:?}", before.0);
+    assert!(before.1.iter().any(|(code, w, n, _)| code == "0163R901" && w == "2023-W47" && *n == 2), "a2 and a3 lie in RegSO Väst");
+    assert_eq!(place(&f.store), (None, 1));
+    gallra(f.store.path(), &["--before", "2024-01-01"]);
+    assert_eq!(unit_weeks(&f.store), before);
+    let (caveat, n) = place(&f.store);
+    assert_eq!(n, 0, "the place counts no thinned week");
+    assert!(caveat.as_deref().is_some_and(|c| c.contains("före 2024-01-01") && c.contains("ytandel")), "{caveat:?}");
+}
+
 /// `lagesbild summary --csv`: the area × category × week table.
 fn summary_csv(f: &Fixture, name: &str) -> String {
     let path = f.dir.path().join(name);

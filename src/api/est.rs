@@ -81,7 +81,7 @@ pub async fn weeks(State(s): State<AppState>, caller: Caller, RawQuery(q): RawQu
         .map(|(u, n, score, status)| {
             let a = assessed.get(&(u.code.clone(), week.clone()));
             json!({
-                "area": u.code, "name": u.name, "kind": u.kind,
+                "area": u.code, "name": u.name, "kind": u.kind, "caveat": u.caveat,
                 "computed": computed_json(&s, &caller, *n, *score, *status),
                 "assessment": a.map(|a| assessment_json(a, &caller)),
                 "shown": a.map(|a| a.status).unwrap_or(*status),

@@ -30,6 +30,7 @@ impl Layer for Places {
                 p.insert("incidents".into(), u.incidents.len().into());
                 p.insert("incidents_per_1000".into(), u.population.filter(|x| *x > 0.0).map(|x| 1000.0 * u.incidents.len() as f64 / x).into());
                 p.insert("method".into(), u.method.clone().into());
+                p.insert("caveat".into(), u.caveat.clone().into());
                 feat(u.name.clone(), p, u.geometry.clone().into(), None)
             })
             .collect();

@@ -30,22 +30,26 @@ pub enum ReportError {
     Store(#[from] crate::store::StoreError),
 }
 
-/// Every ISO week from the first to the last point incident.
+/// Every ISO week from the first to the last point incident, thinned weeks included.
 pub fn data_weeks(pic: &AreaPicture) -> Vec<String> {
-    let days: Vec<NaiveDate> = pic.point_incidents().map(|i| i.occurred_at.date()).collect();
+    let days: Vec<NaiveDate> = pic.point_incidents().map(|i| i.occurred_at.date()).chain(pic.thinned.iter().map(|c| c.week_start)).collect();
     match (days.iter().min(), days.iter().max()) {
         (Some(a), Some(b)) => weeks_between(*a, *b),
         _ => vec![],
     }
 }
 
-/// Incidents and EST score of a unit in one ISO week.
+/// Incidents and EST score of a unit in one ISO week, thinned points' kept counts included.
 pub fn est_week(pic: &AreaPicture, unit: &Unit, week: &str, rule: &EstRule) -> (u64, f64) {
     let mut n = 0;
     let mut score = 0.0;
     for i in unit.incidents(pic).filter(|i| iso_week(&i.occurred_at) == week) {
         n += 1;
         score += rule.weight(i.category);
+    }
+    for (category, k) in unit.thinned_in_week(week) {
+        n += k;
+        score += k as f64 * rule.weight(category);
     }
     (n, score)
 }
