@@ -4,7 +4,7 @@
 //! of millions of points is reported without loading them.
 
 use crate::privacy::Role;
-use crate::store::{Store, WalkStore};
+use crate::store::{PointAges, SourceAge, Store, WalkStore};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -147,27 +147,28 @@ pub fn build(store: &Path, input: &ReportInput) -> Result<PrivacyReport, ReportE
 }
 
 /// The same record from any store through its readers (the PostGIS store), for a store that is
-/// not a GeoPackage file. Reads every incident once: the service holds them all anyway.
+/// not a GeoPackage file. Raw points are counted by the store where it can
+/// ([`Store::point_ages`]), else read once.
 pub fn build_from_store(store: &dyn Store, walks: &dyn WalkStore, input: &ReportInput) -> Result<PrivacyReport, ReportError> {
     let err = |e: crate::store::StoreError| ReportError::Store { path: store.describe(), reason: e.to_string() };
     let mut r = build_empty(store.describe(), input);
     let files: BTreeMap<String, String> = store.imports().map_err(err)?.into_iter().map(|i| (i.import_id, i.file_name)).collect();
-    let mut by_source: BTreeMap<String, PointSource> = BTreeMap::new();
-    for i in store.incidents().map_err(err)? {
-        let at = crate::model::time::to_utc_text(i.occurred_at);
-        *r.raw_points_by_year.entry(at[..4].to_string()).or_default() += 1;
-        let s = by_source.entry(i.import_id.clone()).or_insert_with(|| PointSource {
-            source: files.get(&i.import_id).cloned().unwrap_or_else(|| i.import_id.clone()),
-            import_id: i.import_id.clone(),
-            points: 0,
-            oldest: None,
-            newest: None,
-        });
-        s.points += 1;
-        s.oldest = Some(s.oldest.take().map_or(at.clone(), |o| o.min(at.clone())));
-        s.newest = Some(s.newest.take().map_or(at.clone(), |o| o.max(at)));
-    }
-    r.raw_points_by_source = by_source.into_values().collect();
+    let ages = match store.point_ages().map_err(err)? {
+        Some(a) => a,
+        None => ages_of(&store.incidents().map_err(err)?),
+    };
+    r.raw_points_by_source = ages
+        .by_import
+        .into_iter()
+        .map(|a| PointSource {
+            source: files.get(&a.import_id).cloned().unwrap_or_else(|| a.import_id.clone()),
+            import_id: a.import_id,
+            points: a.points,
+            oldest: a.oldest,
+            newest: a.newest,
+        })
+        .collect();
+    r.raw_points_by_year = ages.by_year.into_iter().collect();
     r.raw_points_by_source.sort_by(|a, b| a.oldest.cmp(&b.oldest));
     r.raw_points_total = r.raw_points_by_source.iter().map(|s| s.points).sum();
     r.oldest_point = r.raw_points_by_source.iter().filter_map(|s| s.oldest.clone()).min();
@@ -188,6 +189,21 @@ pub fn build_from_store(store: &dyn Store, walks: &dyn WalkStore, input: &Report
         audit(p, &mut r)?;
     }
     Ok(r)
+}
+
+/// Counts per import and per year of incidents in memory (a store that does not count them).
+fn ages_of(incidents: &[crate::model::Incident]) -> PointAges {
+    let mut by_import: BTreeMap<&str, SourceAge> = BTreeMap::new();
+    let mut by_year: BTreeMap<String, u64> = BTreeMap::new();
+    for i in incidents {
+        let at = crate::model::time::to_utc_text(i.occurred_at);
+        *by_year.entry(at[..4].to_string()).or_default() += 1;
+        let s = by_import.entry(i.import_id.as_str()).or_insert_with(|| SourceAge { import_id: i.import_id.clone(), ..Default::default() });
+        s.points += 1;
+        s.oldest = Some(s.oldest.take().map_or(at.clone(), |o| o.min(at.clone())));
+        s.newest = Some(s.newest.take().map_or(at.clone(), |o| o.max(at)));
+    }
+    PointAges { by_import: by_import.into_values().collect(), by_year: by_year.into_iter().collect() }
 }
 
 fn build_empty(store: String, input: &ReportInput) -> PrivacyReport {

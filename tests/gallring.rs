@@ -326,6 +326,10 @@ fn the_postgis_store_thins_out_points_and_walk_text_the_same_way() {
     let f = with_incidents();
     let store = lagesbild::store::open(&url).unwrap();
     lagesbild::store::copy_store(&f.store, &*store, &mut |_| {}).unwrap();
+    assert!(store.point_ages().unwrap().is_some(), "PostGIS counts the points for the privacy report itself");
+    let gpkg_ages = point_ages(f.store.path().to_str().unwrap(), f.dir.path());
+    assert_eq!(gpkg_ages[2], serde_json::json!({"2023": 3, "2025": 3}));
+    assert_eq!(point_ages(&url, f.dir.path()), gpkg_ages, "the PostGIS count in SQL reads as the GeoPackage's");
     let (areas_before, weeks_before) = statistics(&*store);
     let dry = bin().args(["--store", &url, "gallra", "--before", "2024-01-01", "--dry-run"]).current_dir(f.dir.path()).output().unwrap();
     assert!(String::from_utf8_lossy(&dry.stdout).contains("would remove 3 raw points"), "{}", String::from_utf8_lossy(&dry.stderr));
@@ -349,6 +353,14 @@ fn the_postgis_store_thins_out_points_and_walk_text_the_same_way() {
     walk_text_is_thinned(&*store, &|plan| {
         store.gallra(plan).unwrap();
     });
+}
+
+/// The raw points of the privacy report: per source with oldest and newest (UTC), per year, total.
+fn point_ages(store: &str, dir: &std::path::Path) -> Value {
+    let out = bin().args(["--store", store, "privacy-report", "--format", "json"]).current_dir(dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::json!([r["raw_points_total"], r["raw_points_by_source"], r["raw_points_by_year"], r["oldest_point"]])
 }
 
 /// What a copy must carry over after a gallring: the statistics of thinned weeks, the counts

@@ -10,6 +10,7 @@ pub mod plan;
 pub mod postgis;
 mod postgis_gallring;
 mod postgis_plan;
+mod postgis_privacy;
 mod postgis_walks;
 mod rtree;
 pub mod walks;
@@ -161,6 +162,11 @@ pub trait Store: Send + Sync {
         let _ = plan;
         Err(StoreError::Corrupt { path: self.describe(), reason: "this store cannot thin out raw points".into() })
     }
+    /// Raw points per import and per year with their ages, counted by the store itself; `None`
+    /// when the store leaves it to the caller (reading every incident).
+    fn point_ages(&self) -> Result<Option<PointAges>, StoreError> {
+        Ok(None)
+    }
     /// The gallring `gallring_id` as logged, with the weekly counts it wrote (to copy a store).
     fn gallring_entry(&self, gallring_id: &str) -> Result<Option<GallringEntry>, StoreError> {
         let _ = gallring_id;
@@ -172,6 +178,23 @@ pub trait Store: Send + Sync {
         let _ = (entry, record);
         Err(StoreError::Corrupt { path: self.describe(), reason: "this store cannot hold weekly counts of thinned points".into() })
     }
+}
+
+/// Raw points of one import (for the privacy report); times as UTC text.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceAge {
+    pub import_id: String,
+    pub points: u64,
+    pub oldest: Option<String>,
+    pub newest: Option<String>,
+}
+
+/// What [`Store::point_ages`] counted.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PointAges {
+    pub by_import: Vec<SourceAge>,
+    /// (year of occurrence in UTC, points), as the GeoPackage's count reads its UTC times.
+    pub by_year: Vec<(String, u64)>,
 }
 
 /// What [`Store::incident_counts`] counted.

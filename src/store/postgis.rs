@@ -517,6 +517,9 @@ impl Store for PgStore {
     fn gallring_entry(&self, gallring_id: &str) -> Result<Option<super::GallringEntry>, StoreError> {
         self.pg_gallring_entry(gallring_id)
     }
+    fn point_ages(&self) -> Result<Option<super::PointAges>, StoreError> {
+        self.pg_point_ages().map(Some)
+    }
     fn restore_gallring(&self, entry: &super::GallringEntry, record: &ImportRecord) -> Result<(), StoreError> {
         self.pg_restore_gallring(entry, record)
     }
