@@ -112,12 +112,17 @@ pub fn layer_table(store: &dyn Store, layer: &str) -> Result<Table, ExportError>
 
 /// Counts per area × category × ISO week as a table.
 pub fn summary_table(store: &dyn Store, version: Option<&str>) -> Result<Table, ExportError> {
-    use ColumnKind::*;
     let areas = store.areas()?;
     let sel = summary::select_edition(&areas, version);
     let pop = summary::population_by_area(&areas, &store.indicators()?);
-    let s = summary::summarise(&sel, &store.incidents()?, &pop);
-    Ok(Table {
+    let (s, _) = summary::summarise_store(store, &sel, &pop)?;
+    Ok(table_of_summary(s))
+}
+
+/// A summary already counted as a table (one row per area × category × week).
+pub fn table_of_summary(s: summary::Summary) -> Table {
+    use ColumnKind::*;
+    Table {
         name: "summary".into(),
         epsg: None,
         columns: [
@@ -150,7 +155,7 @@ pub fn summary_table(store: &dyn Store, version: Option<&str>) -> Result<Table, 
                 geometry: None,
             })
             .collect(),
-    })
+    }
 }
 
 pub fn export(store: &dyn Store, layer: &str, output: &Path) -> Result<usize, ExportError> {

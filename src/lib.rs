@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod api;
+pub mod catalog;
 pub mod classify;
 pub mod crs;
 pub mod demo;

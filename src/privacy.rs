@@ -147,6 +147,24 @@ pub fn snap_for_partner(x: f64, y: f64) -> (geo::Point<f64>, String) {
 /// The properties of an incident a partner keeps; the rest could identify a report.
 pub const PARTNER_INCIDENT_FIELDS: [&str; 3] = ["category", "category_sv", "iso_week"];
 
+/// A partner's view of an incident: the point moves to the centre of its 250 m cell, only
+/// category and week remain, and the id becomes opaque (the raw id would link partner views to
+/// raw records). Returns the properties, the snapped point and the id.
+pub fn partner_incident(props: &Map<String, Value>, at: &geo::Point<f64>, id: &str) -> (Map<String, Value>, geo::Point<f64>, String) {
+    use sha2::{Digest, Sha256};
+    let (snapped, cell_id) = snap_for_partner(at.x(), at.y());
+    let mut out = Map::new();
+    for k in PARTNER_INCIDENT_FIELDS {
+        if let Some(v) = props.get(k) {
+            out.insert(k.into(), v.clone());
+        }
+    }
+    out.insert("cell_id".into(), cell_id.into());
+    out.insert("precision".into(), "grid_250m".into());
+    let hash = format!("{:x}", Sha256::digest(id.as_bytes()));
+    (out, snapped, format!("p{}", &hash[..16]))
+}
+
 /// How much of a trygghetsvandring a role sees. Descriptions, notes, protocols, participants'
 /// names, who edited what, and photos can hold personal data: partner and up see everything;
 /// anonymous and public callers see what a notice board could show. Items, the walk API and

@@ -4,6 +4,7 @@
 //! of millions of points is reported without loading them.
 
 use crate::privacy::Role;
+use crate::store::{Store, WalkStore};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -71,6 +72,10 @@ pub struct PrivacyReport {
     pub retention: Retention,
     /// When raw points were last thinned out; None: never.
     pub last_gallring: Option<String>,
+    /// Raw points before this day were removed; their weeks are held only as counts.
+    pub thinned_before: Option<String>,
+    /// ISO weeks held only as weekly counts per DeSO and category (`incident_counts_weekly`).
+    pub thinned_weeks: u64,
     pub roles: Vec<RoleAccess>,
 }
 
@@ -114,9 +119,81 @@ fn text(c: &Connection, sql: &str) -> rusqlite::Result<Option<String>> {
 pub fn build(store: &Path, input: &ReportInput) -> Result<PrivacyReport, ReportError> {
     let err = |e: rusqlite::Error| ReportError::Store { path: store.display().to_string(), reason: e.to_string() };
     let c = Connection::open_with_flags(store, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(err)?;
-    let mut r = PrivacyReport {
+    let mut r = build_empty(store.display().to_string(), input);
+    if has_table(&c, "incidents").map_err(err)? {
+        points(&c, &mut r).map_err(err)?;
+    }
+    if has_table(&c, "walks").map_err(err)? {
+        r.walks = count(&c, "SELECT count(*) FROM walks").map_err(err)?;
+        r.walks_with_names_or_notes = count(&c, "SELECT count(*) FROM walks WHERE coalesce(organiser, '') <> '' OR coalesce(notes, '') <> ''").map_err(err)?;
+    }
+    if has_table(&c, "observations").map_err(err)? {
+        r.observations = count(&c, "SELECT count(*) FROM observations").map_err(err)?;
+        r.observations_with_text = count(&c, "SELECT count(*) FROM observations WHERE coalesce(description, '') <> ''").map_err(err)?;
+        r.oldest_observation = text(&c, "SELECT min(created_at) FROM observations").map_err(err)?;
+    }
+    if has_table(&c, "photos").map_err(err)? {
+        r.photos = count(&c, "SELECT count(*) FROM photos").map_err(err)?;
+    }
+    if has_table(&c, "gallring").map_err(err)? {
+        r.last_gallring = text(&c, "SELECT max(ran_at) FROM gallring").map_err(err)?;
+        r.thinned_before = text(&c, "SELECT max(before) FROM gallring").map_err(err)?;
+        r.thinned_weeks = count(&c, "SELECT count(DISTINCT iso_week) FROM incident_counts_weekly").map_err(err)?;
+    }
+    if let Some(p) = &input.audit_log {
+        audit(p, &mut r)?;
+    }
+    Ok(r)
+}
+
+/// The same record from any store through its readers (the PostGIS store), for a store that is
+/// not a GeoPackage file. Reads every incident once: the service holds them all anyway.
+pub fn build_from_store(store: &dyn Store, walks: &dyn WalkStore, input: &ReportInput) -> Result<PrivacyReport, ReportError> {
+    let err = |e: crate::store::StoreError| ReportError::Store { path: store.describe(), reason: e.to_string() };
+    let mut r = build_empty(store.describe(), input);
+    let files: BTreeMap<String, String> = store.imports().map_err(err)?.into_iter().map(|i| (i.import_id, i.file_name)).collect();
+    let mut by_source: BTreeMap<String, PointSource> = BTreeMap::new();
+    for i in store.incidents().map_err(err)? {
+        let at = crate::model::time::to_utc_text(i.occurred_at);
+        *r.raw_points_by_year.entry(at[..4].to_string()).or_default() += 1;
+        let s = by_source.entry(i.import_id.clone()).or_insert_with(|| PointSource {
+            source: files.get(&i.import_id).cloned().unwrap_or_else(|| i.import_id.clone()),
+            import_id: i.import_id.clone(),
+            points: 0,
+            oldest: None,
+            newest: None,
+        });
+        s.points += 1;
+        s.oldest = Some(s.oldest.take().map_or(at.clone(), |o| o.min(at.clone())));
+        s.newest = Some(s.newest.take().map_or(at.clone(), |o| o.max(at)));
+    }
+    r.raw_points_by_source = by_source.into_values().collect();
+    r.raw_points_by_source.sort_by(|a, b| a.oldest.cmp(&b.oldest));
+    r.raw_points_total = r.raw_points_by_source.iter().map(|s| s.points).sum();
+    r.oldest_point = r.raw_points_by_source.iter().filter_map(|s| s.oldest.clone()).min();
+    let w = walks.walks().map_err(err)?;
+    r.walks = w.len() as u64;
+    r.walks_with_names_or_notes =
+        w.iter().filter(|w| !w.organiser.is_empty() || !w.notes.is_empty() || w.participants.iter().any(|p| p.name.is_some())).count() as u64;
+    let obs = walks.observations(None).map_err(err)?;
+    r.observations = obs.len() as u64;
+    r.observations_with_text = obs.iter().filter(|o| !o.description.is_empty()).count() as u64;
+    r.oldest_observation = obs.iter().map(|o| crate::model::time::to_utc_text(o.created_at)).min();
+    r.photos = obs.iter().filter(|o| o.has_photo).count() as u64;
+    let g = store.gallring_state().map_err(err)?;
+    r.last_gallring = g.last_run;
+    r.thinned_before = g.thinned_before.map(|d| d.to_string());
+    r.thinned_weeks = g.thinned_weeks;
+    if let Some(p) = &input.audit_log {
+        audit(p, &mut r)?;
+    }
+    Ok(r)
+}
+
+fn build_empty(store: String, input: &ReportInput) -> PrivacyReport {
+    PrivacyReport {
         generated_at: crate::model::time::with_offset(chrono::Local::now().naive_local()),
-        store: store.display().to_string(),
+        store,
         raw_points_total: 0,
         raw_points_by_source: vec![],
         raw_points_by_year: BTreeMap::new(),
@@ -134,27 +211,10 @@ pub fn build(store: &Path, input: &ReportInput) -> Result<PrivacyReport, ReportE
         oidc_issuer: input.oidc_issuer.clone(),
         retention: input.retention.clone(),
         last_gallring: None,
+        thinned_before: None,
+        thinned_weeks: 0,
         roles: roles(),
-    };
-    if has_table(&c, "incidents").map_err(err)? {
-        points(&c, &mut r).map_err(err)?;
     }
-    if has_table(&c, "walks").map_err(err)? {
-        r.walks = count(&c, "SELECT count(*) FROM walks").map_err(err)?;
-        r.walks_with_names_or_notes = count(&c, "SELECT count(*) FROM walks WHERE coalesce(organiser, '') <> '' OR coalesce(notes, '') <> ''").map_err(err)?;
-    }
-    if has_table(&c, "observations").map_err(err)? {
-        r.observations = count(&c, "SELECT count(*) FROM observations").map_err(err)?;
-        r.observations_with_text = count(&c, "SELECT count(*) FROM observations WHERE coalesce(description, '') <> ''").map_err(err)?;
-        r.oldest_observation = text(&c, "SELECT min(created_at) FROM observations").map_err(err)?;
-    }
-    if has_table(&c, "photos").map_err(err)? {
-        r.photos = count(&c, "SELECT count(*) FROM photos").map_err(err)?;
-    }
-    if let Some(p) = &input.audit_log {
-        audit(p, &mut r)?;
-    }
-    Ok(r)
 }
 
 fn points(c: &Connection, r: &mut PrivacyReport) -> rusqlite::Result<()> {
@@ -252,10 +312,12 @@ pub fn to_html(r: &PrivacyReport) -> String {
     h.push_str(&format!("<li>OpenID Connect: {}</li></ul>", o(&r.oidc_issuer)));
     let days = |d: Option<u32>| d.map(|d| format!("{d} dagar")).unwrap_or_else(|| "ingen gallring inställd".into());
     h.push_str(&format!(
-        "<h2>Gallring</h2><p>Råa punkter: {}. Fritext, namn och foton i avslutade vandringar: {}. Senaste gallring: {}.</p>",
+        "<h2>Gallring</h2><p>Råa punkter: {}. Fritext, namn och foton i avslutade vandringar: {}. Senaste gallring: {}. Punkter före {} är gallrade; {} veckor finns kvar endast som antal per DeSO och kategori.</p>",
         days(r.retention.raw_days),
         days(r.retention.walk_text_days),
-        r.last_gallring.as_deref().map(esc).unwrap_or_else(|| "aldrig".into())
+        r.last_gallring.as_deref().map(esc).unwrap_or_else(|| "aldrig".into()),
+        r.thinned_before.as_deref().map(esc).unwrap_or_else(|| "–".into()),
+        r.thinned_weeks
     ));
     h.push_str("<h2>Vem får läsa vad</h2><table><tr><th>Roll</th><th>Råa punkter</th><th>Punkter i 250 m-rutor</th><th>Små antal döljs</th><th>Foton</th><th>Skriva</th><th>Denna rapport</th></tr>");
     for a in &r.roles {

@@ -323,17 +323,23 @@ fn incident_counts(mine: &[&Incident], area_pop: Option<f64>) -> (Vec<CategoryCo
         use chrono::Datelike;
         *by_quarter.entry(format!("{} K{}", i.occurred_at.year(), (i.occurred_at.month() - 1) / 3 + 1)).or_default() += 1;
     }
+    (category_counts(by_cat, area_pop), by_quarter.into_iter().collect())
+}
+
+/// Counts by category, largest first, with rates per 1,000 residents when there are residents;
+/// shared by the area profile and a plan area's picture.
+pub(crate) fn category_counts(by_cat: BTreeMap<Category, u64>, residents: Option<f64>) -> Vec<CategoryCount> {
     let mut cats: Vec<CategoryCount> = by_cat
         .into_iter()
         .map(|(c, n)| CategoryCount {
             category: c,
             label_sv: c.label_sv(),
             count: Some(n),
-            per_1000: area_pop.filter(|p| *p > 0.0).map(|p| 1000.0 * n as f64 / p),
+            per_1000: residents.filter(|p| *p > 0.0).map(|p| 1000.0 * n as f64 / p),
         })
         .collect();
     cats.sort_by(|a, b| b.count.cmp(&a.count));
-    (cats, by_quarter.into_iter().collect())
+    cats
 }
 
 /// EST weeks of the area as a whole: tertial counts, the last and the previous week.
@@ -345,6 +351,40 @@ fn est_weeks(picture: &AreaPicture, aref: &AreaRef, mine: &[&Incident], rule: &E
     let statuses = est::weekly_status(std::slice::from_ref(&aref.code), &weeks, &list, rule);
     let prev = statuses.len().checked_sub(2).map(|k| statuses[k].clone());
     (est::period_counts(&statuses, Period::Tertial), statuses.last().cloned(), prev)
+}
+
+/// The goals set for the area (by code or name) or its municipality, judged on the same
+/// aggregation as the indicator lines.
+fn goal_lines(goals: &[Goal], aref: &AreaRef, scope: &Scope, v: &Values, pop: &HashMap<String, f64>) -> Vec<GoalStatus> {
+    goals
+        .iter()
+        .filter(|g| fold(&g.area) == fold(&aref.code) || fold(&g.area) == fold(&aref.name) || g.area == aref.kommun)
+        .map(|g| {
+            let codes: &[&str] = if g.area == aref.kommun { &scope.kommun } else { &scope.members };
+            let years: std::collections::BTreeSet<i32> = v.values.keys().filter(|(_, n, _)| *n == g.indicator).map(|k| k.2).collect();
+            let series: BTreeMap<i32, f64> = years.into_iter().filter_map(|y| aggregate(&g.indicator, y, codes, &v.values, pop).map(|x| (y, x))).collect();
+            let mut st = goal_status(g, &series);
+            // A made-up baseline must say so wherever the goal is shown.
+            let illustrative = codes
+                .iter()
+                .any(|d| v.source_of.get(&(d.to_string(), g.indicator.clone(), g.baseline_year)).is_some_and(|s| s.to_uppercase().contains("ILLUSTRATIV")));
+            if illustrative {
+                st.note = format!("{} Basåret {} är illustrativt, inte SCB-data.", st.note, g.baseline_year);
+            }
+            st
+        })
+        .collect()
+}
+
+/// How a place's figures were made: its own incidents, DeSO residents by area share.
+fn place_note(u: &crate::units::Unit) -> String {
+    let shares: Vec<String> = u.desos.iter().map(|(d, sh)| format!("{d} {:.0} %", 100.0 * sh)).collect();
+    format!(
+        "{} är ett eget område ({}): händelserna är de inom dess polygon; befolkningen är DeSO-befolkning × andel av DeSO:s yta inom området; indikatorerna är befolkningsvägda över de DeSO området täcker ({}).",
+        u.name,
+        u.kind,
+        shares.join(", ")
+    )
 }
 
 /// The profile of a DeSO or RegSO in a picture. Hotspot status is the picture's own Gi*, so the
@@ -400,13 +440,7 @@ pub fn build(picture: &AreaPicture, query: &str, opts: &ProfileOptions) -> Resul
         }
     };
     if let Some(u) = place {
-        let shares: Vec<String> = u.desos.iter().map(|(d, sh)| format!("{d} {:.0} %", 100.0 * sh)).collect();
-        notes.push(format!(
-            "{} är ett eget område ({}): händelserna är de inom dess polygon; befolkningen är DeSO-befolkning × andel av DeSO:s yta inom området; indikatorerna är befolkningsvägda över de DeSO området täcker ({}).",
-            u.name,
-            u.kind,
-            shares.join(", ")
-        ));
+        notes.push(place_note(u));
     }
     let (incidents_by_category, incidents_by_quarter) = incident_counts(&mine, area_pop);
     if picture.incidents.iter().any(|i| i.description.starts_with("Syntetisk")) {
@@ -423,25 +457,7 @@ pub fn build(picture: &AreaPicture, query: &str, opts: &ProfileOptions) -> Resul
         picture.rules.tolerance_m
     );
     let (est_periods, last, prev) = est_weeks(picture, &aref, &mine, &opts.est_rule);
-    let goals = opts
-        .goals
-        .iter()
-        .filter(|g| fold(&g.area) == fold(&aref.code) || fold(&g.area) == fold(&aref.name) || g.area == aref.kommun)
-        .map(|g| {
-            let codes: &[&str] = if g.area == aref.kommun { &scope.kommun } else { &scope.members };
-            let years: std::collections::BTreeSet<i32> = v.values.keys().filter(|(_, n, _)| *n == g.indicator).map(|k| k.2).collect();
-            let series: BTreeMap<i32, f64> = years.into_iter().filter_map(|y| aggregate(&g.indicator, y, codes, &v.values, pop).map(|x| (y, x))).collect();
-            let mut st = goal_status(g, &series);
-            // A made-up baseline must say so wherever the goal is shown.
-            let illustrative = codes
-                .iter()
-                .any(|d| v.source_of.get(&(d.to_string(), g.indicator.clone(), g.baseline_year)).is_some_and(|s| s.to_uppercase().contains("ILLUSTRATIV")));
-            if illustrative {
-                st.note = format!("{} Basåret {} är illustrativt, inte SCB-data.", st.note, g.baseline_year);
-            }
-            st
-        })
-        .collect();
+    let goals = goal_lines(&opts.goals, &aref, &scope, &v, pop);
     let geom = geo::MultiPolygon(members.iter().flat_map(|a| a.geometry.0.iter().cloned()).collect());
     Ok(Profile {
         population: area_pop,

@@ -6,6 +6,7 @@
 mod common;
 
 use common::Fixture;
+use lagesbild::store::Store;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -253,4 +254,59 @@ fn beyond_max_connections_a_client_waits_until_a_held_connection_is_closed() {
         })
         .count();
     assert!(closed >= 1, "the third client was served while both held connections were still open");
+}
+
+/// Sends a request head with a body of `length` bytes announced, and `sent` of them.
+fn post_part(port: u16, path: &str, content_type: &str, length: usize, sent: &[u8]) -> TcpStream {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {EDITOR}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(sent).unwrap();
+    s
+}
+
+#[test]
+fn an_upload_body_arriving_slower_than_the_minimum_rate_is_cut_off() {
+    let f = Fixture::with_areas();
+    let srv = start(&f.dir.path().join("store.gpkg"), &[]);
+    // 100 kB announced, 120 bytes sent, then nothing: under the 1,024 bytes per 10 s the
+    // service requires (limits::ConnectionLimits::default).
+    let part = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"h.csv\"\r\nContent-Type: text/csv\r\n\r\nid;kategori;datum;e;n\r\n";
+    let mut s = post_part(srv.port, "/api/imports/incidents", "multipart/form-data; boundary=b", 100_000, part);
+    // Two windows and a margin: the cut must come, however loaded the machine.
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    match read_response(&mut s) {
+        Some(r) => {
+            assert_eq!(r.status, 400, "{}", r.body);
+            assert!(r.body.contains("slower than 1024 bytes per 10 s"), "{}", r.body);
+        }
+        // Closed without an answer is cut off too; a read timeout (still held) is not.
+        None => {
+            let mut buf = [0u8; 16];
+            assert!(
+                !matches!(s.read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut),
+                "still held"
+            );
+        }
+    }
+    assert!(!f.store.imports().map(|v| v.iter().any(|r| r.kind == "incidents")).unwrap_or(false), "nothing was imported");
+    assert_eq!(get(srv.port, "/health", &[]).unwrap().status, 200);
+}
+
+#[test]
+fn an_ordinary_request_over_the_time_limit_gets_503_json() {
+    let f = Fixture::with_areas();
+    // 1 s instead of 60 (`--request-timeout-secs`); the body never comes, so the request is
+    // still waiting for it when the limit ends it.
+    let srv = start(&f.dir.path().join("store.gpkg"), &["--request-timeout-secs", "1"]);
+    let mut s = post_part(srv.port, "/walks", "application/json", 500, b"{\"title\":");
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let r = read_response(&mut s).expect("an answer, not a closed connection");
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(r.header("content-type").is_some_and(|c| c.contains("json")), "{:?}", r.headers);
+    let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert!(body["detail"].as_str().unwrap().contains("longer than 1 s"), "{body}");
+    assert_eq!(get(srv.port, "/health", &[]).unwrap().status, 200);
 }

@@ -1,15 +1,18 @@
 //! The åtgärdsplan's register (ETag rule, roles, validation, follow-up), the EST group's
 //! bedömning beside the computed status, and places as analysis units, over the real router on
-//! a real GeoPackage store.
+//! a real store: the same checks on a GeoPackage and on PostGIS (a throwaway cluster,
+//! tests/common/pg.rs).
 
 mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{crs3006, Fixture};
+use common::pg::PgCluster;
+use common::{crs3006, Fixture, AREAS_3006};
 use http_body_util::BodyExt;
 use lagesbild::api::auth::Tokens;
-use lagesbild::import::ImportKind;
+use lagesbild::import::{run_import, ImportKind, ImportOptions};
+use lagesbild::store::{AnyStore, GpkgStore, PgStore};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -29,25 +32,42 @@ const PARTNER: &str = "partner-token";
 ///   c1 klotter  25 Feb    (W09) 0163C9001, in Torget
 /// With the default EST rule (src/classify/est.rs: inbrott 2, skjutning 10, klotter 0.5; yellow
 /// from 3, red from 8): 0163C9001 W10 scores 4 (yellow), W11 10 (red); 0163C9002 W11 0.5 (green).
-fn fixture() -> (Fixture, axum::Router) {
-    let f = Fixture::with_areas();
+/// Where the checks' store lives.
+#[derive(Clone, Copy)]
+enum Kind<'a> {
+    Gpkg,
+    Pg(&'a PgCluster),
+}
+
+/// The store of one check (a new file or a new database named `name`) with the fixture's data,
+/// and the service over it. The directory must outlive the router.
+fn fixture(kind: Kind, name: &str) -> (tempfile::TempDir, axum::Router) {
+    let dir = tempfile::tempdir().unwrap();
+    let store: AnyStore = match kind {
+        Kind::Gpkg => Arc::new(GpkgStore::new(dir.path().join("store.gpkg"))),
+        Kind::Pg(pg) => Arc::new(PgStore::connect(&pg.database(name)).unwrap()),
+    };
+    let write = |n: &str, text: &str| {
+        let p = dir.path().join(n);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let opts = ImportOptions { deso_version: Some("2025".into()), ..Default::default() };
+    run_import(&*store, ImportKind::Areas, &write("areas.geojson", AREAS_3006), &opts, &|_, _| {}).unwrap();
     let csv = "id;kategori;datum;e;n\n\
                a1;Inbrott;2025-03-08;660200;6590500\n\
                a2;Inbrott;2025-03-05;660700;6590500\n\
                b1;Klotter;2025-03-11;661500;6590500\n\
                b2;Skjutning;2025-03-12;660300;6590400\n\
                c1;Klotter;2025-02-25;660100;6590100\n";
-    let p = f.write("inc.csv", csv);
-    f.import(ImportKind::Incidents, &p, &crs3006()).unwrap();
+    run_import(&*store, ImportKind::Incidents, &write("inc.csv", csv), &crs3006(), &|_, _| {}).unwrap();
     let place = r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::3006"}},
       "features":[{"type":"Feature","properties":{"name":"Torget"},
       "geometry":{"type":"Polygon","coordinates":[[[660000,6590000],[660500,6590000],[660500,6591000],[660000,6591000],[660000,6590000]]]}}]}"#;
-    let pp = f.write("torget.geojson", place);
-    lagesbild::import::places::import_places(&f.store, &pp, "plats", "test").unwrap();
+    lagesbild::import::places::import_places(&*store, &write("torget.geojson", place), "plats", "test").unwrap();
     let tokens = Tokens::from_env_value(&format!("editor:{EDITOR},analyst:{ANALYST},partner:{PARTNER}")).unwrap();
-    let store = Arc::new(f.store.clone());
-    let state = lagesbild::AppState::new(&f.store, Default::default(), tokens).unwrap().with_walks(store.clone()).with_plan(store);
-    (f, lagesbild::app(state))
+    let state = lagesbild::AppState::new(&*store, Default::default(), tokens).unwrap().with_walks(store.clone()).with_plan(store);
+    (dir, lagesbild::app(state))
 }
 
 async fn call(
@@ -77,9 +97,7 @@ fn insats(area: &str) -> Value {
            "start": "2025-03-10", "end": "2025-03-16", "desired_result": "Färre anmälningar om skadegörelse", "status": "ongoing", "level": "general"})
 }
 
-#[tokio::test]
-async fn an_insats_write_needs_the_etag_read_missing_is_428_and_stale_is_412() {
-    let (_f, app) = fixture();
+async fn an_insats_write_needs_the_etag_read_missing_is_428_and_stale_is_412(app: axum::Router) {
     let (s, h, v) = call(&app, "POST", "/api/actions", Some(EDITOR), None, Some(insats("Torget"))).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(h["etag"], "\"v1\"");
@@ -106,9 +124,7 @@ async fn an_insats_write_needs_the_etag_read_missing_is_428_and_stale_is_412() {
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn analysts_read_the_plan_editors_write_it_and_others_are_refused() {
-    let (_f, app) = fixture();
+async fn analysts_read_the_plan_editors_write_it_and_others_are_refused(app: axum::Router) {
     assert_eq!(call(&app, "GET", "/api/actions", None, None, None).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(call(&app, "GET", "/api/actions", Some(PARTNER), None, None).await.0, StatusCode::FORBIDDEN);
     assert_eq!(call(&app, "POST", "/api/actions", Some(ANALYST), None, Some(insats("Väst"))).await.0, StatusCode::FORBIDDEN);
@@ -118,9 +134,7 @@ async fn analysts_read_the_plan_editors_write_it_and_others_are_refused() {
     assert_eq!((s, v["actions"].as_array().map(|a| a.len())), (StatusCode::OK, Some(1)));
 }
 
-#[tokio::test]
-async fn an_insats_in_no_known_area_or_with_unknown_fields_is_refused_with_a_json_reason() {
-    let (_f, app) = fixture();
+async fn an_insats_in_no_known_area_or_with_unknown_fields_is_refused_with_a_json_reason(app: axum::Router) {
     let (s, _, v) = call(&app, "POST", "/api/actions", Some(EDITOR), None, Some(insats("Atlantis"))).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(v["description"].as_str().unwrap().starts_with("area:"), "{v}");
@@ -133,9 +147,7 @@ async fn an_insats_in_no_known_area_or_with_unknown_fields_is_refused_with_a_jso
     assert_eq!(call(&app, "POST", "/api/actions", Some(EDITOR), None, Some(bad)).await.0, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
-#[tokio::test]
-async fn the_followup_counts_incidents_in_the_insats_area_before_and_after_its_start() {
-    let (_f, app) = fixture();
+async fn the_followup_counts_incidents_in_the_insats_area_before_and_after_its_start(app: axum::Router) {
     let (_, _, v) = call(&app, "POST", "/api/actions", Some(EDITOR), None, Some(insats("Torget"))).await;
     let (s, _, f) = call(&app, "GET", &format!("/api/actions/{}/followup", v["id"].as_str().unwrap()), Some(ANALYST), None, None).await;
     assert_eq!(s, StatusCode::OK, "{f}");
@@ -151,9 +163,7 @@ fn area<'a>(v: &'a Value, code: &str) -> &'a Value {
     v["areas"].as_array().unwrap().iter().find(|a| a["area"] == code).unwrap_or_else(|| panic!("{code} missing in {v}"))
 }
 
-#[tokio::test]
-async fn a_bedomning_set_by_hand_is_kept_and_shown_beside_the_computed_status() {
-    let (_f, app) = fixture();
+async fn a_bedomning_set_by_hand_is_kept_and_shown_beside_the_computed_status(app: axum::Router) {
     let (s, _, v) = call(&app, "GET", "/api/est?week=2025-W10", Some(ANALYST), None, None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let a = area(&v, "0163C9001");
@@ -183,9 +193,7 @@ async fn a_bedomning_set_by_hand_is_kept_and_shown_beside_the_computed_status() 
     assert!(a["assessment"].get("by").is_none());
 }
 
-#[tokio::test]
-async fn a_bedomning_needs_an_editor_a_known_status_and_a_real_week() {
-    let (_f, app) = fixture();
+async fn a_bedomning_needs_an_editor_a_known_status_and_a_real_week(app: axum::Router) {
     let put = |token, uri: &'static str, body: Value| {
         let app = app.clone();
         async move { call(&app, "PUT", uri, token, None, Some(body)).await.0 }
@@ -196,9 +204,7 @@ async fn a_bedomning_needs_an_editor_a_known_status_and_a_real_week() {
     assert_eq!(put(Some(EDITOR), "/api/est/0163C0000/2025-W10", json!({"status": "red"})).await, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn a_place_is_an_analysis_unit_found_by_name_with_its_own_incidents() {
-    let (_f, app) = fixture();
+async fn a_place_is_an_analysis_unit_found_by_name_with_its_own_incidents(app: axum::Router) {
     let (s, _, p) = call(&app, "GET", "/api/profile/torget?format=json", Some(ANALYST), None, None).await;
     assert_eq!(s, StatusCode::OK, "{p}");
     assert_eq!(p["area"]["level"], "place");
@@ -213,6 +219,36 @@ async fn a_place_is_an_analysis_unit_found_by_name_with_its_own_incidents() {
     let (s, _, c) = call(&app, "GET", "/collections/places/items", None, None, None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(c["features"][0]["properties"]["name"], "Torget");
+}
+
+/// Every check above on a fresh store of `kind`.
+async fn the_plan_checks(kind: Kind<'_>) {
+    let app = |name: &str| fixture(kind, name);
+    let (_d, a) = app("etag");
+    an_insats_write_needs_the_etag_read_missing_is_428_and_stale_is_412(a).await;
+    let (_d, a) = app("roles");
+    analysts_read_the_plan_editors_write_it_and_others_are_refused(a).await;
+    let (_d, a) = app("invalid");
+    an_insats_in_no_known_area_or_with_unknown_fields_is_refused_with_a_json_reason(a).await;
+    let (_d, a) = app("followup");
+    the_followup_counts_incidents_in_the_insats_area_before_and_after_its_start(a).await;
+    let (_d, a) = app("bedomning");
+    a_bedomning_set_by_hand_is_kept_and_shown_beside_the_computed_status(a).await;
+    let (_d, a) = app("bedomning_rules");
+    a_bedomning_needs_an_editor_a_known_status_and_a_real_week(a).await;
+    let (_d, a) = app("place");
+    a_place_is_an_analysis_unit_found_by_name_with_its_own_incidents(a).await;
+}
+
+#[tokio::test]
+async fn the_plan_checks_pass_on_the_geopackage_store() {
+    the_plan_checks(Kind::Gpkg).await;
+}
+
+#[tokio::test]
+async fn the_plan_checks_pass_on_the_postgis_store() {
+    let pg = PgCluster::start();
+    the_plan_checks(Kind::Pg(&pg)).await;
 }
 
 #[test]

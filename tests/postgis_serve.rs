@@ -1,6 +1,7 @@
 //! Two `lagesbild serve` processes on one PostGIS database (a throwaway cluster, tests/common/pg.rs):
 //! an upload, an undo and a walk edit through one show through the other, and two edits of the
-//! same walk version from the two processes give one success and one 412.
+//! same walk version (or insats version) from the two processes give one success and one 412;
+//! both processes write their accepted writes to one audit table.
 
 mod common;
 
@@ -163,6 +164,31 @@ fn two_servers_on_one_postgis_database_see_each_others_changes() {
     let seen = request(b.port, "GET", &format!("/walks/{wid}"), None, &[], b"").unwrap().json();
     assert_eq!(seen["properties"]["title"].as_str().or(seen["title"].as_str()), Some("Vinnare"), "{seen}");
     assert_eq!(pg.psql("shared", "SELECT count(*) || ' ' || max(version) FROM walks"), "1 2");
+
+    // The åtgärdsplan lives in the database too: the same rule for an insats.
+    let insats = json!({"title": "Belysning vid gångtunneln", "area": "Väst", "problem": "Otrygghet kvällstid", "responsible": "Tekniska kontoret",
+                        "start": "2025-03-10", "desired_result": "Färre anmälningar", "status": "ongoing", "level": "general"});
+    let json_type = ("Content-Type", "application/json".to_string());
+    let c = request(a.port, "POST", "/api/actions", Some(EDITOR), &[json_type.clone()], insats.to_string().as_bytes()).unwrap();
+    assert_eq!(c.status, 201, "{}", String::from_utf8_lossy(&c.body));
+    let path = format!("/api/actions/{}", c.json()["id"].as_str().unwrap());
+    let put_action = |port: u16| {
+        request(port, "PUT", &path, Some(EDITOR), &[json_type.clone(), ("If-Match", "\"v1\"".into())], insats.to_string().as_bytes()).unwrap().status
+    };
+    assert_eq!(put_action(b.port), 200);
+    assert_eq!(put_action(a.port), 412);
+    assert_eq!(request(a.port, "GET", "/api/actions", Some(EDITOR), &[], b"").unwrap().json()["actions"][0]["version"], 2);
+
+    // One audit table for both processes: every accepted write, in order, whichever served it
+    // (the refused 412s are not writes).
+    let writes = pg.psql(
+        "shared",
+        "SELECT string_agg(method || ' ' || split_part(request, '/', 2) || ' ' || status, ', ' ORDER BY fid) FROM audit_log WHERE method IS NOT NULL",
+    );
+    assert_eq!(writes, "POST api 201, DELETE api 200, POST walks 201, PUT walks 200, POST api 201, PUT api 200");
+    assert_eq!(pg.psql("shared", "SELECT string_agg(DISTINCT role, ',') FROM audit_log"), "editor");
+    // Beside the writes, the upload and the undo each handed the 12 raw points to the editor.
+    assert_eq!(pg.psql("shared", "SELECT string_agg(features::text, ',' ORDER BY fid) FROM audit_log WHERE collection = 'imports'"), "12,12");
 }
 
 #[test]
@@ -178,4 +204,39 @@ fn a_database_that_cannot_be_reached_is_an_error_that_never_shows_the_password()
     }
     let help = Command::new(env!("CARGO_BIN_EXE_lagesbild")).arg("--help").env("LAGESBILD_STORE", &url).output().unwrap();
     assert!(!String::from_utf8_lossy(&help.stdout).contains("hemligt"));
+}
+
+/// Runs the command line on a store and returns its stdout; panics with stderr when it fails.
+fn cli(store: &str, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_lagesbild")).args(["--store", store]).args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_yearly_report_on_postgis_saves_its_orsaksanalys_there_and_equals_the_geopackages() {
+    let pg = PgCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let (areas, incidents) = (file("areas.geojson", AREAS_3006), file("inc.csv", &incidents_csv(12)));
+    let text = file("orsaksanalys.txt", "Skadegörelsen samlas kring stationen kvällstid.");
+    let mut reports = Vec::new();
+    for store in [pg.database("report"), dir.path().join("report.gpkg").to_str().unwrap().to_string()] {
+        cli(&store, &["import", "areas", &areas, "--deso-version", "2025"]);
+        cli(&store, &["import", "incidents", &incidents, "--crs", "EPSG:3006"]);
+        let out = dir.path().join("report.json");
+        cli(&store, &["report", "lagesbild", "--year", "2025", "--format", "json", "--output", out.to_str().unwrap(), "--orsaksanalys", &text]);
+        let mut r: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        // When the report was made and the orsaksanalys saved are the only things allowed to differ.
+        r.as_object_mut().unwrap().remove("generated");
+        r["cause_analysis"].as_object_mut().unwrap().remove("at");
+        reports.push(r);
+    }
+    assert!(reports[0].to_string().contains("Skadegörelsen samlas kring stationen"), "{}", reports[0]);
+    assert_eq!(reports[0], reports[1], "PostGIS and GeoPackage give the same report");
+    assert_eq!(pg.psql("report", "SELECT year || ' ' || set_by FROM cause_analyses"), "2025 cli");
 }

@@ -8,8 +8,8 @@ use chrono::NaiveDate;
 use common::pg::PgCluster;
 use common::{crs3006, AREAS_3006};
 use lagesbild::import::{run_import, ImportKind, ImportOptions};
-use lagesbild::store::{copy_store, Backend, GpkgStore, PgStore, Store, WriteError};
-use lagesbild::walks::{Walk, WalkStatus};
+use lagesbild::store::{copy_store, Backend, GpkgStore, PgStore, Store, WalkRecord, WalkStore, WriteError};
+use lagesbild::walks::{HistoryEntry, Observation, ObservationStatus, Walk, WalkStatus};
 use std::path::Path;
 
 const INCIDENTS: &str = "id;kategori;datum;rapportör;e;n\nA1;Klotter;2025-03-14 18:30;polis;660500.5;6590500.25\nA2;Inbrott;2025-03-15;polis;661500;6590500\nA3;Klotter;2025-03-16;polis;662500;6590900\n";
@@ -217,4 +217,136 @@ fn copy_store_moves_a_geopackage_into_postgis_with_its_provenance() {
     let inc = to.imports().unwrap().into_iter().find(|r| r.kind == "incidents").unwrap();
     assert_eq!(to.delete_import(&inc.import_id).unwrap().unwrap().removed, 3);
     assert!(copy_store(&gpkg, &GpkgStore::new(dir.path().join("from.gpkg")), &mut |_| {}).is_err(), "a store holding imports is not a copy target");
+}
+
+/// A small PNG's first bytes stand in for a photo: the stores keep bytes, they never decode them.
+const PHOTO: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR fotot fr\xc3\xa5n vandringen";
+
+/// Walk `w1` at version 2 with two observations; the first was edited once (two history
+/// entries) and carries a photo.
+fn walk_with_findings(store: &dyn Backend) {
+    store.insert_walk(&walk(1, "Bagarby")).unwrap();
+    store.replace_walk(&walk(2, "Bagarby kväll"), 1).unwrap();
+    let t = NaiveDate::from_ymd_opt(2025, 5, 1).unwrap().and_hms_opt(18, 20, 0).unwrap();
+    let obs = |id: &str, x: f64| Observation {
+        id: id.into(),
+        walk_id: "w1".into(),
+        point: geo::Point::new(x, 6590400.0),
+        category: "belysning".into(),
+        ratings: [("belysning".to_string(), 2u8), ("overblick".to_string(), 4u8)].into_iter().collect(),
+        description: "Trasig lampa vid gångtunneln".into(),
+        responsible: "Kommunen".into(),
+        status: ObservationStatus::Ny,
+        off_route: false,
+        has_photo: false,
+        due: NaiveDate::from_ymd_opt(2025, 6, 1),
+        insats: String::new(),
+        client_id: format!("phone-{id}"),
+        created_by: "editor".into(),
+        created_at: t,
+        updated_by: "editor".into(),
+        updated_at: t,
+        version: 1,
+    };
+    let h = |id: &str, version: i64, changes: &str| HistoryEntry {
+        observation_id: id.into(),
+        version,
+        changed_by: "editor".into(),
+        changed_at: t,
+        changes: changes.into(),
+    };
+    store.insert_observation(&obs("o1", 660400.0), &h("o1", 1, "{}")).unwrap();
+    store.insert_observation(&obs("o2", 660600.0), &h("o2", 1, "{}")).unwrap();
+    let edited = Observation { status: ObservationStatus::Tilldelad, has_photo: true, version: 2, ..obs("o1", 660400.0) };
+    store.replace_observation(&edited, 1, &h("o1", 2, r#"{"status":["ny","tilldelad"]}"#), Some(("image/png", PHOTO))).unwrap();
+}
+
+/// The walk's printed report (HTML, with its photos as data URIs) from what `store` holds.
+fn printed_report(store: &dyn Backend) -> String {
+    use base64::Engine;
+    let w = store.walks().unwrap().into_iter().find(|w| w.id == "w1").expect("the walk is there");
+    let obs: Vec<(Observation, [f64; 2])> = store.observations(Some("w1")).unwrap().into_iter().map(|o| (o, [17.95, 59.43])).collect();
+    let mut r = lagesbild::walks::report::build(&w, vec![[17.95, 59.43], [17.96, 59.44]], obs, &[], &[], &[], 50.0, (None, None), true, None);
+    for id in ["o1", "o2"] {
+        if let Some((mime, bytes)) = store.photo(id).unwrap() {
+            r.photos.insert(id.into(), format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes)));
+        }
+    }
+    r.today = NaiveDate::from_ymd_opt(2025, 7, 1).unwrap();
+    lagesbild::walks::report::to_html(&r)
+}
+
+fn walk_record(store: &dyn Backend) -> WalkRecord {
+    WalkRecord::read(store, store.walks().unwrap().remove(0)).unwrap()
+}
+
+#[test]
+fn copy_store_moves_a_walk_with_its_findings_and_photo_both_ways() {
+    let pg = PgCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let gpkg = GpkgStore::new(dir.path().join("from.gpkg"));
+    imports_read_back_the_same(&gpkg, dir.path());
+    walk_with_findings(&gpkg);
+    let original = walk_record(&gpkg);
+    let o1 = original.observations.iter().find(|o| o.observation.id == "o1").unwrap();
+    assert_eq!((original.walk.version, original.observations.len(), o1.history.len()), (2, 2, 2), "the fixture has an edited walk and finding");
+    assert_eq!(o1.photo.as_ref().map(|p| p.1.as_slice()), Some(PHOTO));
+
+    let to_pg = PgStore::connect(&pg.database("walkcopy")).unwrap();
+    let report = copy_store(&gpkg, &to_pg, &mut |_| {}).unwrap();
+    assert_eq!((report.imports, report.walks, report.observations, report.photos), (3, 1, 2, 1));
+    assert_eq!(walk_record(&to_pg), original, "ids, versions, history and photo survive the copy into PostGIS");
+    assert_eq!(printed_report(&to_pg), printed_report(&gpkg));
+    assert!(printed_report(&gpkg).contains("data:image/png;base64,"), "the report shows the photo");
+
+    let back = GpkgStore::new(dir.path().join("back.gpkg"));
+    copy_store(&to_pg, &back, &mut |_| {}).unwrap();
+    assert_eq!(walk_record(&back), original, "and back into a GeoPackage");
+    assert_eq!(printed_report(&back), printed_report(&gpkg));
+    // The copy keeps the version rule: a stale write still loses.
+    assert!(matches!(back.replace_walk(&walk(3, "x"), 1), Err(WriteError::Conflict { expected: 1, current: 2 })));
+    let only_walks = GpkgStore::new(dir.path().join("walks.gpkg"));
+    walk_with_findings(&only_walks);
+    assert!(copy_store(&gpkg, &only_walks, &mut |_| {}).is_err(), "a store holding walks is not a copy target");
+}
+
+/// C1 inside 0163C9001; C2 on the border of 0163C9001 and 0163C9002 at E 661 000 (ambiguous, the
+/// smaller code wins); C3 inside 0163C9003; C4 100 m east of every area (in no area, still
+/// within the 200 m import margin); C5 of area precision (left out of point counts).
+/// 2025-03-14/15 fall in ISO week 2025-W11 (10–16 March), 2025-03-24 in 2025-W13.
+const COUNTED: &str = "id;kategori;datum;e;n;noggrannhet\n\
+                       C1;Klotter;2025-03-14;660500;6590500;exact\n\
+                       C2;Klotter;2025-03-15;661000;6590500;exact\n\
+                       C3;Inbrott;2025-03-24;662500;6590900;address\n\
+                       C4;Inbrott;2025-03-24;663100;6590500;exact\n\
+                       C5;Klotter;2025-03-14;661500;6590500;area\n";
+
+fn summary_of(store: &dyn Backend, dir: &Path) -> (lagesbild::summary::Summary, usize) {
+    let opts = ImportOptions { deso_version: Some("2025".into()), ..Default::default() };
+    run_import(store, ImportKind::Areas, &write(dir, "areas.geojson", AREAS_3006), &opts, &|_, _| {}).unwrap();
+    run_import(store, ImportKind::Incidents, &write(dir, "counted.csv", COUNTED), &crs3006(), &|_, _| {}).unwrap();
+    let areas = store.areas().unwrap();
+    let sel = lagesbild::summary::select_edition(&areas, None);
+    let pop = lagesbild::summary::population_by_area(&areas, &store.indicators().unwrap());
+    lagesbild::summary::summarise_store(store, &sel, &pop).unwrap()
+}
+
+#[test]
+fn the_summary_counted_in_sql_on_postgis_equals_the_one_joined_in_rust_on_the_geopackage() {
+    let pg = PgCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let gpkg = GpkgStore::new(dir.path().join("s.gpkg"));
+    let (g, g_total) = summary_of(&gpkg, dir.path());
+    let to = PgStore::connect(&pg.database("counts")).unwrap();
+    assert!(to.incident_counts("2025").unwrap().is_some(), "PostGIS counts in SQL");
+    assert!(gpkg.incident_counts("2025").unwrap().is_none(), "the GeoPackage leaves counting to Rust");
+    let (p, p_total) = summary_of(&to, dir.path());
+    let rows =
+        |s: &lagesbild::summary::Summary| s.rows.iter().map(|r| format!("{} {} {} {}", r.deso, r.category.as_str(), r.iso_week, r.count)).collect::<Vec<_>>();
+    assert_eq!(rows(&g), ["0163C9001 klotter 2025-W11 2", "0163C9003 inbrott 2025-W13 1"], "the hand-derived counts above");
+    assert_eq!((g.unassigned, g.ambiguous, g.excluded_imprecise, g_total), (1, 1, 1, 5));
+    assert_eq!(rows(&p), rows(&g));
+    assert_eq!((p.unassigned, p.ambiguous, p.excluded_imprecise, p_total), (g.unassigned, g.ambiguous, g.excluded_imprecise, g_total));
+    assert_eq!(p.rows, g.rows, "rates and populations too");
+    assert_eq!(p.area_totals, g.area_totals);
 }

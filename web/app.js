@@ -170,10 +170,24 @@ async function refreshAnalysis() {
   }
 }
 
+// The layers offered for download are the server's collections, as the caller's role sees them.
+function fillDownloadList(collections) {
+  const sel = document.getElementById('dl-layer');
+  const chosen = sel.value;
+  sel.replaceChildren(...collections.map((c) => {
+    const o = document.createElement('option');
+    o.value = c.id;
+    o.textContent = c.access === 'denied' ? `${c.title} (kräver behörighet)` : c.title;
+    return o;
+  }));
+  if (collections.some((c) => c.id === chosen)) sel.value = chosen;
+}
+
 async function refreshRole() {
   const cols = await api('/collections');
   const inc = cols.collections.find((c) => c.id === 'incidents');
   state.access = inc ? inc.access : 'denied';
+  fillDownloadList(cols.collections);
   const text = { denied: 'Öppen vy: endast aggregerade uppgifter.', snapped_250m: 'Partner: händelser visas i 250 m-rutor.', raw: 'Analytiker: exakta händelser (åtkomst loggas).' };
   document.getElementById('role').textContent = text[state.access] || state.access;
   renderLegend();

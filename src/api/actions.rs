@@ -23,7 +23,7 @@ impl From<plan::Invalid> for ApiError {
 }
 
 pub(super) fn plan_store(s: &AppState) -> Result<Arc<dyn PlanStore>, ApiError> {
-    s.plan.clone().ok_or_else(|| ApiError::NotFound("the åtgärdsplan needs a GeoPackage store (lagesbild serve)".into()))
+    s.plan.clone().ok_or_else(|| ApiError::NotFound("this service keeps no åtgärdsplan".into()))
 }
 
 pub(super) fn require_reader(c: &Caller) -> Result<(), ApiError> {

@@ -6,9 +6,9 @@
 use super::auth::Caller;
 use super::error::{check_params, ApiError};
 use super::features::{geometry_json, Crs};
-use super::layers::{self, Collection};
 use super::AppState;
 use crate::analysis::{self as registry, Analysis, Areas, Event, Input, Layer, Limits, Needs, Params};
+use crate::catalog::{analysis_collection, Collection};
 use crate::model::{Category, Incident};
 use crate::privacy::{cache_control, suppress, Resource};
 use axum::extract::{Path, RawQuery, State};
@@ -130,9 +130,10 @@ fn compute(s: &AppState, a: &dyn Analysis, pairs: &[(String, String)]) -> Result
     let params = Params::parse(&about, &rest, &Limits::SERVICE)?;
     if about.needs == Needs::Points {
         let f = filter(&selection)?;
+        s.layers.picture.check_point_period(f.from, f.to)?;
         let input = Input::Points(selected(s, &f).iter().map(|i| Event { xy: [i.location.x(), i.location.y()], at: Some(i.occurred_at) }).collect());
         let out = a.run(&input, &params, &Limits::SERVICE)?;
-        return Ok(layers::analysis_collection(about.id, about.title, String::new(), &about, out, None));
+        return Ok(analysis_collection(about.id, about.title, String::new(), &about, out, None));
     }
     let deso = s.layers.get("deso").ok_or_else(|| ApiError::internal("no deso layer"))?;
     let indicator = selection.iter().find(|(k, _)| k == "indicator").map(|(_, v)| v.clone());
@@ -140,7 +141,7 @@ fn compute(s: &AppState, a: &dyn Analysis, pairs: &[(String, String)]) -> Result
     let out = a.run(&input, &params, &Limits::SERVICE)?;
     let values = (about.needs == Needs::AreaValues).then(|| input.areas().map(|a| a.layer.y.as_slice()).unwrap_or(&[]));
     let description = format!("{} på {}", about.title, indicator.as_deref().unwrap_or("händelser per invånare"));
-    let mut c = layers::analysis_collection(about.id, about.title, description, &about, out, Some((deso.as_ref(), values)));
+    let mut c = analysis_collection(about.id, about.title, description, &about, out, Some((deso.as_ref(), values)));
     if let Some(name) = indicator {
         c.parameters["indicator"] = name.into();
     }

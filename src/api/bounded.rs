@@ -5,7 +5,7 @@
 //! Shared by every data generation of a running service: the limits hold across reloads.
 
 use super::error::ApiError;
-use super::layers::Collection;
+use crate::catalog::Collection;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -170,7 +170,7 @@ pub fn smallest_cell(b: [f64; 4]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::layers::{feat_from, Access};
+    use crate::catalog::{feat_from, Access};
     use serde_json::json;
 
     fn collection(n: usize) -> Arc<Collection> {

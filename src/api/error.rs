@@ -33,6 +33,9 @@ pub enum ApiError {
     Invalid { field: String, message: String },
     #[error("{0}")]
     ServiceUnavailable(String),
+    /// What the request asks for was removed for good (raw points thinned out by gallring).
+    #[error("{0}")]
+    Gone(String),
     /// An upload whose rows fail validation: every problem, with its line (CSV) or feature (OGR).
     #[error("{total} problem(s); nothing was imported")]
     Rejected { problems: Vec<serde_json::Value>, total: usize },
@@ -124,6 +127,13 @@ impl From<crate::walks::Invalid> for ApiError {
     }
 }
 
+/// A point analysis over a period whose raw points were thinned out: they are gone for good.
+impl From<crate::picture::Thinned> for ApiError {
+    fn from(e: crate::picture::Thinned) -> ApiError {
+        ApiError::Gone(e.to_string())
+    }
+}
+
 /// A request body that arrived too slowly is the client's fault.
 impl From<super::limits::LimitError> for ApiError {
     fn from(e: super::limits::LimitError) -> ApiError {
@@ -155,6 +165,7 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "PreconditionFailed"),
             ApiError::Unprocessable(_) | ApiError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "InvalidValue"),
             ApiError::ServiceUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+            ApiError::Gone(_) => (StatusCode::GONE, "Gone"),
             ApiError::Rejected { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "InvalidValue"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge"),
             ApiError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),

@@ -2,8 +2,8 @@
 
 use super::auth::{Caller, Role};
 use super::error::{check_params, ApiError};
-use super::layers::{view, Access, Collection};
 use super::AppState;
+use crate::catalog::{view, Access, Collection};
 use crate::privacy::{cache_control, Resource};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -113,35 +113,27 @@ pub async fn collections(State(s): State<AppState>, caller: Caller, headers: Hea
     check_params(q.as_deref(), &["f"])?;
     let b = base_url(&headers);
     // Listing does not build lazy layers (at county scale that is a million incident features).
-    let peek = |id: &str| match &s.walks {
-        Some(_) if id == "walks" || id == "observations" => find(&s, id, caller.role).ok(),
-        _ => s.layers.peek(id),
-    };
-    let cols: Vec<Value> = all_ids(&s).iter().filter_map(|id| peek(id)).map(|c| collection_json(&c, &b, caller.role)).collect();
+    let cols: Vec<Value> = s.layers.listing(caller.role, walk_store(&s)).iter().map(|c| collection_json(c, &b, caller.role)).collect();
     Ok(Json(json!({
         "links": [{"href": format!("{b}/collections"), "rel": "self", "type": "application/json"}],
         "collections": cols
     })))
 }
 
-/// A collection as `role` may see it (the walk collections differ by role; the others are
-/// filtered later, per request).
-pub fn find(s: &AppState, id: &str, role: Role) -> Result<std::sync::Arc<Collection>, ApiError> {
-    if let Some(ws) = &s.walks {
-        if let Some(c) = super::layers::walk_collection(ws.store.as_ref(), id, role) {
-            return Ok(std::sync::Arc::new(c));
-        }
-    }
-    s.layers.get(id).ok_or_else(|| ApiError::NotFound(format!("no collection '{id}' (collections: {})", all_ids(s).join(", "))))
+/// The walk store, when the walk collections are on.
+fn walk_store(s: &AppState) -> Option<&dyn crate::store::WalkStore> {
+    s.walks.as_ref().map(|w| w.store.as_ref())
 }
 
-/// Every collection id, the walk collections included when the walk store is on.
+/// A collection of the catalog as `role` may see it (the walk collections differ by role; the
+/// others are filtered later, per request).
+pub fn find(s: &AppState, id: &str, role: Role) -> Result<std::sync::Arc<Collection>, ApiError> {
+    s.layers.find(id, role, walk_store(s)).ok_or_else(|| ApiError::NotFound(format!("no collection '{id}' (collections: {})", all_ids(s).join(", "))))
+}
+
+/// Every collection id of the catalog, the walk collections included when the walk store is on.
 pub fn all_ids(s: &AppState) -> Vec<&'static str> {
-    let mut ids = s.layers.ids();
-    if s.walks.is_some() {
-        ids.extend(["walks", "observations"]);
-    }
-    ids
+    s.layers.ids(walk_store(s))
 }
 
 pub async fn collection(
@@ -293,7 +285,7 @@ pub fn geometry_json(g3006: &geo::Geometry<f64>, gwgs: &geo::Geometry<f64>, crs:
 
 /// A selected feature: the feature and, when the role changes it, its viewed form.
 pub struct Selected<'a> {
-    pub feat: &'a super::layers::Feat,
+    pub feat: &'a crate::catalog::Feat,
     pub viewed: Option<(Map<String, Value>, geo::Geometry<f64>, geo::Geometry<f64>, String)>,
 }
 
@@ -317,7 +309,7 @@ impl Selected<'_> {
 }
 
 /// Whether a role sees a collection's features unchanged (no suppression or snapping to apply).
-fn unchanged(c: &Collection, f: &super::layers::Feat, role: Role, min: u64) -> bool {
+fn unchanged(c: &Collection, f: &crate::catalog::Feat, role: Role, min: u64) -> bool {
     match c.access {
         Access::Open => {
             !role.suppresses_small_counts()
@@ -361,7 +353,7 @@ pub fn select_page<'a>(
         }
         true
     });
-    let make = |f: &'a super::layers::Feat| -> Option<Selected<'a>> {
+    let make = |f: &'a crate::catalog::Feat| -> Option<Selected<'a>> {
         if unchanged(c, f, caller.role, min) {
             Some(Selected { feat: f, viewed: None })
         } else {
@@ -369,7 +361,7 @@ pub fn select_page<'a>(
         }
     };
     if q.filters.is_empty() {
-        let all: Vec<&super::layers::Feat> = candidates.collect();
+        let all: Vec<&crate::catalog::Feat> = candidates.collect();
         let total = all.len();
         let (off, lim) = page.unwrap_or((0, usize::MAX));
         return Ok((total, all.into_iter().skip(off).take(lim).filter_map(make).collect()));

@@ -78,7 +78,14 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::PayloadTooLarge(format!("the upload is larger than the limit: {}", e.body_text()))
     } else {
-        ApiError::BadRequest(format!("cannot read the multipart body: {}", e.body_text()))
+        // The deepest cause says why (a body arriving too slowly, cut off by `limits`).
+        let mut why = e.body_text();
+        let mut cause = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            why = c.to_string();
+            cause = c.source();
+        }
+        ApiError::BadRequest(format!("cannot read the multipart body: {why}"))
     }
 }
 

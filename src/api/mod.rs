@@ -28,6 +28,7 @@ pub mod tiles;
 pub mod walks;
 mod web;
 
+use crate::catalog::Catalog;
 use crate::picture::{AreaPicture, Rules};
 use crate::store::{Store, StoreError};
 use axum::extract::{Path, RawQuery, State};
@@ -79,6 +80,8 @@ pub struct ServiceConfig {
     pub request_timeout: std::time::Duration,
     /// The store file, for the record of personal data (`GET /api/privacy-report`).
     pub store_path: Option<PathBuf>,
+    /// `--retain-raw-days`, `--retain-walk-text-days`, shown in the record of personal data.
+    pub retention: crate::privacy_report::Retention,
 }
 
 impl Default for ServiceConfig {
@@ -104,6 +107,7 @@ impl Default for ServiceConfig {
             trusted_proxies: vec![],
             request_timeout: std::time::Duration::from_secs(60),
             store_path: None,
+            retention: Default::default(),
         }
     }
 }
@@ -118,7 +122,7 @@ pub fn load_data(
     police: &[crate::classify::goals::PoliceArea],
     boundaries: &Boundaries,
     catalogue: &crate::social::Catalogue,
-) -> Result<layers::LayerSet, StoreError> {
+) -> Result<Catalog, StoreError> {
     let t = std::time::Instant::now();
     let picture = Arc::new(AreaPicture::from_store(store, Rules::default())?);
     let picture_ms = t.elapsed().as_millis() as u64;
@@ -126,14 +130,16 @@ pub fn load_data(
     social.sort();
     social.dedup();
     let units = crate::units::Units::build(&picture, &store.places()?);
-    let layers = layers::build(picture, police, boundaries, &social).with_units(units);
-    tracing::info!(picture_ms, layers_ms = t.elapsed().as_millis() as u64 - picture_ms, incidents = layers.picture.incidents.len(), "picture loaded");
-    Ok(layers)
+    let sources = crate::catalog::Sources { police: police.to_vec(), boundaries: boundaries.clone(), social_services: social };
+    let catalog = Catalog::build(picture, units, sources);
+    tracing::info!(picture_ms, layers_ms = t.elapsed().as_millis() as u64 - picture_ms, incidents = catalog.picture.incidents.len(), "picture loaded");
+    Ok(catalog)
 }
 
 #[derive(Clone)]
 pub struct AppState {
-    pub layers: Arc<layers::LayerSet>,
+    /// The published collections of this data generation, with the picture they show.
+    pub layers: Arc<Catalog>,
     pub config: Arc<ServiceConfig>,
     pub tokens: Arc<auth::Tokens>,
     /// OpenID Connect bearer tokens beside the static ones (`serve --oidc-issuer`).
@@ -289,6 +295,12 @@ impl AppState {
         self
     }
 
+    /// Writes the audit log to the store's audit table too, when it keeps one (PostGIS).
+    pub fn with_audit_store(mut self, store: Arc<dyn Store>) -> AppState {
+        self.audit = Arc::new(audit::AuditLog::new(self.config.audit_log.clone()).with_store(store));
+        self
+    }
+
     /// Enables the åtgärdsplan (`/api/actions`), bedömningar (`/api/est`) and reports on a store.
     pub fn with_plan(mut self, store: Arc<dyn crate::store::PlanStore>) -> AppState {
         self.plan = Some(store);
@@ -316,7 +328,7 @@ impl AppState {
 
 /// Routes and observations must lie in the municipality's extent (the areas' bounding box
 /// padded by 1 km).
-fn walk_rules(layers: &layers::LayerSet) -> crate::walks::WalkRules {
+fn walk_rules(layers: &Catalog) -> crate::walks::WalkRules {
     use geo::BoundingRect;
     let mut rules = crate::walks::WalkRules::default();
     let boxes: Vec<geo::Rect<f64>> = layers.picture.areas.iter().filter_map(|f| f.area.geometry.bounding_rect()).collect();
@@ -630,14 +642,21 @@ async fn privacy_report(State(s): State<AppState>, caller: auth::Caller, RawQuer
             error::ApiError::Unauthorized("sign in as admin to read the record of personal data".into())
         });
     }
-    let path = s.config.store_path.clone().ok_or_else(|| error::ApiError::NotFound("this service has no store file to report on".into()))?;
     let input = crate::privacy_report::ReportInput {
         audit_log: s.audit.path().map(|p| p.to_path_buf()),
         tokens_by_role: s.tokens.count_by_role(),
         oidc_issuer: s.oidc.as_ref().map(|v| v.config().issuer.clone()),
-        retention: Default::default(),
+        retention: s.config.retention.clone(),
     };
-    let r = tokio::task::spawn_blocking(move || crate::privacy_report::build(&path, &input)).await??;
+    // A GeoPackage file is counted by SQL; another store (PostGIS) through its readers.
+    let path = s.config.store_path.clone();
+    let stores = s.imports.as_ref().map(|i| i.store.clone()).zip(s.walk_store.clone());
+    let r = tokio::task::spawn_blocking(move || match (path, stores) {
+        (Some(path), _) => crate::privacy_report::build(&path, &input),
+        (None, Some((store, walks))) => crate::privacy_report::build_from_store(&*store, &*walks, &input),
+        (None, None) => Err(crate::privacy_report::ReportError::Store { path: String::new(), reason: "this service has no store to report on".into() }),
+    })
+    .await??;
     let mut resp = match format.as_str() {
         "html" => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], crate::privacy_report::to_html(&r)).into_response(),
         _ => Json(r).into_response(),

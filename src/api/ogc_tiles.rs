@@ -6,9 +6,9 @@
 use super::auth::{Caller, Role};
 use super::error::{check_params, ApiError};
 use super::features::{base_url, find};
-use super::layers::Collection;
 use super::AppState;
-use crate::tiles::{tile_range, zoom_range, HALF_WORLD, TMS_MAX_ZOOM};
+use crate::catalog::{Access, Collection};
+use crate::tiles::{tile_range, HALF_WORLD, TMS_MAX_ZOOM};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -97,7 +97,7 @@ pub async fn tile_matrix_set(headers: HeaderMap, Path(id): Path<String>, RawQuer
 /// cells around the points, so their box grows by the largest cell.
 fn extent(c: &Collection) -> [f64; 4] {
     let e = c.extent_wgs84().unwrap_or([10.0, 55.0, 25.0, 69.5]);
-    if c.access != super::layers::Access::Incidents {
+    if c.access != Access::Incidents {
         return e;
     }
     let m = super::tiles::aggregate_cell_m(0);
@@ -107,7 +107,7 @@ fn extent(c: &Collection) -> [f64; 4] {
 }
 
 fn geometry_type(c: &Collection) -> &'static str {
-    if c.access == super::layers::Access::Incidents {
+    if c.access == Access::Incidents {
         // Grid cells for the public and below the point zoom, which is most of the tileset.
         return "polygons";
     }
@@ -146,8 +146,8 @@ pub async fn tilesets(State(s): State<AppState>, headers: HeaderMap, Path(id): P
 }
 
 /// Tile limits of a collection per zoom within its zoom range: (z, min col, min row, max col, max row).
-fn limits(c: &Collection) -> Vec<(u8, u32, u32, u32, u32)> {
-    let (z0, z1) = zoom_range(c.id);
+fn limits(s: &AppState, c: &Collection) -> Vec<(u8, u32, u32, u32, u32)> {
+    let (z0, z1) = s.layers.zoom_range(c.id);
     let e = extent(c);
     (z0..=z1)
         .map(|z| {
@@ -168,10 +168,10 @@ pub async fn tileset(
     let c = find(&s, &id, Role::Public)?;
     check_tms(&tms)?;
     let b = base_url(&headers);
-    let (z0, z1) = zoom_range(c.id);
+    let (z0, z1) = s.layers.zoom_range(c.id);
     let e = extent(&c);
     let mut doc = tileset_summary(&c, &b);
-    let limits: Vec<Value> = limits(&c)
+    let limits: Vec<Value> = limits(&s, &c)
         .into_iter()
         .map(|(z, c0, r0, c1, r1)| json!({"tileMatrix": z.to_string(), "minTileRow": r0, "maxTileRow": r1, "minTileCol": c0, "maxTileCol": c1}))
         .collect();
@@ -219,7 +219,7 @@ pub async fn tile(
     check_tms(&tms)?;
     let num = |v: &str, what: &str| v.parse::<u64>().map_err(|_| ApiError::BadRequest(format!("{what} '{v}' is not a non-negative integer")));
     let (z, y, x) = (num(&m, "tileMatrix")?, num(&row, "tileRow")?, num(&col, "tileCol")?);
-    let inside = limits(&c)
+    let inside = limits(&s, &c)
         .into_iter()
         .find(|l| u64::from(l.0) == z)
         .filter(|&(_, c0, r0, c1, r1)| (u64::from(c0)..=u64::from(c1)).contains(&x) && (u64::from(r0)..=u64::from(r1)).contains(&y));

@@ -761,6 +761,18 @@ fn schemas() -> Value {
 fn body_schemas() -> Value {
     let text = |max: usize| json!({ "type": "string", "maxLength": max });
     let categories: Vec<&str> = crate::walks::OBSERVATION_CATEGORIES.iter().map(|c| c.0).collect();
+    // A new observation and a change to one take the same fields.
+    let observation = json!({
+        "point": { "$ref": "#/components/schemas/Point" },
+        "category": { "type": "string", "enum": categories },
+        "ratings": { "$ref": "#/components/schemas/Ratings" },
+        "description": text(super::input::LONG), "responsible": text(super::input::SHORT),
+        "status": { "type": "string", "enum": ["ny", "tilldelad", "planerad", "atgardad", "avslutad", "ej_atgardas"] },
+        "off_route": { "type": "boolean" },
+        "due": { "type": ["string", "null"], "format": "date" },
+        "insats": text(super::input::SHORT),
+        "client_id": text(64)
+    });
     json!({
         "WalkInput": {
             "type": "object",
@@ -825,32 +837,12 @@ fn body_schemas() -> Value {
             "additionalProperties": false,
             "required": ["point", "category"],
             "examples": [{ "point": { "type": "Point", "coordinates": [17.9505, 59.4280] }, "category": "belysning", "description": "Trasig lampa" }],
-            "properties": {
-                "point": { "$ref": "#/components/schemas/Point" },
-                "category": { "type": "string", "enum": categories },
-                "ratings": { "$ref": "#/components/schemas/Ratings" },
-                "description": text(super::input::LONG), "responsible": text(super::input::SHORT),
-                "status": { "type": "string", "enum": ["ny", "tilldelad", "planerad", "atgardad", "avslutad", "ej_atgardas"] },
-                "off_route": { "type": "boolean" },
-                "due": { "type": ["string", "null"], "format": "date" },
-                "insats": text(super::input::SHORT),
-                "client_id": text(64)
-            }
+            "properties": observation,
         },
         "ObservationPatch": {
             "type": "object",
             "additionalProperties": false,
-            "properties": {
-                "point": { "$ref": "#/components/schemas/Point" },
-                "category": { "type": "string", "enum": categories },
-                "ratings": { "$ref": "#/components/schemas/Ratings" },
-                "description": text(super::input::LONG), "responsible": text(super::input::SHORT),
-                "status": { "type": "string", "enum": ["ny", "tilldelad", "planerad", "atgardad", "avslutad", "ej_atgardas"] },
-                "off_route": { "type": "boolean" },
-                "due": { "type": ["string", "null"], "format": "date" },
-                "insats": text(super::input::SHORT),
-                "client_id": text(64)
-            }
+            "properties": observation,
         },
         "Upload": {
             "type": "object",

@@ -6,8 +6,8 @@
 //! per area for the map's label layers, plus the county outline (union of the municipalities).
 
 use super::error::{check_params, ApiError};
-use super::layers::LayerSet;
 use super::AppState;
+use crate::catalog::Catalog;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -57,7 +57,7 @@ fn kind_order(kind: &str) -> u8 {
 }
 
 /// Every place of the published layers, in a fixed order.
-pub fn places(layers: &LayerSet) -> Vec<Hit> {
+pub fn places(layers: &Catalog) -> Vec<Hit> {
     let mut out = Vec::new();
     let mut push = |coll: &str, kind: &'static str, name_field: &str| {
         if let Some(c) = layers.get(coll) {
@@ -137,7 +137,7 @@ pub async fn search_handler(State(s): State<AppState>, RawQuery(raw): RawQuery) 
 }
 
 /// Label points and the county outline as GeoJSON (WGS84).
-pub fn labels(layers: &LayerSet) -> Value {
+pub fn labels(layers: &Catalog) -> Value {
     use geo::InteriorPoint;
     let mut feats = Vec::new();
     let mut point = |kind: &str, id: &str, name: &str, g: &geo::Geometry<f64>| {
@@ -180,8 +180,8 @@ pub fn labels(layers: &LayerSet) -> Value {
 
 /// The labels of the current layer set, computed once per layer set (the layers are rebuilt when
 /// the data changes, and a new set gets new labels).
-fn cached_labels(layers: &Arc<LayerSet>) -> Arc<String> {
-    type Slot = Mutex<Option<(Weak<LayerSet>, Arc<String>)>>;
+fn cached_labels(layers: &Arc<Catalog>) -> Arc<String> {
+    type Slot = Mutex<Option<(Weak<Catalog>, Arc<String>)>>;
     static SLOT: OnceLock<Slot> = OnceLock::new();
     let slot = SLOT.get_or_init(Default::default);
     if let Ok(g) = slot.lock() {

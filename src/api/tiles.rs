@@ -334,7 +334,7 @@ pub async fn tilejson(
     }
     let b = base_url(&headers);
     let bounds = c.extent_wgs84().unwrap_or([10.0, 55.0, 25.0, 69.5]);
-    let (minzoom, maxzoom) = crate::tiles::zoom_range(c.id);
+    let (minzoom, maxzoom) = s.layers.zoom_range(c.id);
     let fields: serde_json::Map<String, Value> = c.property_names().into_iter().map(|n| (n, Value::String("".into()))).collect();
     Ok(Json(json!({
         "tilejson": "3.0.0",

@@ -740,6 +740,7 @@ pub async fn route_report(State(s): State<AppState>, caller: Caller, Path(id): P
         None => 50.0,
     };
     let period = (date_param(&pairs, "from")?, date_param(&pairs, "to")?);
+    s.layers.picture.check_point_period(period.0, period.1)?;
     let ws = service(&s)?.clone();
     let st = s.clone();
     let role = caller.role;

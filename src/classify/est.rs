@@ -114,7 +114,26 @@ pub struct WeekStatus {
 /// `incidents` pairs each incident with the areas it falls in (one for DeSO/RegSO; custom areas
 /// may overlap).
 pub fn weekly_status(areas: &[String], weeks: &[String], incidents: &[(Vec<String>, &Incident)], rule: &EstRule) -> Vec<WeekStatus> {
+    weekly_status_with_counts(areas, weeks, incidents, &[], rule)
+}
+
+/// Counts of one area, ISO week and category kept without their points (after gallring).
+pub type KeptCount = (String, String, crate::model::Category, u64);
+
+/// As [`weekly_status`], adding counts kept without points, so a thinned week scores as before.
+pub fn weekly_status_with_counts(
+    areas: &[String],
+    weeks: &[String],
+    incidents: &[(Vec<String>, &Incident)],
+    kept: &[KeptCount],
+    rule: &EstRule,
+) -> Vec<WeekStatus> {
     let mut acc: HashMap<(&str, String), (u64, f64)> = HashMap::new();
+    for (area, week, category, n) in kept {
+        let e = acc.entry((area.as_str(), week.clone())).or_default();
+        e.0 += n;
+        e.1 += *n as f64 * rule.weight(*category);
+    }
     for (in_areas, inc) in incidents {
         let w = crate::model::iso_week(&inc.occurred_at);
         for a in in_areas {

@@ -200,7 +200,7 @@ fn omradestyp_cmd(store: &dyn Store, key: &Path, types: &Path, year: Option<i32>
         kind: "classification".into(),
         file_name: types.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
         sha256: sha,
-        imported_at: chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        imported_at: lagesbild::model::time::now_utc_text(),
         accepted: values.len() as u64,
         rejected: (inh.unmatched_deso.len() + desos.len() - inh.per_deso.len() - inh.unmatched_deso.len()) as u64,
         imported_by: "cli".into(),

@@ -1,5 +1,6 @@
 //! `lagesbild copy-store --from A --to B`: every import of one store, with its rows and its
-//! provenance record, into another (a GeoPackage into PostGIS, or back).
+//! provenance record, and every walk with its observations, history and photos, into another (a
+//! GeoPackage into PostGIS, or back).
 
 use anyhow::Result;
 
@@ -17,6 +18,15 @@ pub fn run(a: Args) -> Result<()> {
     let from = lagesbild::store::open(&a.from)?;
     let to = lagesbild::store::open(&a.to)?;
     let report = lagesbild::store::copy_store(&*from, &*to, &mut |r| eprintln!("{} {} ({} rows, {})", r.import_id, r.file_name, r.accepted, r.kind))?;
-    println!("{} imports, {} rows copied from {} to {}", report.imports, report.rows, from.describe(), to.describe());
+    println!(
+        "{} imports, {} rows, {} walks with {} observations and {} photos copied from {} to {}",
+        report.imports,
+        report.rows,
+        report.walks,
+        report.observations,
+        report.photos,
+        from.describe(),
+        to.describe()
+    );
     Ok(())
 }

@@ -5,6 +5,7 @@ mod classify;
 mod copy_store;
 mod demo;
 mod export;
+mod gallra;
 mod hash_token;
 mod import;
 mod migrate;
@@ -66,6 +67,8 @@ enum Command {
     CopyStore(copy_store::Args),
     /// What the store holds that can be personal data, for the data-protection officer.
     PrivacyReport(privacy_report::Args),
+    /// Gallring: remove raw incident points before a date, keeping weekly counts per DeSO.
+    Gallra(gallra::Args),
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -85,6 +88,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Migrate => migrate::run(&cli.store),
         Command::CopyStore(a) => copy_store::run(a),
         Command::PrivacyReport(a) => privacy_report::run(&cli.store, a),
+        Command::Gallra(a) => gallra::run(open()?, &cli.store, a),
     }
 }
 

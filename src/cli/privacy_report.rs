@@ -19,18 +19,21 @@ pub struct Args {
     /// The audit log (default: STORE.audit.log, as `serve`).
     #[arg(long)]
     audit_log: Option<PathBuf>,
+    /// The `--retain-raw-days` `serve` runs with, to report it.
+    #[arg(long)]
+    retain_raw_days: Option<u32>,
+    /// The `--retain-walk-text-days` `serve` runs with, to report it.
+    #[arg(long)]
+    retain_walk_text_days: Option<u32>,
 }
 
 pub fn run(location: &str, a: Args) -> Result<()> {
-    // The record counts by SQL on the GeoPackage file; the PostGIS store has no such reader yet.
-    if lagesbild::store::postgis::is_postgres_url(location) {
-        bail!("privacy-report reads a GeoPackage store; a PostGIS store is not supported yet");
-    }
-    let store = Path::new(location);
     if !matches!(a.format.as_str(), "html" | "json") {
         bail!("--format {}: use html or json", a.format);
     }
-    if !store.exists() {
+    let pg = lagesbild::store::postgis::is_postgres_url(location);
+    let store = Path::new(location);
+    if !pg && !store.exists() {
         bail!("no store at {}", store.display());
     }
     let mut tokens = match &a.tokens {
@@ -41,12 +44,18 @@ pub fn run(location: &str, a: Args) -> Result<()> {
         tokens = tokens.merge(Tokens::from_env_value(&v)?);
     }
     let input = lagesbild::privacy_report::ReportInput {
-        audit_log: Some(a.audit_log.unwrap_or_else(|| store.with_extension("audit.log"))),
+        audit_log: Some(a.audit_log.unwrap_or_else(|| super::serve::default_audit_log(location))),
         tokens_by_role: tokens.count_by_role(),
         oidc_issuer: std::env::var("LAGESBILD_OIDC_ISSUER").ok(),
-        retention: Default::default(),
+        retention: lagesbild::privacy_report::Retention { raw_days: a.retain_raw_days, walk_text_days: a.retain_walk_text_days },
     };
-    let r = lagesbild::privacy_report::build(store, &input)?;
+    // A GeoPackage is counted by SQL on the file; PostGIS through the store's readers.
+    let r = if pg {
+        let s = lagesbild::store::open(location)?;
+        lagesbild::privacy_report::build_from_store(&*s, &*s, &input)?
+    } else {
+        lagesbild::privacy_report::build(store, &input)?
+    };
     let text = match a.format.as_str() {
         "json" => serde_json::to_string_pretty(&r)?,
         _ => lagesbild::privacy_report::to_html(&r),

@@ -2,10 +2,10 @@
 //! --year 2026`: the EST report and the yearly lägesbild as printable HTML or as PDF.
 
 use super::read_json;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Subcommand, ValueEnum};
 use lagesbild::report::{self, Inputs};
-use lagesbild::store::{GpkgStore, PlanStore};
+use lagesbild::store::Backend;
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, PartialEq, ValueEnum)]
@@ -50,7 +50,7 @@ pub enum ReportCmd {
     },
 }
 
-fn inputs(store: &GpkgStore, c: &Common) -> Result<Inputs> {
+fn inputs(store: &dyn Backend, c: &Common) -> Result<Inputs> {
     let mut i = Inputs::from_store(store)?;
     if let Some(p) = &c.uso {
         i.police = lagesbild::profile::read_police_areas(p)?;
@@ -72,14 +72,10 @@ fn write(html: String, json: Vec<u8>, c: &Common) -> Result<()> {
 }
 
 pub fn run(location: &str, cmd: ReportCmd) -> Result<()> {
-    // The åtgärdsplan, bedömningar and orsaksanalyser live beside the data in a GeoPackage; the
-    // PostGIS store has no tables for them yet.
-    if lagesbild::store::postgis::is_postgres_url(location) {
-        bail!("reports need the GeoPackage store: the åtgärdsplan is not kept in PostGIS yet");
-    }
-    let store = &GpkgStore::new(location);
+    // The åtgärdsplan, bedömningar and orsaksanalyser live beside the data, in either store.
+    let store = &*lagesbild::store::open(location)?;
     let picture = lagesbild::picture::AreaPicture::from_store(store, Default::default())?;
-    let units = lagesbild::units::Units::build(&picture, &lagesbild::store::Store::places(store)?);
+    let units = lagesbild::units::Units::build(&picture, &store.places()?);
     match cmd {
         ReportCmd::Est { period, common } => {
             let r = report::est::build(&picture, &units, &inputs(store, &common)?, &period)?;

@@ -73,6 +73,17 @@ pub struct Args {
     /// A reverse proxy (address or CIDR) whose X-Forwarded-For/Forwarded name the client; repeatable.
     #[arg(long, value_delimiter = ',')]
     trusted_proxy: Vec<String>,
+    /// Ordinary requests (not analyses and uploads) end after this many seconds with 503.
+    #[arg(long, default_value_t = 60)]
+    request_timeout_secs: u64,
+    /// Gallring: remove raw incident points older than N days, at start and once a day, keeping
+    /// weekly counts per DeSO and category (as `lagesbild gallra`).
+    #[arg(long)]
+    retain_raw_days: Option<u32>,
+    /// Clear free text, participants' names and photos of walks closed more than N days ago, at
+    /// start and once a day.
+    #[arg(long)]
+    retain_walk_text_days: Option<u32>,
 }
 
 /// OpenID Connect sign-in for `serve`.
@@ -121,6 +132,14 @@ impl OidcArgs {
     }
 }
 
+/// Beside a GeoPackage; for a database, in the working directory.
+pub(super) fn default_audit_log(location: &str) -> PathBuf {
+    match lagesbild::store::postgis::is_postgres_url(location) {
+        true => "lagesbild.audit.log".into(),
+        false => Path::new(location).with_extension("audit.log"),
+    }
+}
+
 pub fn run(store: AnyStore, location: &str, a: Args) -> Result<()> {
     let mut tokens = match &a.tokens {
         Some(p) => Tokens::from_file(p)?,
@@ -129,17 +148,15 @@ pub fn run(store: AnyStore, location: &str, a: Args) -> Result<()> {
     if let Ok(v) = std::env::var("LAGESBILD_TOKENS") {
         tokens = tokens.merge(Tokens::from_env_value(&v)?);
     }
-    // Beside a GeoPackage; for a database, in the working directory.
-    let audit_log = a.audit_log.unwrap_or_else(|| match lagesbild::store::postgis::is_postgres_url(location) {
-        true => "lagesbild.audit.log".into(),
-        false => Path::new(location).with_extension("audit.log"),
-    });
+    let audit_log = a.audit_log.unwrap_or_else(|| default_audit_log(location));
     let workers = a.analysis_workers.unwrap_or_else(lagesbild::api::bounded::default_workers).max(1);
+    let config_audit = audit_log.clone();
+    let retention = lagesbild::privacy_report::Retention { raw_days: a.retain_raw_days, walk_text_days: a.retain_walk_text_days };
     let config = lagesbild::api::ServiceConfig {
         min_public_count: a.min_count,
         police_areas: a.uso,
         boundaries: a.boundaries,
-        audit_log: Some(audit_log),
+        audit_log: Some(audit_log.clone()),
         cors_origins: a.cors,
         basemap: a.basemap,
         basemap_attribution: a.basemap_attribution,
@@ -156,9 +173,10 @@ pub fn run(store: AnyStore, location: &str, a: Args) -> Result<()> {
         public_url: a.public_url,
         rate_limit_anonymous: a.rate_limit_anonymous,
         trusted_proxies: lagesbild::api::limits::parse_trusted(&a.trusted_proxy)?,
-        request_timeout: std::time::Duration::from_secs(60),
+        request_timeout: std::time::Duration::from_secs(a.request_timeout_secs.max(1)),
         // The record of personal data counts by SQL on a GeoPackage; on PostGIS it is not offered yet.
         store_path: (!lagesbild::store::postgis::is_postgres_url(location)).then(|| PathBuf::from(location)),
+        retention: retention.clone(),
     };
     let limits = lagesbild::api::limits::ConnectionLimits { max_connections: a.max_connections.max(1), ..Default::default() };
     let oidc = a.oidc.config()?;
@@ -180,19 +198,16 @@ pub fn run(store: AnyStore, location: &str, a: Args) -> Result<()> {
     let s2 = shared.clone();
     let signal = Arc::new(lagesbild::api::live::ReloadSignal::default());
     let sig2 = signal.clone();
-    // The åtgärdsplan (actions, bedömningar, orsaksanalys) is kept in a GeoPackage store only.
-    let plan: Option<Arc<dyn lagesbild::store::PlanStore>> =
-        if lagesbild::store::postgis::is_postgres_url(location) { None } else { Some(Arc::new(lagesbild::store::GpkgStore::new(location))) };
     let build = move || -> std::result::Result<lagesbild::AppState, lagesbild::api::StartError> {
-        let mut state = lagesbild::AppState::new(&*s2, config, tokens)?.with_walks(s2.clone()).with_imports(s2.clone());
-        if let Some(p) = &plan {
-            state = state.with_plan(p.clone());
-        }
+        // The åtgärdsplan (actions, bedömningar, orsaksanalys) lives in the store beside the data.
+        let mut state = lagesbild::AppState::new(&*s2, config, tokens)?.with_walks(s2.clone()).with_imports(s2.clone()).with_plan(s2.clone());
+        state = state.with_audit_store(s2.clone());
         state.oidc = verifier;
         state.reload_signal = Some(sig2);
         Ok(state)
     };
     watch_changes(shared.clone(), signal);
+    daily_gallring(shared.clone(), retention, config_audit);
     // Loads in the background; imports and undos (over HTTP or from this command line) show
     // without a restart.
     let (router, _live) = lagesbild::api::live::start(shared.clone(), std::time::Duration::from_secs(1), build);
@@ -227,5 +242,34 @@ fn watch_changes(store: AnyStore, signal: Arc<lagesbild::api::live::ReloadSignal
     });
     if let Err(e) = spawned {
         tracing::warn!("no change listener ({e}); changes are found by polling");
+    }
+}
+
+/// `--retain-raw-days` / `--retain-walk-text-days`: a thread that thins out the store at start
+/// and then once a day; the running service sees the result through the data generation.
+fn daily_gallring(store: AnyStore, retention: lagesbild::privacy_report::Retention, audit_log: PathBuf) {
+    if retention.raw_days.is_none() && retention.walk_text_days.is_none() {
+        return;
+    }
+    // On PostGIS the entry also goes to the shared audit table, as the service's own entries do.
+    let audit = lagesbild::api::audit::AuditLog::new(Some(audit_log)).with_store(store.clone());
+    let spawned = std::thread::Builder::new().name("lagesbild-gallring".into()).spawn(move || loop {
+        let today = chrono::Local::now().date_naive();
+        let days_ago = |d: u32| today - chrono::Duration::days(i64::from(d));
+        let plan = lagesbild::store::GallringPlan {
+            before: retention.raw_days.map(days_ago),
+            walk_text_before: retention.walk_text_days.map(days_ago),
+            dry_run: false,
+            by: "serve".into(),
+        };
+        match lagesbild::api::audit::gallra(&*store, &plan, &audit) {
+            Ok(r) => tracing::info!(points = r.points_removed, observations = r.observations_cleared, photos = r.photos_removed, "gallring done"),
+            // A failed gallring changed nothing (one transaction); tomorrow's run tries again.
+            Err(e) => tracing::error!("gallring failed: {e}"),
+        }
+        std::thread::sleep(std::time::Duration::from_secs(24 * 3600));
+    });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the gallring thread: {e}");
     }
 }

@@ -22,8 +22,7 @@ pub fn run(store: &dyn Store, a: Args) -> Result<()> {
         bail!("no areas of DeSO edition {} in the store", version.unwrap_or_default());
     }
     let pop = lagesbild::summary::population_by_area(&areas, &store.indicators()?);
-    let incidents = store.incidents()?;
-    let s = lagesbild::summary::summarise(&sel, &incidents, &pop);
+    let (s, incidents) = lagesbild::summary::summarise_store(store, &sel, &pop)?;
     let mut weeks: Vec<&str> = s.rows.iter().map(|r| r.iso_week.as_str()).collect();
     weeks.sort_unstable();
     weeks.dedup();
@@ -31,7 +30,7 @@ pub fn run(store: &dyn Store, a: Args) -> Result<()> {
         "DeSO {}: {} areas, {} incidents ({} in no area, {} on borders/overlaps, {} with area/municipality precision left out), weeks {}..{}",
         s.deso_version,
         sel.len(),
-        incidents.len(),
+        incidents,
         s.unassigned,
         s.ambiguous,
         s.excluded_imprecise,
@@ -52,7 +51,8 @@ pub fn run(store: &dyn Store, a: Args) -> Result<()> {
         );
     }
     if let Some(path) = csv {
-        let t = lagesbild::export::summary_table(store, version.as_deref())?;
+        // The summary just counted, not a second count.
+        let t = lagesbild::export::table_of_summary(s);
         lagesbild::io::write_table_as(&path, &t, "csv")?;
         println!("wrote {} rows (area × category × week) to {}", t.rows.len(), path.display());
     }

@@ -60,7 +60,7 @@ pub fn import_places(store: &dyn Store, path: &Path, kind: &str, by: &str) -> Re
         kind: "places".into(),
         file_name: file,
         sha256: sha,
-        imported_at: chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        imported_at: crate::model::time::now_utc_text(),
         accepted: places.len() as u64,
         rejected: 0,
         imported_by: by.to_string(),

@@ -28,6 +28,12 @@ pub fn to_utc_text(local: NaiveDateTime) -> String {
     stockholm(local).with_timezone(&Utc).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
+/// Now, as a GeoPackage DATETIME in UTC: how every stored time of lagesbild's own (import,
+/// audit, gallring) is written.
+pub fn now_utc_text() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
 /// A Swedish local time in RFC 3339 with its offset: `2025-03-10T00:30:00+01:00`.
 pub fn with_offset(local: NaiveDateTime) -> String {
     stockholm(local).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)

@@ -68,12 +68,29 @@ impl AreaPicture {
     /// areas may overlap: each polygon counts independently. None without point incidents.
     pub fn est_weeks(&self, areas: EstAreas, rule: &EstRule) -> Option<EstWeeks> {
         let inc: Vec<&Incident> = self.point_incidents().collect();
-        let first = inc.iter().map(|i| i.occurred_at.date()).min()?;
-        let last = inc.iter().map(|i| i.occurred_at.date()).max()?;
+        let kept = self.kept_counts(&areas);
+        let days = inc.iter().map(|i| i.occurred_at.date()).chain(self.thinned.iter().map(|c| c.week_start));
+        let first = days.clone().min()?;
+        let last = days.max()?;
         let (names, list) = self.est_assignment(areas, &inc);
         let weeks = est::weeks_between(first, last);
-        let statuses = est::weekly_status(&names, &weeks, &list, rule);
+        let statuses = est::weekly_status_with_counts(&names, &weeks, &list, &kept, rule);
         Some(EstWeeks { areas: names, weeks, statuses })
+    }
+
+    /// Weekly counts of thinned points per unit of a level; custom polygons cannot place them
+    /// (the points are gone), so they get none.
+    fn kept_counts(&self, areas: &EstAreas) -> Vec<est::KeptCount> {
+        let EstAreas::Level(level) = areas else { return vec![] };
+        let by_deso: std::collections::HashMap<&str, &super::AreaFacts> = self.areas.iter().map(|f| (f.area.deso.as_str(), f)).collect();
+        self.thinned
+            .iter()
+            .filter_map(|c| {
+                let f = by_deso.get(c.deso.as_str())?;
+                let unit = if *level == Level::Deso { f.area.deso.clone() } else { format!("{} {}", f.area.regso, f.area.regso_name) };
+                Some((unit, c.iso_week.clone(), c.category, c.count))
+            })
+            .collect()
     }
 
     fn est_assignment<'a>(&'a self, areas: EstAreas, inc: &[&'a Incident]) -> (Vec<String>, Vec<(Vec<String>, &'a Incident)>) {

@@ -16,9 +16,16 @@ use crate::classify::index::{composite, IndexConfig};
 use crate::model::{Area, Incident, IndicatorValue};
 use crate::spatial::AreaIndex;
 use crate::stats::{self, getis_ord, GiParams, Transform, Weights};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, WeeklyCount};
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, HashMap};
+
+/// A point analysis asked for a period whose raw points were removed by gallring.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("raw incident points before {before} were removed by gallring; only weekly counts per DeSO remain, so point analyses need a period from {before} on")]
+pub struct Thinned {
+    pub before: NaiveDate,
+}
 
 /// Which areas and incidents a picture covers, and how its classes are made.
 #[derive(Debug, Clone)]
@@ -66,6 +73,11 @@ pub struct AreaPicture {
     pub indicators: Vec<IndicatorValue>,
     /// Residents per DeSO of every edition (latest `population` indicator, else the area's field).
     pub population: HashMap<String, f64>,
+    /// Weekly counts of points removed by gallring, of the picture's edition and period: they
+    /// enter the counts, rates, Gi* on DeSO and EST weeks exactly as the points did.
+    pub thinned: Vec<WeeklyCount>,
+    /// Raw points before this day were removed by gallring; point analyses cannot reach there.
+    pub thinned_before: Option<NaiveDate>,
 }
 
 /// The latest value of each indicator per DeSO. The one place that picks "latest".
@@ -82,11 +94,23 @@ pub fn latest_by_area(indicators: &[IndicatorValue]) -> Latest {
 
 impl AreaPicture {
     pub fn from_store(store: &dyn Store, rules: Rules) -> Result<AreaPicture, StoreError> {
-        Ok(AreaPicture::build(&store.areas()?, store.indicators()?, store.incidents()?, rules))
+        let before = store.gallring_state()?.thinned_before;
+        Ok(AreaPicture::build_with(&store.areas()?, store.indicators()?, store.incidents()?, (store.weekly_counts()?, before), rules))
     }
 
     /// Builds the picture from store data (every edition's areas; the rules choose).
     pub fn build(all_areas: &[Area], indicators: Vec<IndicatorValue>, incidents: Vec<Incident>, rules: Rules) -> AreaPicture {
+        AreaPicture::build_with(all_areas, indicators, incidents, (vec![], None), rules)
+    }
+
+    /// As [`AreaPicture::build`], with the weekly counts of thinned points and the gallring date.
+    pub fn build_with(
+        all_areas: &[Area],
+        indicators: Vec<IndicatorValue>,
+        incidents: Vec<Incident>,
+        (thinned, thinned_before): (Vec<WeeklyCount>, Option<NaiveDate>),
+        rules: Rules,
+    ) -> AreaPicture {
         let areas: Vec<Area> = crate::summary::select_edition(all_areas, rules.edition.as_deref())
             .into_iter()
             .filter(|a| rules.municipality.as_ref().is_none_or(|k| *k == a.kommun))
@@ -107,12 +131,21 @@ impl AreaPicture {
                 *f.by_category.entry(i.category).or_default() += 1;
             }
         }
+        let edition = facts.first().map(|f| f.area.version.clone()).unwrap_or_default();
+        let thinned: Vec<WeeklyCount> = crate::store::gallring::counts_in(&thinned, &edition, rules.period).cloned().collect();
+        let row: HashMap<String, usize> = facts.iter().enumerate().map(|(k, f)| (f.area.deso.clone(), k)).collect();
+        for c in &thinned {
+            if let Some(k) = row.get(&c.deso) {
+                facts[*k].incidents += c.count;
+                *facts[*k].by_category.entry(c.category).or_default() += c.count;
+            }
+        }
         let w = Weights::contiguity(&facts.iter().map(|f| f.area.geometry.clone()).collect::<Vec<_>>(), true, rules.tolerance_m);
         smoothed_rates(&mut facts, &w);
         hotspots(&mut facts, &w);
         index_and_housing(&mut facts, &rules);
         est_last_week(&mut facts, &incidents, &area_of_incident, &rules.est_rule);
-        AreaPicture { rules, areas: facts, incidents, area_of_incident, indicators, population }
+        AreaPicture { rules, areas: facts, incidents, area_of_incident, indicators, population, thinned, thinned_before }
     }
 
     /// The facts of one DeSO.
@@ -128,6 +161,16 @@ impl AreaPicture {
     /// The incidents that enter point statistics (exact, address, street precision).
     pub fn point_incidents(&self) -> impl Iterator<Item = &Incident> {
         self.incidents.iter().filter(|i| i.precision.is_point_statistic())
+    }
+
+    /// Point analyses need the points themselves: a period starting or ending before the
+    /// gallring date would silently miss the thinned ones. Without `from` a period starts at the
+    /// oldest point still stored.
+    pub fn check_point_period(&self, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<(), Thinned> {
+        match self.thinned_before {
+            Some(before) if from.is_some_and(|d| d < before) || to.is_some_and(|d| d < before) => Err(Thinned { before }),
+            _ => Ok(()),
+        }
     }
 
     /// The DeSO edition the picture shows.

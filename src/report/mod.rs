@@ -137,13 +137,12 @@ pub struct Inputs {
 
 impl Inputs {
     /// Everything the store holds for the reports.
-    pub fn from_store(store: &crate::store::GpkgStore) -> Result<Inputs, crate::store::StoreError> {
-        use crate::store::{PlanStore, WalkStore};
+    pub fn from_store(store: &dyn crate::store::Backend) -> Result<Inputs, crate::store::StoreError> {
         Ok(Inputs {
             actions: store.actions()?,
             assessments: store.assessments()?,
             cause_analyses: store.cause_analyses()?,
-            observations: if store.path().exists() { store.observations(None).unwrap_or_default() } else { vec![] },
+            observations: store.observations(None).unwrap_or_default(),
             walks: store.walks().unwrap_or_default(),
             ..Default::default()
         })

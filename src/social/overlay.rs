@@ -10,7 +10,7 @@ use crate::classify::goals::{Overlap, PoliceArea};
 use crate::classify::housing::{classify_housing, CrowdingRule, HousingClass};
 use crate::classify::omradestyp::type_label_sv;
 use crate::picture::{AreaFacts, AreaPicture};
-use crate::profile::{CategoryCount, HotspotLine};
+use crate::profile::{CategoryCount, HotspotLine, IndicatorLine};
 use geo::{Area as _, BooleanOps, BoundingRect, Intersects};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -46,20 +46,17 @@ pub struct RegsoShare {
     pub share: f64,
 }
 
+/// An indicator of the plan area: the same line as in an area profile (value, year, the
+/// municipality's and county's values, source), with how it was made from the DeSO it touches.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanIndicator {
-    pub indicator: String,
-    pub label_sv: String,
+    /// `year` is the newest year among the DeSO values used.
+    #[serde(flatten)]
+    pub line: IndicatorLine,
     pub unit: String,
-    /// The newest year among the DeSO values used.
-    pub year: i32,
-    pub value: f64,
     /// How the value was made from the DeSO values.
     pub method: Aggregate,
     pub method_sv: &'static str,
-    pub municipality: Option<f64>,
-    pub county: Option<f64>,
-    pub source: String,
     /// DeSO with a value, of the DeSO the plan area touches.
     pub desos_with_value: usize,
     pub desos_touched: usize,
@@ -194,21 +191,17 @@ fn indicators(picture: &AreaPicture, mine: &[(&AreaFacts, f64, f64)], kommun: &s
             warning = Some(format!("Värde saknas för {} av {} DeSO som planområdet berör.", mine.len() - parts.len(), mine.len()));
         }
         let county_known = county_areas.iter().any(|(f, _, _)| f.area.kommun != kommun && f.indicators.contains_key(name));
-        out.push(PlanIndicator {
+        let line = IndicatorLine {
             year: parts.iter().map(|p| p.year).max().unwrap_or(0),
             value,
-            method: meta.aggregate,
-            method_sv: meta.aggregate.describe_sv(),
             municipality: combine(meta.aggregate, &parts_of(name, &kommun_areas)),
             county: county_known.then(|| combine(meta.aggregate, &parts_of(name, &county_areas))).flatten(),
             source: if meta.source.is_empty() { source_of(picture, name) } else { meta.source.clone() },
-            desos_with_value: parts.len(),
-            desos_touched: mine.len(),
-            warning,
             label_sv: meta.label,
-            unit: meta.unit,
             indicator: name.clone(),
-        });
+        };
+        let method_sv = meta.aggregate.describe_sv();
+        out.push(PlanIndicator { line, unit: meta.unit, method: meta.aggregate, method_sv, desos_with_value: parts.len(), desos_touched: mine.len(), warning });
     }
     out
 }
@@ -226,18 +219,7 @@ fn incidents_inside(picture: &AreaPicture, plan: &geo::MultiPolygon<f64>, reside
             *by_cat.entry(i.category).or_default() += 1;
         }
     }
-    let total = by_cat.values().sum();
-    let mut cats: Vec<CategoryCount> = by_cat
-        .into_iter()
-        .map(|(c, n)| CategoryCount {
-            category: c,
-            label_sv: c.label_sv(),
-            count: Some(n),
-            per_1000: residents.filter(|p| *p > 0.0).map(|p| 1000.0 * n as f64 / p),
-        })
-        .collect();
-    cats.sort_by(|a, b| b.count.cmp(&a.count));
-    (total, cats)
+    (by_cat.values().sum(), crate::profile::category_counts(by_cat, residents))
 }
 
 fn deso_shares(mine: &[(&AreaFacts, f64, f64)]) -> Vec<DesoShare> {
@@ -299,7 +281,7 @@ pub fn build(picture: &AreaPicture, plan: &PlanArea, opts: &PlanOptions) -> Resu
     let residents: Vec<f64> = desos.iter().filter_map(|d| d.residents_in_plan).collect();
     let population = (!residents.is_empty()).then(|| residents.iter().sum::<f64>());
     let lines = indicators(picture, &mine, &kommun, &opts.catalogue);
-    let value = |n: &str| lines.iter().find(|l| l.indicator == n).map(|l| l.value);
+    let value = |n: &str| lines.iter().find(|l| l.line.indicator == n).map(|l| l.line.value);
     let housing = classify_housing(value("tenure_hyresratt"), value("tenure_bostadsratt"), value("tenure_aganderatt"), value("crowding_pct"), &opts.crowding);
     let (total, by_category) = incidents_inside(picture, &plan.geometry, population);
     let hotspots =
@@ -357,7 +339,7 @@ pub fn suppress_small_counts(p: &mut PlanProfile, min: u64, cat: &Catalogue) {
         }
     }
     p.indicators.retain(|l| {
-        let keep = !(cat.is_social_services(&l.indicator) && (small(l.value) || l.municipality.is_some_and(small)));
+        let keep = !(cat.is_social_services(&l.line.indicator) && (small(l.line.value) || l.line.municipality.is_some_and(small)));
         hidden |= !keep;
         keep
     });

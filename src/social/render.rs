@@ -37,9 +37,9 @@ pub fn to_csv(p: &PlanProfile) -> String {
         row(["RegSO", &r.name, &pct(r.share), "", "", "", "andel av RegSO:s yta (%)"]);
     }
     for l in &p.indicators {
-        let label = if l.unit.is_empty() { l.label_sv.clone() } else { format!("{} ({})", l.label_sv, l.unit) };
-        let note = format!("{}; {}{}", l.method_sv, l.source, l.warning.as_deref().map(|w| format!("; {w}")).unwrap_or_default());
-        row(["indikator", &label, &n(l.value), &on(l.municipality), &on(l.county), &l.year.to_string(), &note]);
+        let label = if l.unit.is_empty() { l.line.label_sv.clone() } else { format!("{} ({})", l.line.label_sv, l.unit) };
+        let note = format!("{}; {}{}", l.method_sv, l.line.source, l.warning.as_deref().map(|w| format!("; {w}")).unwrap_or_default());
+        row(["indikator", &label, &n(l.line.value), &on(l.line.municipality), &on(l.line.county), &l.line.year.to_string(), &note]);
     }
     for t in &p.omradestyp {
         row(["områdestyp", &format!("{} – {}", t.omradestyp, t.label_sv), &n(t.residents_in_plan), "", "", "", "invånare i planområdet"]);
@@ -101,13 +101,13 @@ fn html_indicators(p: &PlanProfile) -> String {
         let warn = l.warning.as_deref().map(|w| format!("<br><span class=warn>{}</span>", esc(w))).unwrap_or_default();
         h += &format!(
             "<tr><td>{}{unit}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=muted>{}; {}{warn}</td></tr>",
-            esc(&l.label_sv),
-            l.year,
-            n(l.value),
-            on(l.municipality),
-            on(l.county),
+            esc(&l.line.label_sv),
+            l.line.year,
+            n(l.line.value),
+            on(l.line.municipality),
+            on(l.line.county),
             esc(l.method_sv),
-            esc(&l.source)
+            esc(&l.line.source)
         );
     }
     h + "</table>"
@@ -146,7 +146,7 @@ fn html_safety(p: &PlanProfile) -> String {
 /// The headings of a social konsekvensanalys (after Boverket's and SKR's aspects), each with
 /// the facts that bear on it and room for the planner's judgement.
 fn html_ska(p: &PlanProfile) -> String {
-    let fact = |name: &str| p.indicators.iter().find(|l| l.indicator == name).map(|l| format!("{}: {}", esc(&l.label_sv), n(l.value)));
+    let fact = |name: &str| p.indicators.iter().find(|l| l.line.indicator == name).map(|l| format!("{}: {}", esc(&l.line.label_sv), n(l.line.value)));
     let facts = |names: &[&str]| names.iter().filter_map(|n| fact(*n)).collect::<Vec<_>>().join(" · ");
     let sections: [(&str, String); 6] = [
         ("Sammanhållen stad och möten", facts(&["foreign", "single", "flats"])),

@@ -74,29 +74,48 @@ fn field<'a>(r: &'a crate::io::Record, names: &[&str]) -> Option<&'a str> {
     names.iter().find_map(|n| r.get(n)).map(str::trim).filter(|s| !s.is_empty())
 }
 
+/// Why one CSV row cannot be read.
+#[derive(Debug, thiserror::Error)]
+enum RowProblem {
+    #[error("missing {0}")]
+    Missing(&'static str),
+    #[error("n: '{0}' is not a whole number")]
+    Count(String),
+    #[error("n: a share of no answers")]
+    NoAnswers,
+    #[error("share: '{0}' is not a number")]
+    Share(String),
+    #[error("share: {0} is a percentage and must lie in 0–100")]
+    ShareRange(f64),
+    #[error("sex: '{0}' is not kvinna, man or alla")]
+    Sex(String),
+    #[error("year: '{0}' is not a year")]
+    Year(String),
+}
+
 /// One CSV row, or the reason it cannot be read.
-fn row_of(r: &crate::io::Record, source: &str) -> Result<SurveyRow, String> {
-    let need = |names: &[&str]| field(r, names).ok_or_else(|| format!("missing {}", names[0]));
+fn row_of(r: &crate::io::Record, source: &str) -> Result<SurveyRow, RowProblem> {
+    let need = |names: &[&'static str]| field(r, names).ok_or(RowProblem::Missing(names[0]));
     let n_text = need(&["n", "antal_svar", "urval"])?;
-    let n: u32 = n_text.parse().map_err(|_| format!("n: '{n_text}' is not a whole number"))?;
+    let n: u32 = n_text.parse().map_err(|_| RowProblem::Count(n_text.into()))?;
     if n == 0 {
-        return Err("n: a share of no answers".into());
+        return Err(RowProblem::NoAnswers);
     }
     let share_text = need(&["share", "andel", "andel_pct"])?;
-    let share_pct = crate::io::parse_number(share_text).ok_or_else(|| format!("share: '{share_text}' is not a number"))?;
+    let share_pct = crate::io::parse_number(share_text).ok_or_else(|| RowProblem::Share(share_text.into()))?;
     if !(0.0..=100.0).contains(&share_pct) {
-        return Err(format!("share: {share_pct} is a percentage and must lie in 0–100"));
+        return Err(RowProblem::ShareRange(share_pct));
     }
     let year_text = need(&["year", "år", "ar"])?;
     let sex = field(r, &["sex", "kön", "kon"]).unwrap_or("alla").to_lowercase();
     if !["kvinna", "man", "alla"].contains(&sex.as_str()) {
-        return Err(format!("sex: '{sex}' is not kvinna, man or alla"));
+        return Err(RowProblem::Sex(sex));
     }
     Ok(SurveyRow {
         geography: need(&["geography", "geografi", "områdestyp_enkät"])?.to_string(),
         area: need(&["area", "område", "omrade"])?.to_string(),
         question: need(&["question", "fråga", "fraga"])?.to_string(),
-        year: year_text.parse().map_err(|_| format!("year: '{year_text}' is not a year"))?,
+        year: year_text.parse().map_err(|_| RowProblem::Year(year_text.into()))?,
         sex,
         age_group: field(r, &["age_group", "ålder", "alder", "åldersgrupp"]).unwrap_or("alla").to_string(),
         n,

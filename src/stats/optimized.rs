@@ -114,6 +114,33 @@ pub fn optimized_hot_spots(
     optimized_hot_spots_with(points, mask, cell_size_m, distance_band_m, Shape::Square)
 }
 
+/// The box the grid covers: the mask's polygons when given (Esri's bounding polygons), else
+/// the points'.
+fn extent(points: &[[f64; 2]], mask: Option<&[MultiPolygon<f64>]>) -> [f64; 4] {
+    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    match mask {
+        Some(polys) => {
+            for p in polys {
+                if let Some(r) = geo::BoundingRect::bounding_rect(p) {
+                    x0 = x0.min(r.min().x);
+                    y0 = y0.min(r.min().y);
+                    x1 = x1.max(r.max().x);
+                    y1 = y1.max(r.max().y);
+                }
+            }
+        }
+        None => {
+            for p in points {
+                x0 = x0.min(p[0]);
+                y0 = y0.min(p[1]);
+                x1 = x1.max(p[0]);
+                y1 = y1.max(p[1]);
+            }
+        }
+    }
+    [x0, y0, x1, y1]
+}
+
 /// As [`optimized_hot_spots`], aggregating to squares or to hexagons (Esri's
 /// COUNT_INCIDENTS_WITHIN_HEXAGON_POLYGONS; a hexagon of cell size c has side c/√3).
 pub fn optimized_hot_spots_with(
@@ -137,27 +164,7 @@ pub fn optimized_hot_spots_with(
     let sd = (nn.iter().map(|d| (d - m).powi(2)).sum::<f64>() / nn.len() as f64).sqrt();
     let keep: Vec<f64> = nn.iter().copied().filter(|d| sd == 0.0 || (d - m) / sd < 3.0).collect();
     let outliers = nn.len() - keep.len();
-    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-    match mask {
-        Some(polys) => {
-            for p in polys {
-                if let Some(r) = geo::BoundingRect::bounding_rect(p) {
-                    x0 = x0.min(r.min().x);
-                    y0 = y0.min(r.min().y);
-                    x1 = x1.max(r.max().x);
-                    y1 = y1.max(r.max().y);
-                }
-            }
-        }
-        None => {
-            for p in points {
-                x0 = x0.min(p[0]);
-                y0 = y0.min(p[1]);
-                x1 = x1.max(p[0]);
-                y1 = y1.max(p[1]);
-            }
-        }
-    }
+    let [x0, y0, x1, y1] = extent(points, mask);
     let max_side = (x1 - x0).max(y1 - y0);
     let auto_cell = roof(2.0 * mean(&keep).max(median(&keep))).clamp(10.0, roof(0.1 * max_side).max(10.0));
     let cell = cell_size_m.unwrap_or(auto_cell);

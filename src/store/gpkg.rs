@@ -290,7 +290,7 @@ impl Store for GpkgStore {
             let fid = f.fid().unwrap_or(0);
             let bad = |reason: String| StoreError::Corrupt { path: self.path.display().to_string(), reason: format!("layer incidents, fid {fid}: {reason}") };
             let p = f.geometry().ok_or_else(|| bad("no geometry".into()))?.get_point(0);
-            let occurred_at = stored_time(&f, at).map_err(bad)?;
+            let occurred_at = stored_time(&f, at).map_err(|e| bad(e.to_string()))?.ok_or_else(|| bad("occurred_at is null".into()))?;
             let c = text(&f, cat);
             out.push(Incident {
                 id: text(&f, id),
@@ -456,8 +456,14 @@ impl Store for GpkgStore {
         let Some(record) = self.imports()?.into_iter().find(|r| r.import_id == import_id) else {
             return Ok(None);
         };
-        let table = super::import_table(&record.kind);
         let corrupt = |reason: String| StoreError::Corrupt { path: self.path.display().to_string(), reason };
+        if record.kind == "gallring" {
+            return Err(corrupt(format!("{import_id} is a gallring: removed points cannot be brought back")));
+        }
+        let table = super::import_table(&record.kind);
+        // Points of this import already thinned out live on only as weekly counts: undo removes
+        // the remaining points and those counts, so nothing comes back and nothing is counted twice.
+        let thinned = if table == "incidents" { self.thinned_of_import(import_id)? } else { 0 };
         let mut ds = self.open_gpkg(true)?;
         if ds.layer_by_name(table).map_err(|e| self.err(e))?.defn().field_index("import_id").is_err() {
             return Err(corrupt(format!("the {table} rows carry no import_id (store made by an older version); {import_id} cannot be undone")));
@@ -466,14 +472,30 @@ impl Store for GpkgStore {
         let quoted = format!("'{}'", import_id.replace('\'', "''"));
         let txn = ds.start_transaction().map_err(|e| self.err(e))?;
         let removed = count_rows(&txn, &format!("SELECT count(*) FROM \"{table}\" WHERE import_id = {quoted}")).map_err(|e| self.err(e))?;
-        if removed != record.accepted {
+        if removed + thinned != record.accepted {
             // Rows of this import were changed by hand: removing some of them would not undo it.
             return Err(corrupt(format!("{import_id} added {} {table} rows but {removed} carry its id; nothing was removed", record.accepted)));
         }
         txn.execute_sql(format!("DELETE FROM \"{table}\" WHERE import_id = {quoted}"), None, gdal::vector::sql::Dialect::DEFAULT).map_err(|e| self.err(e))?;
         txn.execute_sql(format!("DELETE FROM imports WHERE import_id = {quoted}"), None, gdal::vector::sql::Dialect::DEFAULT).map_err(|e| self.err(e))?;
+        if thinned > 0 {
+            txn.execute_sql(format!("DELETE FROM incident_counts_weekly WHERE import_id = {quoted}"), None, gdal::vector::sql::Dialect::DEFAULT)
+                .map_err(|e| self.err(e))?;
+        }
         txn.commit().map_err(|e| self.err(e))?;
         Ok(Some(super::DeletedImport { record, removed }))
+    }
+
+    fn weekly_counts(&self) -> Result<Vec<super::WeeklyCount>, StoreError> {
+        self.gpkg_weekly_counts()
+    }
+
+    fn gallring_state(&self) -> Result<super::GallringState, StoreError> {
+        self.gpkg_gallring_state()
+    }
+
+    fn gallra(&self, plan: &super::GallringPlan) -> Result<super::GallringReport, StoreError> {
+        self.gpkg_gallra(plan)
     }
 
     fn data_generation(&self) -> Result<u64, StoreError> {
@@ -536,10 +558,11 @@ impl Drop for GpkgSink {
 /// A stored DATETIME as Swedish local time: values with a zone (UTC `Z`, written since times
 /// follow the GeoPackage standard) are converted; values without one (older stores) were
 /// written as local time and are taken as they are.
-fn stored_time(f: &gdal::vector::Feature, idx: usize) -> Result<chrono::NaiveDateTime, String> {
-    let t = f.field_as_datetime(idx).map_err(|e| e.to_string())?.ok_or_else(|| "occurred_at is null".to_string())?;
+/// None for a null value.
+fn stored_time(f: &gdal::vector::Feature, idx: usize) -> Result<Option<chrono::NaiveDateTime>, gdal::errors::GdalError> {
+    let Some(t) = f.field_as_datetime(idx)? else { return Ok(None) };
     // GDAL renders a zoned value with its offset (`2025/03/09 23:30:00+00`), an unzoned one without.
-    let text = f.field_as_string(idx).map_err(|e| e.to_string())?.unwrap_or_default();
+    let text = f.field_as_string(idx)?.unwrap_or_default();
     let zoned = text.split_once(':').is_some_and(|(_, clock)| clock.contains(['+', '-', 'Z']));
-    Ok(if zoned { crate::model::time::local_of(&t) } else { t.naive_local() })
+    Ok(Some(if zoned { crate::model::time::local_of(&t) } else { t.naive_local() }))
 }

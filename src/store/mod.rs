@@ -3,17 +3,22 @@
 //! `postgresql://` location selects the PostGIS store ([`open`]).
 
 mod bulk;
+pub mod gallring;
 mod gpkg;
+mod gpkg_gallring;
 pub mod plan;
 pub mod postgis;
+mod postgis_plan;
+mod postgis_gallring;
 mod postgis_walks;
 mod rtree;
 pub mod walks;
 
+pub use gallring::{GallringPlan, GallringReport, GallringState, WeeklyCount};
 pub use gpkg::GpkgStore;
 pub use plan::PlanStore;
 pub use postgis::PgStore;
-pub use walks::{WalkStore, WriteError};
+pub use walks::{ObservationRecord, WalkRecord, WalkStore, WriteError};
 
 use crate::model::{Area, ImportRecord, Incident, IndicatorValue, Place};
 use std::collections::HashSet;
@@ -26,6 +31,9 @@ pub enum StoreError {
     Missing { path: String },
     #[error("store {path}: {reason}")]
     Corrupt { path: String, reason: String },
+    /// A PostGIS row the model cannot hold (written by hand or by another tool).
+    #[error("PostGIS row: {0}")]
+    Row(#[from] postgis::RowError),
 }
 
 /// What one import writes. Written in one transaction, together with its provenance record.
@@ -117,6 +125,55 @@ pub trait Store: Send + Sync {
     fn announces_changes(&self) -> bool {
         false
     }
+    /// Point-precision incidents counted by the store itself per area of DeSO edition `version` ×
+    /// category × ISO week, by the join's rule (boundary included; a point in several areas goes
+    /// to the smallest code). `None` when the store leaves the counting to the caller.
+    fn incident_counts(&self, version: &str) -> Result<Option<StoredCounts>, StoreError> {
+        let _ = version;
+        Ok(None)
+    }
+    /// Whether the store keeps an audit table that every process on it writes
+    /// ([`Store::append_audit`]); the GeoPackage's audit log is the service's file alone.
+    fn keeps_audit_log(&self) -> bool {
+        false
+    }
+    /// Appends one audit entry (the JSON line of the service's audit log) to the store's table.
+    fn append_audit(&self, entry: &serde_json::Value) -> Result<(), StoreError> {
+        let _ = entry;
+        Ok(())
+    }
+    /// The audit entries of the store's table, oldest first (none without a table).
+    fn audit_entries(&self) -> Result<Vec<serde_json::Value>, StoreError> {
+        Ok(vec![])
+    }
+    /// Weekly counts per DeSO and category of raw points removed by gallring; none before one.
+    fn weekly_counts(&self) -> Result<Vec<WeeklyCount>, StoreError> {
+        Ok(vec![])
+    }
+    /// The latest gallring and what it left as counts only.
+    fn gallring_state(&self) -> Result<GallringState, StoreError> {
+        Ok(GallringState::default())
+    }
+    /// Stores weekly counts, then removes raw points before `plan.before` and clears text of
+    /// walks closed before `plan.walk_text_before`, with the log and the import history entry,
+    /// in one transaction; a dry run only counts.
+    fn gallra(&self, plan: &GallringPlan) -> Result<GallringReport, StoreError> {
+        let _ = plan;
+        Err(StoreError::Corrupt { path: self.describe(), reason: "this store cannot thin out raw points".into() })
+    }
+}
+
+/// What [`Store::incident_counts`] counted.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoredCounts {
+    /// (DeSO code, category, ISO week `2025-W07`, incidents).
+    pub counts: Vec<(String, crate::model::Category, String, u64)>,
+    /// Every stored incident.
+    pub total: usize,
+    /// Those of point precision (the rest is left out of point statistics).
+    pub precise: usize,
+    /// Point-precision incidents in more than one area (border or overlap).
+    pub ambiguous: usize,
 }
 
 /// What [`Store::delete_import`] removed.
@@ -138,9 +195,10 @@ pub(crate) fn import_table(kind: &str) -> &'static str {
     }
 }
 
-/// Everything a command or the service needs of a store: data, provenance and walks.
-pub trait Backend: Store + WalkStore {}
-impl<T: Store + WalkStore> Backend for T {}
+/// Everything a command or the service needs of a store: data, provenance, walks and the
+/// åtgärdsplan.
+pub trait Backend: Store + WalkStore + PlanStore {}
+impl<T: Store + WalkStore + PlanStore> Backend for T {}
 
 /// A store of either kind, chosen by its location.
 pub type AnyStore = std::sync::Arc<dyn Backend>;
@@ -160,21 +218,27 @@ pub fn open(location: &str) -> Result<AnyStore, StoreError> {
 pub struct CopyReport {
     pub imports: usize,
     pub rows: u64,
+    pub walks: usize,
+    pub observations: usize,
+    pub photos: usize,
 }
 
 /// Copies every import of `from` to `to`, oldest first, each with its rows and its provenance
-/// record (same import id, file name, sha256, time and user), each in one transaction of `to`.
-/// A target that already holds imports is refused, so a copy never mixes two stores.
-pub fn copy_store(from: &dyn Store, to: &dyn Store, progress: &mut dyn FnMut(&ImportRecord)) -> Result<CopyReport, StoreError> {
+/// record (same import id, file name, sha256, time and user), each in one transaction of `to`;
+/// then every walk with its observations, their history and photos (ids and versions kept), one
+/// transaction a walk. A target that already holds imports or walks is refused, so a copy never
+/// mixes two stores.
+pub fn copy_store(from: &dyn Backend, to: &dyn Backend, progress: &mut dyn FnMut(&ImportRecord)) -> Result<CopyReport, StoreError> {
     let existing = match to.imports() {
         Ok(v) => v,
         Err(StoreError::Missing { .. }) => Vec::new(),
         Err(e) => return Err(e),
     };
-    if !existing.is_empty() {
+    let walks = to.walks()?.len();
+    if !existing.is_empty() || walks > 0 {
         return Err(StoreError::Corrupt {
             path: to.describe(),
-            reason: format!("the target already holds {} imports; copy into an empty store", existing.len()),
+            reason: format!("the target already holds {} imports and {walks} walks; copy into an empty store", existing.len()),
         });
     }
     let mut report = CopyReport::default();
@@ -189,6 +253,13 @@ pub fn copy_store(from: &dyn Store, to: &dyn Store, progress: &mut dyn FnMut(&Im
             ImportBatch::Places(v) => v.len(),
         } as u64;
         progress(&record);
+    }
+    for walk in from.walks()? {
+        let record = WalkRecord::read(from, walk)?;
+        to.restore_walk(&record)?;
+        report.walks += 1;
+        report.observations += record.observations.len();
+        report.photos += record.observations.iter().filter(|o| o.photo.is_some()).count();
     }
     Ok(report)
 }

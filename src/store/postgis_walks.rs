@@ -3,7 +3,7 @@
 //! of two processes writing the same version exactly one wins and the other gets a conflict.
 
 use super::postgis::{ewkb, PgStore};
-use super::walks::{WalkStore, WriteError};
+use super::walks::{WalkRecord, WalkStore, WriteError};
 use super::{Store, StoreError};
 use crate::walks::{HistoryEntry, Observation, ObservationStatus, Walk, WalkStatus};
 use geozero::wkb;
@@ -165,6 +165,17 @@ async fn put_history(c: &impl GenericClient, h: &HistoryEntry) -> Result<u64, to
     .await
 }
 
+async fn put_photo(c: &impl GenericClient, observation: &str, mime: &str, bytes: &[u8]) -> Result<u64, tokio_postgres::Error> {
+    use sha2::Digest;
+    let sha = format!("{:x}", sha2::Sha256::digest(bytes));
+    c.execute(
+        "INSERT INTO photos (observation_id, mime, data, sha256) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (observation_id) DO UPDATE SET mime = EXCLUDED.mime, data = EXCLUDED.data, sha256 = EXCLUDED.sha256",
+        &[&observation, &mime, &bytes, &sha],
+    )
+    .await
+}
+
 /// Why a versioned write changed no row: the row is gone, or its version moved on.
 async fn no_row(c: &impl GenericClient, table: &str, id: &str, expected: i64) -> WriteError {
     match c.query_opt(format!("SELECT version FROM {table} WHERE id = $1").as_str(), &[&id]).await {
@@ -270,7 +281,6 @@ impl WalkStore for PgStore {
     }
 
     fn replace_observation(&self, o: &Observation, expected: i64, h: &HistoryEntry, photo: Option<(&str, &[u8])>) -> Result<(), WriteError> {
-        use sha2::Digest;
         self.block(async {
             let mut c = self.client().await?;
             let t = c.transaction().await.map_err(|e| self.werr(e))?;
@@ -279,14 +289,7 @@ impl WalkStore for PgStore {
             }
             put_history(&*t, h).await.map_err(|e| self.werr(e))?;
             if let Some((mime, bytes)) = photo {
-                let sha = format!("{:x}", sha2::Sha256::digest(bytes));
-                t.execute(
-                    "INSERT INTO photos (observation_id, mime, data, sha256) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (observation_id) DO UPDATE SET mime = EXCLUDED.mime, data = EXCLUDED.data, sha256 = EXCLUDED.sha256",
-                    &[&o.id, &mime, &bytes, &sha],
-                )
-                .await
-                .map_err(|e| self.werr(e))?;
+                put_photo(&*t, &o.id, mime, bytes).await.map_err(|e| self.werr(e))?;
             }
             t.commit().await.map_err(|e| self.werr(e))
         })
@@ -299,6 +302,25 @@ impl WalkStore for PgStore {
                 return Err(no_row(&**c, "observations", id, expected).await);
             }
             Ok(())
+        })
+    }
+
+    fn restore_walk(&self, r: &WalkRecord) -> Result<(), StoreError> {
+        self.block(async {
+            let mut c = self.client().await?;
+            // One transaction: a walk arrives whole or not at all (the primary key refuses a copy).
+            let t = c.transaction().await.map_err(|e| self.err(e))?;
+            put_walk(&*t, &r.walk, None).await.map_err(|e| self.err(format!("walk {}: {e}", r.walk.id)))?;
+            for o in &r.observations {
+                put_observation(&*t, &o.observation, None).await.map_err(|e| self.err(e))?;
+                for h in &o.history {
+                    put_history(&*t, h).await.map_err(|e| self.err(e))?;
+                }
+                if let Some((mime, bytes)) = &o.photo {
+                    put_photo(&*t, &o.observation.id, mime, bytes).await.map_err(|e| self.err(e))?;
+                }
+            }
+            t.commit().await.map_err(|e| self.err(e))
         })
     }
 }

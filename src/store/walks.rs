@@ -34,6 +34,37 @@ pub trait WalkStore: Send + Sync {
     /// Replaces an observation, appends its history entry and, with `photo`, stores the photo.
     fn replace_observation(&self, o: &Observation, expected: i64, h: &HistoryEntry, photo: Option<(&str, &[u8])>) -> Result<(), WriteError>;
     fn delete_observation(&self, id: &str, expected: i64) -> Result<(), WriteError>;
+    /// Writes a walk read from another store as it was (ids, versions, every history entry,
+    /// photos) in one transaction; a walk with that id already here is refused. For copy-store.
+    fn restore_walk(&self, r: &WalkRecord) -> Result<(), StoreError>;
+}
+
+/// A walk with everything that belongs to it, as [`WalkStore::restore_walk`] writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WalkRecord {
+    pub walk: Walk,
+    pub observations: Vec<ObservationRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservationRecord {
+    pub observation: Observation,
+    /// Oldest first.
+    pub history: Vec<HistoryEntry>,
+    /// (MIME type, bytes).
+    pub photo: Option<(String, Vec<u8>)>,
+}
+
+impl WalkRecord {
+    /// Reads walk `w` with its observations, their history and photos from `store`.
+    pub fn read(store: &(impl WalkStore + ?Sized), walk: Walk) -> Result<WalkRecord, StoreError> {
+        let mut observations = Vec::new();
+        for o in store.observations(Some(&walk.id))? {
+            let (history, photo) = (store.history(&o.id)?, store.photo(&o.id)?);
+            observations.push(ObservationRecord { observation: o, history, photo });
+        }
+        Ok(WalkRecord { walk, observations })
+    }
 }
 
 type Spec = (&'static str, OGRFieldType::Type);
@@ -99,8 +130,10 @@ const LAYERS: &[(&str, OGRwkbGeometryType::Type, &[Spec])] = &[
     ("photos", OGRwkbGeometryType::wkbNone, PHOTO_FIELDS),
 ];
 
+/// Stored as a GeoPackage DATETIME in UTC; rows written before (local time without a zone) are
+/// read as local time by `parse_ts`.
 fn ts(t: &NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S").to_string()
+    crate::model::time::to_utc_text(*t)
 }
 fn parse_ts(s: &str) -> NaiveDateTime {
     crate::model::parse_datetime(s).unwrap_or_default()
@@ -294,6 +327,18 @@ fn put_history(ds: &Dataset, h: &HistoryEntry) -> Result<(), WriteError> {
     f.create(&l).map_err(gerr)
 }
 
+fn put_photo(ds: &Dataset, observation: &str, mime: &str, bytes: &[u8]) -> Result<(), WriteError> {
+    use base64::Engine;
+    use sha2::Digest;
+    let l = ds.layer_by_name("photos").map_err(gerr)?;
+    let mut f = Feature::new(l.defn()).map_err(gerr)?;
+    f.set_field_string(0, observation).map_err(gerr)?;
+    f.set_field_string(1, mime).map_err(gerr)?;
+    f.set_field_string(2, &base64::engine::general_purpose::STANDARD.encode(bytes)).map_err(gerr)?;
+    f.set_field_string(3, &format!("{:x}", sha2::Sha256::digest(bytes))).map_err(gerr)?;
+    f.create(&l).map_err(gerr)
+}
+
 impl WalkStore for GpkgStore {
     fn walks(&self) -> Result<Vec<Walk>, StoreError> {
         self.read("walks", None, |f| Walk {
@@ -411,8 +456,6 @@ impl WalkStore for GpkgStore {
     }
 
     fn replace_observation(&self, o: &Observation, expected: i64, h: &HistoryEntry, photo: Option<(&str, &[u8])>) -> Result<(), WriteError> {
-        use base64::Engine;
-        use sha2::Digest;
         self.write(|ds| {
             check_version(ds, "observations", &o.id, expected)?;
             exec(ds, &format!("DELETE FROM observations WHERE id = '{}'", q(&o.id)))?;
@@ -420,13 +463,7 @@ impl WalkStore for GpkgStore {
             put_history(ds, h)?;
             if let Some((mime, bytes)) = photo {
                 exec(ds, &format!("DELETE FROM photos WHERE observation_id = '{}'", q(&o.id)))?;
-                let l = ds.layer_by_name("photos").map_err(gerr)?;
-                let mut f = Feature::new(l.defn()).map_err(gerr)?;
-                f.set_field_string(0, &o.id).map_err(gerr)?;
-                f.set_field_string(1, mime).map_err(gerr)?;
-                f.set_field_string(2, &base64::engine::general_purpose::STANDARD.encode(bytes)).map_err(gerr)?;
-                f.set_field_string(3, &format!("{:x}", sha2::Sha256::digest(bytes))).map_err(gerr)?;
-                f.create(&l).map_err(gerr)?;
+                put_photo(ds, &o.id, mime, bytes)?;
             }
             Ok(())
         })
@@ -439,6 +476,29 @@ impl WalkStore for GpkgStore {
             exec(ds, &format!("DELETE FROM photos WHERE observation_id = '{id}'"))?;
             exec(ds, &format!("DELETE FROM observation_history WHERE observation_id = '{id}'"))?;
             exec(ds, &format!("DELETE FROM observations WHERE id = '{id}'"))
+        })
+    }
+
+    fn restore_walk(&self, r: &WalkRecord) -> Result<(), StoreError> {
+        self.write(|ds| {
+            if let Some(current) = current_version(ds, "walks", &r.walk.id)? {
+                return Err(WriteError::Conflict { expected: r.walk.version, current });
+            }
+            put_walk(ds, &r.walk)?;
+            for o in &r.observations {
+                put_observation(ds, &o.observation)?;
+                for h in &o.history {
+                    put_history(ds, h)?;
+                }
+                if let Some((mime, bytes)) = &o.photo {
+                    put_photo(ds, &o.observation.id, mime, bytes)?;
+                }
+            }
+            Ok(())
+        })
+        .map_err(|e| match e {
+            WriteError::Store(s) => s,
+            other => StoreError::Corrupt { path: self.path().display().to_string(), reason: format!("walk {}: {other}", r.walk.id) },
         })
     }
 }

@@ -3,7 +3,7 @@
 //! role `public`, so the file holds exactly what an anonymous caller would get; the layers of
 //! one tile are concatenated (an MVT tile is a sequence of layer messages).
 
-use super::{tile_range, zoom_range, TILESET_MAX_ZOOM};
+use super::{tile_range, TILESET_MAX_ZOOM};
 use crate::api::auth::Role;
 use crate::api::AppState;
 use geozero::mvt::{Message, Tile};
@@ -61,6 +61,20 @@ struct LayerMeta {
     fields: BTreeMap<String, &'static str>,
 }
 
+/// The collections named, as the public sees them, or the first name that is not in the catalog.
+pub fn check_layers(state: &AppState, names: &[String]) -> Result<Vec<std::sync::Arc<crate::catalog::Collection>>, TileExportError> {
+    let walks = state.walks.as_ref().map(|w| w.store.as_ref());
+    names
+        .iter()
+        .map(|name| {
+            state
+                .layers
+                .find(name, Role::Public, walks)
+                .ok_or_else(|| TileExportError::UnknownLayer { name: name.clone(), known: state.layers.ids(walks).join(", ") })
+        })
+        .collect()
+}
+
 /// Writes the export. `progress(done, total)` is called after every tile position. The file
 /// appears only when complete: it is written beside the target and renamed at the end, and
 /// removed on any error.
@@ -71,13 +85,7 @@ pub fn export(state: &AppState, opts: &ExportOptions, progress: &dyn Fn(u64, u64
     if opts.minzoom > opts.maxzoom || opts.maxzoom > TILESET_MAX_ZOOM {
         return Err(TileExportError::Zoom(opts.minzoom, opts.maxzoom));
     }
-    let mut collections = Vec::new();
-    for name in &opts.layers {
-        match state.layers.get(name) {
-            Some(c) => collections.push(c),
-            None => return Err(TileExportError::UnknownLayer { name: name.clone(), known: state.layers.ids().join(", ") }),
-        }
-    }
+    let collections = check_layers(state, &opts.layers)?;
     let bounds = collections.iter().filter_map(|c| c.extent_wgs84()).reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]);
     let bounds = bounds.unwrap_or([10.0, 55.0, 25.0, 69.5]);
     // Tile positions in PMTiles order (Hilbert tile ids), which MBTiles does not mind.
@@ -94,7 +102,7 @@ pub fn export(state: &AppState, opts: &ExportOptions, progress: &dyn Fn(u64, u64
     let mut meta: Vec<(String, LayerMeta)> = collections
         .iter()
         .map(|c| {
-            let (z0, z1) = zoom_range(c.id);
+            let (z0, z1) = state.layers.zoom_range(c.id);
             (
                 c.id.to_string(),
                 LayerMeta { minzoom: z0.max(opts.minzoom), maxzoom: z1.min(opts.maxzoom), description: c.title.to_string(), fields: BTreeMap::new() },

@@ -1,5 +1,5 @@
 //! Vector tile geometry and containers outside HTTP: Web Mercator tile math, the MVT 2.1
-//! polygon rules (orientation, snapping, repair) in [`mvt`], each layer's zoom range, and the
+//! polygon rules (orientation, snapping, repair) in [`mvt`], and the
 //! static export to PMTiles and MBTiles in [`export`].
 
 pub mod export;
@@ -46,21 +46,6 @@ pub fn tile_range(bbox: [f64; 4], z: u8) -> (u32, u32, u32, u32) {
     let (c0, r1) = tile_of(bbox[0], bbox[1], z);
     let (c1, r0) = tile_of(bbox[2], bbox[3], z);
     (c0, r0, c1, r1)
-}
-
-/// The zoom range in which a layer is worth drawing: (minzoom, maxzoom). Area layers start where
-/// a municipality fills a screen; grids of 250 m cells where a cell is a few pixels wide.
-pub fn zoom_range(layer: &str) -> (u8, u8) {
-    let min = match layer {
-        "municipalities" => 4,
-        "regso" => 7,
-        "deso" | "incident_counts" | "police_areas" | "incidents" => 8,
-        "density" => 9,
-        "hotspots_grid" | "emerging" => 10,
-        "walks" | "observations" => 10,
-        _ => 8,
-    };
-    (min, TILESET_MAX_ZOOM)
 }
 
 #[cfg(test)]

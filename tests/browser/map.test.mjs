@@ -267,6 +267,19 @@ test('an editor imports a file through the Importera panel, fixes the mapping, s
   await page.close();
 });
 
+test('the download list offers exactly the server\'s collections, the restricted one marked', async () => {
+  const { page } = await openMap();
+  const listed = (await (await fetch(base + '/collections')).json()).collections;
+  await page.waitForFunction((n) => document.querySelectorAll('#dl-layer option').length === n, listed.length, { timeout: 30000 });
+  const options = await page.$$eval('#dl-layer option', (os) => os.map((o) => [o.value, o.textContent]));
+  assert.deepEqual(options.map((o) => o[0]), listed.map((c) => c.id));
+  assert.ok(listed.length >= 10, `the demo server lists its collections: ${listed.map((c) => c.id)}`);
+  const incidents = options.find((o) => o[0] === 'incidents');
+  assert.match(incidents[1], /kräver behörighet/, 'the public view marks the incident points as restricted');
+  assert.equal(options.find((o) => o[0] === 'deso')[1], 'DeSO-områden');
+  await page.close();
+});
+
 test('no page of the map broke the Content-Security-Policy', () => {
   assert.deepEqual(cspViolations, []);
 });
