@@ -414,10 +414,27 @@ impl Store for PgStore {
     }
 
     fn for_each_incident_id(&self, f: &mut dyn FnMut(&str)) -> Result<(), StoreError> {
-        // The rows are fetched first: `f` need not be Send, the future must be.
-        for r in self.block(async { self.query("SELECT id FROM incidents", &[]).await })? {
-            f(r.get(0));
+        const BATCH: usize = 50_000;
+        // A cursor on one connection, fetched a batch per call: `f` need not be Send (the
+        // futures must be), so it runs here between fetches, and at most one batch is held.
+        let c = self.block(async {
+            let c = self.client().await?;
+            c.batch_execute("BEGIN READ ONLY; DECLARE incident_ids NO SCROLL CURSOR FOR SELECT id FROM incidents").await.map_err(|e| self.err(pg(e)))?;
+            Ok::<_, StoreError>(c)
+        })?;
+        let open = OpenTransaction(Some(c), false);
+        let c = open.0.as_ref().expect("set just above");
+        loop {
+            let rows = self.block(async { c.query(format!("FETCH {BATCH} FROM incident_ids").as_str(), &[]).await.map_err(|e| self.err(pg(e))) })?;
+            for r in &rows {
+                f(r.get(0));
+            }
+            if rows.len() < BATCH {
+                break;
+            }
         }
+        self.block(async { c.batch_execute("COMMIT").await.map_err(|e| self.err(pg(e))) })?;
+        open.finish();
         Ok(())
     }
 
@@ -663,6 +680,27 @@ impl Drop for PgSink<'_> {
     fn drop(&mut self) {
         if let Some(c) = self.conn.take() {
             if !self.done {
+                drop(Object::take(c));
+            }
+        }
+    }
+}
+
+/// A pooled connection inside a transaction this process opened by hand. Dropped before
+/// [`OpenTransaction::finish`] (an error on the way), the connection is closed rather than handed
+/// back to the pool mid-transaction; PostgreSQL then ends the transaction.
+struct OpenTransaction(Option<Object>, bool);
+
+impl OpenTransaction {
+    fn finish(mut self) {
+        self.1 = true;
+    }
+}
+
+impl Drop for OpenTransaction {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.take() {
+            if !self.1 {
                 drop(Object::take(c));
             }
         }
