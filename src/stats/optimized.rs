@@ -79,12 +79,10 @@ fn median(v: &[f64]) -> f64 {
     }
 }
 
-/// The cell size `optimized_hot_spots` chooses by itself for these points (no mask), so a
-/// caller can check the grid's size before running it. None below 60 points.
-pub fn auto_cell_size(points: &[[f64; 2]]) -> Option<f64> {
-    if points.len() < 60 {
-        return None;
-    }
+/// Nearest-neighbour distances of the unique locations without the locational outliers (more
+/// than three standard deviations above the mean), with the number of unique locations and of
+/// outliers.
+fn spacing(points: &[[f64; 2]]) -> (Vec<f64>, usize, usize) {
     let mut uniq: Vec<[f64; 2]> = points.to_vec();
     uniq.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
     uniq.dedup();
@@ -94,6 +92,17 @@ pub fn auto_cell_size(points: &[[f64; 2]]) -> Option<f64> {
     let m = mean(&nn);
     let sd = (nn.iter().map(|d| (d - m).powi(2)).sum::<f64>() / nn.len() as f64).sqrt();
     let keep: Vec<f64> = nn.iter().copied().filter(|d| sd == 0.0 || (d - m) / sd < 3.0).collect();
+    let outliers = nn.len() - keep.len();
+    (keep, uniq.len(), outliers)
+}
+
+/// The cell size `optimized_hot_spots` chooses by itself for these points (no mask), so a
+/// caller can check the grid's size before running it. None below 60 points.
+pub fn auto_cell_size(points: &[[f64; 2]]) -> Option<f64> {
+    if points.len() < 60 {
+        return None;
+    }
+    let (keep, _, _) = spacing(points);
     let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
     for p in points {
         x0 = x0.min(p[0]);
@@ -154,16 +163,7 @@ pub fn optimized_hot_spots_with(
         // Esri's minimum for incident data aggregated to a fishnet without bounding polygons.
         return Err(StatsError::TooFew(points.len()));
     }
-    let mut uniq: Vec<[f64; 2]> = points.to_vec();
-    uniq.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
-    uniq.dedup();
-    let nn = nn_distances(&uniq);
-    // The mean once, not per element: at a million points the per-element mean made this
-    // quadratic (minutes for one county-wide request).
-    let m = mean(&nn);
-    let sd = (nn.iter().map(|d| (d - m).powi(2)).sum::<f64>() / nn.len() as f64).sqrt();
-    let keep: Vec<f64> = nn.iter().copied().filter(|d| sd == 0.0 || (d - m) / sd < 3.0).collect();
-    let outliers = nn.len() - keep.len();
+    let (keep, unique_locations, outliers) = spacing(points);
     let [x0, y0, x1, y1] = extent(points, mask);
     let max_side = (x1 - x0).max(y1 - y0);
     let auto_cell = roof(2.0 * mean(&keep).max(median(&keep))).clamp(10.0, roof(0.1 * max_side).max(10.0));
@@ -216,7 +216,7 @@ pub fn optimized_hot_spots_with(
     Ok(OptimizedResult {
         choices: OptimizedChoices {
             incidents: points.len(),
-            unique_locations: uniq.len(),
+            unique_locations,
             locational_outliers: outliers,
             cell_size_m: cell,
             cells: cells.len(),
